@@ -1,0 +1,150 @@
+/**
+ * Input files: globs expanded, each file checked to exist and be readable, its format found from
+ * its name (or its first bytes) unless the caller says.
+ */
+import { accessSync, constants, openSync, readSync, closeSync, readdirSync, statSync } from "node:fs";
+import { join, resolve, sep } from "node:path";
+import { Problem, fileProblem } from "./errors";
+import { Format } from "./schema";
+
+const GLOB_CHARS = /[*?[{]/;
+
+/** Translates a glob (`*`, `?`, `**`, `[abc]`, `{a,b}`) into a regular expression over a path. */
+export function globToRegExp(glob: string): RegExp {
+  let re = "";
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i];
+    if (c === "*") {
+      if (glob[i + 1] === "*") {
+        re += glob[i + 2] === "/" ? "(?:.*/)?" : ".*";
+        i += glob[i + 2] === "/" ? 2 : 1;
+      } else re += "[^/]*";
+    } else if (c === "?") re += "[^/]";
+    else if (c === "[") {
+      const end = glob.indexOf("]", i + 1);
+      if (end < 0) re += "\\[";
+      else {
+        re += `[${glob.slice(i + 1, end).replace(/^!/, "^").replace(/\\/g, "\\\\")}]`;
+        i = end;
+      }
+    } else if (c === "{") {
+      const end = glob.indexOf("}", i + 1);
+      if (end < 0) re += "\\{";
+      else {
+        re += `(?:${glob.slice(i + 1, end).split(",").map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})`;
+        i = end;
+      }
+    } else re += c.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  }
+  return new RegExp(`^${re}$`);
+}
+
+function walk(dir: string, deep: boolean, out: string[]): void {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) {
+      if (deep) walk(p, deep, out);
+    } else out.push(p);
+  }
+}
+
+/** Expands one glob into the files it matches, sorted. */
+export function expandGlob(pattern: string): string[] {
+  const parts = pattern.split("/");
+  const firstGlob = parts.findIndex((p) => GLOB_CHARS.test(p));
+  const base = parts.slice(0, firstGlob).join("/") || (pattern.startsWith("/") ? "/" : ".");
+  const deep = pattern.includes("**");
+  const files: string[] = [];
+  walk(base, deep || firstGlob < parts.length - 1, files);
+  const re = globToRegExp(pattern.startsWith("./") ? pattern.slice(2) : pattern);
+  return files
+    .map((f) => (base === "." && !pattern.startsWith("./") ? f : f))
+    .filter((f) => re.test(f.split(sep).join("/")) || re.test(`./${f}`))
+    .sort();
+}
+
+export interface ResolvedFiles {
+  files: string[];
+  problems: Problem[];
+}
+
+/** Expands globs and checks every file; problems name the input that failed. */
+export function resolveInputs(inputs: string[]): ResolvedFiles {
+  const files: string[] = [];
+  const problems: Problem[] = [];
+  if (inputs.length === 0) problems.push(fileProblem("(no input)", "no-input", "no input files given"));
+  for (const input of inputs) {
+    const candidates = GLOB_CHARS.test(input) && !exists(input) ? expandGlob(input) : [input];
+    if (candidates.length === 0) {
+      problems.push(fileProblem(input, "no-match", "no file matches this pattern"));
+      continue;
+    }
+    for (const f of candidates) {
+      const p = checkFile(f);
+      if (p) problems.push(p);
+      else if (!files.includes(f)) files.push(f);
+    }
+  }
+  return { files, problems };
+}
+
+function exists(p: string): boolean {
+  try {
+    statSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A problem if the path is not a readable regular file. */
+export function checkFile(file: string): Problem | null {
+  let st;
+  try {
+    st = statSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return fileProblem(file, "missing-file", code === "ENOENT" ? "no such file" : `cannot open (${code})`);
+  }
+  if (st.isDirectory()) return fileProblem(file, "not-a-file", `is a directory (pass its files, or a glob such as '${join(file, "*.jsonl")}')`);
+  if (!st.isFile()) return fileProblem(file, "not-a-file", "is not a regular file");
+  try {
+    accessSync(file, constants.R_OK);
+    const fd = openSync(file, "r");
+    closeSync(fd);
+  } catch {
+    return fileProblem(file, "unreadable", "permission denied (the file is not readable)");
+  }
+  if (st.size === 0) return fileProblem(file, "empty-file", "the file is empty (0 bytes)");
+  return null;
+}
+
+/** The format of a file from its name, else from its first bytes; null if neither tells. */
+export function detectFormat(file: string): Format | null {
+  const name = file.toLowerCase().replace(/\.(gz|gzip)$/, "");
+  if (/\.(jsonl|ndjson|json)$/.test(name)) return "jsonl";
+  if (/\.(csv)$/.test(name)) return "csv";
+  if (/\.(parquet|pq)$/.test(name)) return "parquet";
+  const head = Buffer.alloc(4);
+  try {
+    const fd = openSync(file, "r");
+    readSync(fd, head, 0, 4, 0);
+    closeSync(fd);
+  } catch {
+    return null;
+  }
+  if (head.toString("latin1") === "PAR1") return "parquet";
+  const t = head.toString("utf8").replace(/^\uFEFF/, "").trimStart();
+  if (t.startsWith("{")) return "jsonl";
+  return null;
+}
+
+export function absolute(file: string): string {
+  return resolve(file);
+}
