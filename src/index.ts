@@ -9,3 +9,7 @@ export type { LoadOptions, LoadReport, FileReport } from "./load";
 export { AligndepthError, InvalidInputError, UsageError, formatProblem } from "./errors";
 export type { Problem } from "./errors";
 export type { Format, Layout, Column } from "./schema";
+
+// display
+export { show, showHtml, showTable, figureHtml, figurePage, figureText, figureBundle, plotlyScript, tableHtml, tableText, scriptJson, escapeHtml, PLOTLY_MIME } from "./display";
+export type { Figure, FigureHtmlOptions, ShowOptions, TableInput, TableOptions } from "./display";
