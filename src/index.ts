@@ -1,6 +1,7 @@
 /**
  * aligndepth: where does alignment fine-tuning change a language model? The public API, grouped
- * load -> analyse -> plot -> display.
+ * load -> analyse -> plot -> display. Positions are 0-based indices inside the scored span:
+ * position 0 is the first scored token (normally the first response token).
  */
 
 // load
@@ -10,6 +11,29 @@ export { AligndepthError, InvalidInputError, UsageError, formatProblem } from ".
 export type { Problem } from "./errors";
 export type { Format, Layout, Column } from "./schema";
 
-// display
-export { show, showHtml, showTable, figureHtml, figurePage, figureText, figureBundle, plotlyScript, tableHtml, tableText, scriptJson, escapeHtml, PLOTLY_MIME } from "./display";
-export type { Figure, FigureHtmlOptions, ShowOptions, TableInput, TableOptions } from "./display";
+// analyse
+export { momentsOf, mergeMoments, summarize } from "./stats/moments";
+export type { Moments, Summary } from "./stats/moments";
+export { positionProfile, positionMoments, mergePositionMoments, profileFromMoments } from "./stats/positionProfile";
+export type { PositionProfileRow, PositionMoments, ProfileOptions } from "./stats/positionProfile";
+export { updateProfile, updateMoments, mergeUpdateMoments, updateFromMoments } from "./stats/updateProfile";
+export type { UpdateProfileRow, UpdateMoments, UpdateOptions } from "./stats/updateProfile";
+export { updateMass, earlyShare, depth } from "./stats/updateMass";
+export type { UpdateMass, PositionDelta, MassOptions } from "./stats/updateMass";
+export { bootstrapMass, groupDiffs, percentile, rng } from "./stats/bootstrap";
+export type { ExampleDiffs, MassIntervals, Interval, BootstrapOptions } from "./stats/bootstrap";
+export { concentration, concentrationFromUpdates, updateByStep } from "./stats/concentration";
+export type { ConcentrationRow, StepUpdateRow } from "./stats/concentration";
+export { summary } from "./stats/summary";
+export type { RunSummary, SummaryOptions } from "./stats/summary";
+
+// plot
+export type { Figure } from "./figures/figure";
+export { spreadSteps, downsample } from "./figures/figure";
+export { metricByPositionFigure } from "./figures/metricByPosition";
+export { updateHeatmapFigure } from "./figures/updateHeatmap";
+export { cumulativeShareFigure } from "./figures/cumulativeShare";
+export { earlyShareFigure } from "./figures/earlyShareOverTraining";
+
+// tables
+export { toDataFrame, textTable, flattenRows } from "./table";

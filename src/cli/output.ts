@@ -1,0 +1,20 @@
+/** Where a command writes: JSON on stdout for `--json`, readable text otherwise. */
+export interface Output {
+  json(value: unknown): void;
+  text(s: string): void;
+  /** Notes for humans (skipped rows, warnings): stderr, so that --json stays parseable. */
+  note(s: string): void;
+}
+
+export const stdio: Output = {
+  json: (v) => process.stdout.write(`${JSON.stringify(v, null, 2)}\n`),
+  text: (s) => process.stdout.write(s.endsWith("\n") ? s : `${s}\n`),
+  note: (s) => process.stderr.write(s.endsWith("\n") ? s : `${s}\n`),
+};
+
+/** Describes the rows a skip mode left out, for stderr and report headers. */
+export function skippedNote(report: { records: number; recordsUsed: number; recordsSkipped: number; skipped: Record<string, number> }): string | null {
+  if (report.recordsSkipped === 0) return null;
+  const reasons = Object.entries(report.skipped).map(([k, v]) => `${v} ${k}`).join(", ");
+  return `skipped ${report.recordsSkipped} of ${report.records} records (${reasons}); used ${report.recordsUsed}`;
+}

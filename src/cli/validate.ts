@@ -1,0 +1,54 @@
+import { InvalidInputError, formatProblem } from "../errors";
+import { loadTokenLogs } from "../load";
+import { CommandSpec, Parsed } from "./args";
+import { LOAD_OPTIONS, loadOptions } from "./common";
+import { Output } from "./output";
+
+export const validateSpec: CommandSpec = {
+  name: "validate",
+  summary: "Check token logs against the log format; list every problem as file:line: field: message.",
+  usage: "aligndepth validate FILES... [--json]",
+  minPositionals: 1,
+  options: [{ name: "json", type: "flag", help: "print {\"files\": [{path, rows, valid, errors: [{line, field, message}]}]}" }, ...LOAD_OPTIONS.filter((o) => o.name !== "skip-invalid")],
+};
+
+interface FileResult {
+  path: string;
+  rows: number;
+  valid: boolean;
+  errors: Array<{ line: number | null; field: string | null; message: string }>;
+}
+
+/** Validates each file on its own; exit code 1 when any file has a problem. */
+export async function validateCommand(p: Parsed, out: Output): Promise<number> {
+  const results: FileResult[] = [];
+  const opts = { ...loadOptions(p.options), skipInvalid: true, maxProblems: 1000 };
+  const text: string[] = [];
+  for (const input of p.positionals) {
+    try {
+      const logs = await loadTokenLogs(input, opts);
+      for (const f of logs.report.files) {
+        results.push({ path: f.path, rows: f.records, valid: f.problemCount === 0, errors: f.problems.map((q) => ({ line: q.line, field: q.field, message: q.message })) });
+        if (f.problemCount === 0) text.push(`${f.path}: ok (${f.records} records, ${f.tokens} token rows, ${f.layout} layout)`);
+        else {
+          for (const q of f.problems) text.push(formatProblem(q));
+          if (f.problemCount > f.problems.length) text.push(`${f.path}: ... and ${f.problemCount - f.problems.length} more problems`);
+        }
+      }
+      logs.close();
+    } catch (e) {
+      if (!(e instanceof InvalidInputError)) throw e;
+      const byFile = new Map<string, FileResult>();
+      for (const q of e.problems) {
+        const r = byFile.get(q.file) ?? { path: q.file, rows: 0, valid: false, errors: [] };
+        r.errors.push({ line: q.line, field: q.field, message: q.message });
+        byFile.set(q.file, r);
+        text.push(formatProblem(q));
+      }
+      results.push(...byFile.values());
+    }
+  }
+  if (p.options.json) out.json({ files: results });
+  else out.text(text.join("\n"));
+  return results.every((r) => r.valid) ? 0 : 1;
+}

@@ -1,0 +1,53 @@
+/** A plain plotly figure: what every figure builder returns, and what `show` and the report draw. */
+export interface Figure {
+  data: Array<Record<string, unknown>>;
+  layout: Record<string, unknown>;
+  config?: Record<string, unknown>;
+}
+
+/** A colour from a sequential scale (viridis-like), t in [0, 1]: early checkpoints dark, late light. */
+export function sequentialColor(t: number): string {
+  const stops = [
+    [68, 1, 84],
+    [59, 82, 139],
+    [33, 145, 140],
+    [94, 201, 98],
+    [253, 231, 37],
+  ];
+  const x = Math.max(0, Math.min(1, t)) * (stops.length - 1);
+  const i = Math.min(Math.floor(x), stops.length - 2);
+  const f = x - i;
+  const c = stops[i].map((v, j) => Math.round(v + f * (stops[i + 1][j] - v)));
+  return `rgb(${c[0]},${c[1]},${c[2]})`;
+}
+
+/** Categorical colours for runs. */
+export const RUN_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+
+export function baseLayout(title: string, x: string, y: string): Record<string, unknown> {
+  return {
+    title: { text: title },
+    xaxis: { title: { text: x }, zeroline: false },
+    yaxis: { title: { text: y }, zeroline: false },
+    margin: { l: 60, r: 20, t: 50, b: 50 },
+    hovermode: "closest",
+    template: { layout: { font: { family: "sans-serif" } } },
+  };
+}
+
+/** Picks up to `count` checkpoints spread over the steps: always the first and the last. */
+export function spreadSteps(steps: number[], count = 5): number[] {
+  const s = [...new Set(steps)].sort((a, b) => a - b);
+  if (s.length <= count) return s;
+  const out = new Set<number>();
+  for (let i = 0; i < count; i++) out.add(s[Math.round((i * (s.length - 1)) / (count - 1))]);
+  return [...out];
+}
+
+/** Keeps at most `max` points of a line by taking evenly spaced ones (first and last kept). */
+export function downsample<T>(points: T[], max = 2000): T[] {
+  if (points.length <= max) return points;
+  const out: T[] = [];
+  for (let i = 0; i < max; i++) out.push(points[Math.round((i * (points.length - 1)) / (max - 1))]);
+  return out;
+}

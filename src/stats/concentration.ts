@@ -1,0 +1,74 @@
+/**
+ * Concentration over training: for each checkpoint s after the first, the early share E_k and depth
+ * d50 of the update from the first checkpoint to s (per run).
+ */
+import { listValue } from "@duckdb/node-api";
+import type { TokenLogs } from "../load";
+import { Params, sqlIdent } from "../engine";
+import { MassOptions, updateMass } from "./updateMass";
+
+export interface ConcentrationRow {
+  run: string;
+  from: number;
+  step: number;
+  earlyShare: number | null;
+  d50: number | null;
+  d90: number | null;
+  /** Examples with at least one pair. */
+  examples: number;
+}
+
+export interface StepUpdateRow {
+  run: string;
+  from: number;
+  step: number;
+  position: number;
+  n: number;
+  delta: number;
+}
+
+/** Mean update from each run's first step (or `from`) to every later step, per position. */
+export async function updateByStep(logs: TokenLogs, opts: { metric?: string; runs?: string[]; from?: number } = {}): Promise<StepUpdateRow[]> {
+  const m = sqlIdent(logs.metric(opts.metric ?? "loss"));
+  const t = logs.table;
+  const params: Params = {};
+  let runFilter = "";
+  if (opts.runs) {
+    runFilter = "AND list_contains($runs::VARCHAR[], run)";
+    params.runs = listValue(opts.runs);
+  }
+  const from = opts.from === undefined ? "min(step)" : "CAST($from AS INTEGER)";
+  if (opts.from !== undefined) params.from = opts.from;
+  return logs.engine.rows<StepUpdateRow>(
+    `WITH first AS (SELECT run, ${from} AS f FROM ${t} WHERE ${m} IS NOT NULL ${runFilter} GROUP BY run),
+     base AS (SELECT x.run, x.example, x."position", x.${m} AS va, f FROM ${t} x JOIN first USING (run) WHERE x.step = first.f AND x.${m} IS NOT NULL),
+     later AS (SELECT x.run, x.step, x.example, x."position", x.${m} AS vb FROM ${t} x JOIN first USING (run) WHERE x.step > first.f AND x.${m} IS NOT NULL)
+     SELECT later.run, any_value(base.f) AS "from", later.step, later."position", count(*)::BIGINT AS n, avg(vb - va) AS delta
+     FROM later JOIN base ON later.run = base.run AND later.example = base.example AND later."position" = base."position"
+     GROUP BY later.run, later.step, later."position" ORDER BY later.run, later.step, later."position"`,
+    params,
+  );
+}
+
+/** Early share and depths per checkpoint, from `updateByStep` rows (pure). */
+export function concentrationFromUpdates(rows: StepUpdateRow[], opts: MassOptions = {}): Omit<ConcentrationRow, "examples">[] {
+  const groups = new Map<string, StepUpdateRow[]>();
+  for (const r of rows) {
+    const key = JSON.stringify([r.run, r.step]);
+    const g = groups.get(key);
+    if (g) g.push(r);
+    else groups.set(key, [r]);
+  }
+  return [...groups.values()].map((g) => {
+    const mass = updateMass(g, opts);
+    return { run: g[0].run, from: g[0].from, step: g[0].step, earlyShare: mass.earlyShare, d50: mass.d50, d90: mass.d90 };
+  });
+}
+
+/**
+ * Concentration over training.
+ * @example const rows = await concentration(logs, { k: 5 }); // E_5 and d50 of first -> s, for every s
+ */
+export async function concentration(logs: TokenLogs, opts: MassOptions & { metric?: string; runs?: string[]; from?: number } = {}): Promise<Omit<ConcentrationRow, "examples">[]> {
+  return concentrationFromUpdates(await updateByStep(logs, opts), opts);
+}

@@ -1,0 +1,86 @@
+/**
+ * Position profile: for each (run, step, position), the n, mean, sd and se of the metric over the
+ * examples that have a token there. Sequences of different lengths contribute only where they have
+ * tokens (ragged sequences are never padded).
+ */
+import type { TokenLogs } from "../load";
+import { sqlIdent } from "../engine";
+import { Moments, mergeMoments, summarize } from "./moments";
+
+export interface ProfileOptions {
+  /** Metric column (default `loss`). */
+  metric?: string;
+  /** Only these runs (default all). */
+  runs?: string[];
+  /** Only these steps (default all). */
+  steps?: number[];
+}
+
+export interface PositionMoments extends Moments {
+  run: string;
+  step: number;
+  position: number;
+}
+
+export interface PositionProfileRow {
+  run: string;
+  step: number;
+  position: number;
+  n: number;
+  mean: number | null;
+  sd: number | null;
+  se: number | null;
+}
+
+/** SQL filter for the runs/steps options, with its bound parameters. */
+export function selection(opts: { runs?: string[]; steps?: number[] }, metricCol: string): { where: string; params: Record<string, string[] | number[]> } {
+  const parts = [`${metricCol} IS NOT NULL`];
+  const params: Record<string, string[] | number[]> = {};
+  if (opts.runs) {
+    parts.push(`list_contains($runs::VARCHAR[], run)`);
+    params.runs = opts.runs;
+  }
+  if (opts.steps) {
+    parts.push(`list_contains($steps::INTEGER[], step)`);
+    params.steps = opts.steps;
+  }
+  return { where: parts.join(" AND "), params };
+}
+
+/** Mergeable per-(run, step, position) moments of the metric, sorted by run, step, position. */
+export async function positionMoments(logs: TokenLogs, opts: ProfileOptions = {}): Promise<PositionMoments[]> {
+  const m = sqlIdent(logs.metric(opts.metric ?? "loss"));
+  const { where, params } = selection(opts, m);
+  const { listValue } = await import("@duckdb/node-api");
+  const bound = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, listValue(v)]));
+  return logs.engine.rows<PositionMoments>(
+    `SELECT run, step, "position", count(*)::BIGINT AS n, avg(${m}) AS mean, COALESCE(var_pop(${m}) * count(*), 0) AS m2
+     FROM ${logs.table} WHERE ${where} GROUP BY run, step, "position" ORDER BY run, step, "position"`,
+    bound,
+  );
+}
+
+/** Merges per-shard moments (for example one list per file) into the moments of all shards. */
+export function mergePositionMoments(...parts: PositionMoments[][]): PositionMoments[] {
+  const byKey = new Map<string, PositionMoments>();
+  for (const part of parts)
+    for (const r of part) {
+      const key = JSON.stringify([r.run, r.step, r.position]);
+      const prev = byKey.get(key);
+      byKey.set(key, prev ? { run: r.run, step: r.step, position: r.position, ...mergeMoments(prev, r) } : { ...r });
+    }
+  return [...byKey.values()].sort((a, b) => (a.run < b.run ? -1 : a.run > b.run ? 1 : a.step - b.step || a.position - b.position));
+}
+
+/** Turns moments into profile rows (n, mean, sd with n - 1, se). */
+export function profileFromMoments(rows: PositionMoments[]): PositionProfileRow[] {
+  return rows.map((r) => ({ run: r.run, step: r.step, position: r.position, ...summarize(r) }));
+}
+
+/**
+ * The position profile of a metric.
+ * @example const rows = await positionProfile(logs, { metric: "kl", steps: [0, 1000] });
+ */
+export async function positionProfile(logs: TokenLogs, opts: ProfileOptions = {}): Promise<PositionProfileRow[]> {
+  return profileFromMoments(await positionMoments(logs, opts));
+}

@@ -1,0 +1,97 @@
+/**
+ * Update profile from step a to step b: for each (run, position), the mean over paired examples of
+ * (m_b - m_a). An example is paired at a position when it has a value there at both steps, so
+ * sequences whose lengths differ (ragged) or that are missing at one step contribute only where
+ * they pair.
+ */
+import { listValue } from "@duckdb/node-api";
+import type { TokenLogs } from "../load";
+import { Params, sqlIdent } from "../engine";
+import { Moments, mergeMoments, summarize } from "./moments";
+
+export interface UpdateOptions {
+  metric?: string;
+  /** First step; default each run's first step (with a value of the metric). */
+  from?: number;
+  /** Last step; default each run's last step. */
+  to?: number;
+  runs?: string[];
+}
+
+export interface UpdateProfileRow {
+  run: string;
+  from: number;
+  to: number;
+  position: number;
+  /** Pairs. */
+  n: number;
+  delta: number | null;
+  sd: number | null;
+  se: number | null;
+}
+
+export interface UpdateMoments extends Moments {
+  run: string;
+  from: number;
+  to: number;
+  position: number;
+}
+
+/** The SQL of the paired differences (run, example, position, diff, from, to), with its parameters. */
+export function pairsSql(logs: TokenLogs, opts: UpdateOptions): { sql: string; boundsSql: string; params: Params } {
+  const m = sqlIdent(logs.metric(opts.metric ?? "loss"));
+  const t = logs.table;
+  const params: Params = {};
+  let runFilter = "";
+  if (opts.runs) {
+    runFilter = "AND list_contains($runs::VARCHAR[], run)";
+    params.runs = listValue(opts.runs);
+  }
+  const from = opts.from === undefined ? "min(step)" : "CAST($from AS INTEGER)";
+  const to = opts.to === undefined ? "max(step)" : "CAST($to AS INTEGER)";
+  if (opts.from !== undefined) params.from = opts.from;
+  if (opts.to !== undefined) params.to = opts.to;
+  const boundsSql = `WITH bounds AS (SELECT run, ${from} AS s_from, ${to} AS s_to FROM ${t} WHERE ${m} IS NOT NULL ${runFilter} GROUP BY run)`;
+  const sql = `${boundsSql},
+  pa AS (SELECT x.run, x.example, x."position", x.${m} AS va, b.s_from, b.s_to FROM ${t} x JOIN bounds b ON x.run = b.run AND x.step = b.s_from WHERE x.${m} IS NOT NULL),
+  pb AS (SELECT x.run, x.example, x."position", x.${m} AS vb FROM ${t} x JOIN bounds b ON x.run = b.run AND x.step = b.s_to WHERE x.${m} IS NOT NULL),
+  pairs AS (SELECT pa.run, pa.example, pa."position", vb - va AS diff, pa.s_from, pa.s_to FROM pa JOIN pb ON pa.run = pb.run AND pa.example = pb.example AND pa."position" = pb."position")`;
+  return { sql, boundsSql, params };
+}
+
+/** Mergeable moments of the update per (run, position). */
+export async function updateMoments(logs: TokenLogs, opts: UpdateOptions = {}): Promise<UpdateMoments[]> {
+  const { sql, params } = pairsSql(logs, opts);
+  return logs.engine.rows<UpdateMoments>(
+    `${sql} SELECT run, any_value(s_from) AS "from", any_value(s_to) AS "to", "position", count(*)::BIGINT AS n, avg(diff) AS mean, COALESCE(var_pop(diff) * count(*), 0) AS m2
+     FROM pairs GROUP BY run, "position" ORDER BY run, "position"`,
+    params,
+  );
+}
+
+/** Merges per-shard update moments (shards that split examples, e.g. data-parallel workers). */
+export function mergeUpdateMoments(...parts: UpdateMoments[][]): UpdateMoments[] {
+  const byKey = new Map<string, UpdateMoments>();
+  for (const part of parts)
+    for (const r of part) {
+      const key = JSON.stringify([r.run, r.position]);
+      const prev = byKey.get(key);
+      byKey.set(key, prev ? { ...prev, ...mergeMoments(prev, r) } : { ...r });
+    }
+  return [...byKey.values()].sort((a, b) => (a.run < b.run ? -1 : a.run > b.run ? 1 : a.position - b.position));
+}
+
+export function updateFromMoments(rows: UpdateMoments[]): UpdateProfileRow[] {
+  return rows.map((r) => {
+    const s = summarize(r);
+    return { run: r.run, from: r.from, to: r.to, position: r.position, n: s.n, delta: s.mean, sd: s.sd, se: s.se };
+  });
+}
+
+/**
+ * The update profile of a metric between two steps, per run.
+ * @example const rows = await updateProfile(logs, { metric: "loss" }); // first -> last step of each run
+ */
+export async function updateProfile(logs: TokenLogs, opts: UpdateOptions = {}): Promise<UpdateProfileRow[]> {
+  return updateFromMoments(await updateMoments(logs, opts));
+}
