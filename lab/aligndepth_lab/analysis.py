@@ -1,0 +1,130 @@
+"""The lab's own quick check of the METRICS.md numbers (the TypeScript kit is the reference).
+
+Implements, for wide records: the update profile between two steps, the update mass (early share
+E_k, depth d_alpha) with a percentile bootstrap over examples, mean per-position profiles, and the
+attack success rate with its 95% Wilson interval.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import defaultdict
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+
+
+def _values(rec: Dict[str, Any], metric: str) -> Dict[int, float]:
+    off = int(rec.get("offset", 0))
+    return {off + i: float(v) for i, v in enumerate(rec[metric])}
+
+
+def update_pairs(records: Iterable[Dict[str, Any]], a: int, b: int, metric: str = "loss", run: Optional[str] = None,
+                 where=None) -> Dict[Any, Tuple[Dict[int, float], Dict[int, float]]]:
+    """Per example: (values at step a, values at step b)."""
+    at_a, at_b = {}, {}
+    for r in records:
+        if run is not None and r["run"] != run:
+            continue
+        if where is not None and not where(r):
+            continue
+        if r["step"] == a:
+            at_a[r["example"]] = _values(r, metric)
+        elif r["step"] == b:
+            at_b[r["example"]] = _values(r, metric)
+    return {ex: (at_a[ex], at_b[ex]) for ex in at_a if ex in at_b}
+
+
+def update_profile(pairs: Dict[Any, Tuple[Dict[int, float], Dict[int, float]]], examples: Optional[Sequence] = None):
+    """{position: (delta, n)} -- delta = mean over pairs of (m_b - m_a)."""
+    sums: Dict[int, float] = defaultdict(float)
+    cnt: Dict[int, int] = defaultdict(int)
+    for ex in (examples if examples is not None else pairs.keys()):
+        va, vb = pairs[ex]
+        for p, x in va.items():
+            if p in vb:
+                sums[p] += vb[p] - x
+                cnt[p] += 1
+    return {p: (sums[p] / cnt[p], cnt[p]) for p in sorted(sums)}
+
+
+def update_mass(profile: Dict[int, Tuple[float, int]], k: int = 5, min_pairs: int = 1) -> Dict[str, Any]:
+    pos = [p for p in sorted(profile) if profile[p][1] >= min_pairs]
+    tot = sum(abs(profile[p][0]) for p in pos)
+    if tot == 0:
+        return {"E": None, "d50": None, "d90": None, "shares": None}
+    shares = {p: abs(profile[p][0]) / tot for p in pos}
+    E = sum(s for p, s in shares.items() if p < k)
+
+    def depth(alpha):
+        c = 0.0
+        for p in pos:
+            c += shares[p]
+            if c >= alpha - 1e-12:
+                return p + 1
+        return pos[-1] + 1
+
+    return {"E": E, "d50": depth(0.5), "d90": depth(0.9), "shares": shares}
+
+
+def bootstrap_mass(pairs, k: int = 5, B: int = 1000, seed: int = 0, min_pairs: int = 1) -> Dict[str, Any]:
+    exs = sorted(pairs.keys(), key=str)
+    point = update_mass(update_profile(pairs), k, min_pairs)
+    rng = random.Random(seed)
+    Es, d90s = [], []
+    for _ in range(B):
+        sample = [exs[rng.randrange(len(exs))] for _ in exs]
+        m = update_mass(update_profile(pairs, sample), k, min_pairs)
+        if m["E"] is not None:
+            Es.append(m["E"])
+            d90s.append(m["d90"])
+
+    def pct(xs, q):
+        xs = sorted(xs)
+        if not xs:
+            return None
+        i = min(len(xs) - 1, max(0, int(math.floor(q * (len(xs) - 1) + 0.5))))
+        return xs[i]
+
+    return {"E": point["E"], "E_ci": [pct(Es, 0.025), pct(Es, 0.975)], "d50": point["d50"], "d90": point["d90"],
+            "d90_ci": [pct(d90s, 0.025), pct(d90s, 0.975)], "n_examples": len(exs)}
+
+
+def mean_profile(records: Iterable[Dict[str, Any]], step: int, metric: str, run: Optional[str] = None,
+                 where=None) -> Dict[int, float]:
+    s: Dict[int, float] = defaultdict(float)
+    n: Dict[int, int] = defaultdict(int)
+    for r in records:
+        if r["step"] != step or (run is not None and r["run"] != run) or (where is not None and not where(r)):
+            continue
+        for p, v in _values(r, metric).items():
+            s[p] += v
+            n[p] += 1
+    return {p: s[p] / n[p] for p in sorted(s)}
+
+
+def wilson(h: int, n: int, z: float = 1.959963984540054) -> Tuple[float, float, float]:
+    """(ASR, low, high) with the 95% Wilson score interval."""
+    if n == 0:
+        return (float("nan"), float("nan"), float("nan"))
+    p = h / n
+    den = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    lo = 0.0 if h == 0 else max(0.0, centre - half)
+    hi = 1.0 if h == n else min(1.0, centre + half)
+    return (p, lo, hi)
+
+
+def asr_table(records: Iterable[Dict[str, Any]], keys: Sequence[str]) -> Dict[Tuple, Dict[str, Any]]:
+    """ASR per combination of ``keys`` (e.g. ("run", "attack", "k"))."""
+    h: Dict[Tuple, int] = defaultdict(int)
+    n: Dict[Tuple, int] = defaultdict(int)
+    for r in records:
+        key = tuple(r.get(k) for k in keys)
+        n[key] += 1
+        h[key] += bool(r["harmful"])
+    out = {}
+    for key in sorted(n, key=lambda t: tuple(str(x).zfill(6) for x in t)):
+        p, lo, hi = wilson(h[key], n[key])
+        out[key] = {"harmful": h[key], "n": n[key], "asr": p, "lo": lo, "hi": hi}
+    return out
