@@ -35,5 +35,9 @@ export { updateHeatmapFigure } from "./figures/updateHeatmap";
 export { cumulativeShareFigure } from "./figures/cumulativeShare";
 export { earlyShareFigure } from "./figures/earlyShareOverTraining";
 
+// display
+export { show, showHtml, showTable, figureHtml, figurePage, figureText, figureBundle, plotlyScript, tableHtml, tableText, scriptJson, escapeHtml, PLOTLY_MIME } from "./display";
+export type { FigureHtmlOptions, ShowOptions, TableInput, TableOptions } from "./display";
+
 // tables
 export { toDataFrame, textTable, flattenRows } from "./table";
