@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The main job: executes every notebook headless in the real tslab kernel and exports it to HTML,
+# then builds the report. Exits non-zero if any notebook fails (a cell error fails the run:
+# --allow-errors is never used, because with it tslab silently skips the cells after an error).
+#
+#   bash scripts/run-notebooks.sh                  every notebooks/*.ipynb -> out/notebooks/
+#   bash scripts/run-notebooks.sh A.ipynb B.ipynb  just these notebooks
+#   options:  --out DIR     where executed copies (NAME.ipynb) and exports (NAME.html) go
+#             --in-place    also write the executed notebooks back over the committed ones
+#             --no-report   skip the report step
+#   env:      NOTEBOOK_TIMEOUT  seconds per cell (default 900)
+#
+# Needs `bash scripts/setup.sh` first (Jupyter and the project-local tslab kernel).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+. scripts/jupyter-env.sh
+
+OUT_DIR="out/notebooks"
+IN_PLACE=0
+REPORT=1
+NOTEBOOKS=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --out) OUT_DIR="$2"; shift 2 ;;
+    --in-place) IN_PLACE=1; shift ;;
+    --no-report) REPORT=0; shift ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -*) echo "run-notebooks.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
+    *) NOTEBOOKS+=("$1"); shift ;;
+  esac
+done
+if [ "${#NOTEBOOKS[@]}" = 0 ]; then
+  shopt -s nullglob
+  NOTEBOOKS=(notebooks/*.ipynb)
+  shopt -u nullglob
+fi
+
+log() { echo "[notebooks] $*"; }
+die() { echo "[notebooks] ERROR: $*" >&2; exit 1; }
+
+JUPYTER_PYTHON="$(find_jupyter_python)" || die "Jupyter is not installed: run 'bash scripts/setup.sh' first."
+kernel_registered || die "the tslab kernel is not registered in .jupyter-local/: run 'bash scripts/setup.sh' first."
+
+# Notebooks import ../dist/index: rebuild when a source file is newer than the build.
+if [ ! -f dist/index.js ] || [ -n "$(find src -newer dist/index.js -name '*.ts' -print -quit)" ]; then
+  log "building the library (dist/ is missing or older than src/)"
+  npm run --silent build
+fi
+
+mkdir -p "$OUT_DIR"
+TIMEOUT="${NOTEBOOK_TIMEOUT:-900}"
+FAILED=()
+for nb in "${NOTEBOOKS[@]}"; do
+  [ -f "$nb" ] || die "no such notebook: $nb"
+  name="$(basename "$nb" .ipynb)"
+  executed="$OUT_DIR/$name.ipynb"
+  log "executing $nb"
+  start=$SECONDS
+  # The kernel starts in the notebook's own directory, so `../dist/index` resolves from there.
+  if jupyter_cmd nbconvert --to notebook --execute \
+      --ExecutePreprocessor.kernel_name=tslab \
+      --ExecutePreprocessor.timeout="$TIMEOUT" \
+      --output-dir "$OUT_DIR" --output "$name" "$nb" &&
+     jupyter_cmd nbconvert --to html --output-dir "$OUT_DIR" --output "$name" "$executed"; then
+    log "ok: $nb in $((SECONDS - start)) s -> $executed, $OUT_DIR/$name.html"
+    if [ "$IN_PLACE" = 1 ]; then cp "$executed" "$nb"; log "wrote the executed notebook back to $nb"; fi
+  else
+    log "FAILED: $nb (see the error above)"
+    rm -f "$executed" "$OUT_DIR/$name.html"  # never leave a stale copy that looks like a success
+    FAILED+=("$nb")
+  fi
+done
+
+# >>> REPORT HOOK: the standalone HTML report, built by the CLI (bin/aligndepth.js). It runs only
+# when the CLI has a `report` command and REPORT_DATA (default data/) holds logs.
+REPORT_DATA="${REPORT_DATA:-data}"
+if [ "$REPORT" = 1 ] && [ -f bin/aligndepth.js ] && node bin/aligndepth.js --help 2>&1 | grep -qw report &&
+   [ -n "$(find "$REPORT_DATA" -type f -print -quit 2>/dev/null)" ]; then
+  log "building the report from $REPORT_DATA"
+  node bin/aligndepth.js report "$REPORT_DATA" --out out/report.html || FAILED+=("report")
+else
+  log "report: skipped (bin/aligndepth.js has no 'report' command yet, or $REPORT_DATA is empty)"
+fi
+# <<< REPORT HOOK
+
+if [ "${#NOTEBOOKS[@]}" = 0 ]; then log "no notebooks in notebooks/"; fi
+if [ "${#FAILED[@]}" -gt 0 ]; then
+  die "${#FAILED[@]} failed: ${FAILED[*]}"
+fi
+log "all ${#NOTEBOOKS[@]} notebook(s) ran; outputs in $OUT_DIR/"

@@ -1,0 +1,92 @@
+/**
+ * Opens an HTML file in headless Chromium with the network cut off, and checks that every
+ * aligndepth figure in it was drawn by plotly.js. Shared by the end-to-end tests.
+ */
+import { existsSync, mkdtempSync, rmSync } from "fs";
+import { tmpdir } from "os";
+import { join, resolve } from "path";
+import { pathToFileURL } from "url";
+import { BrowserContext, Page, chromium } from "playwright-core";
+
+/** The system Chromium (Debian: `apt-get install chromium`); browser builds are never downloaded. */
+export const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+
+export interface OfflinePage {
+  page: Page;
+  /** Requests that were not `file:` or `data:` (all aborted). */
+  blocked: string[];
+  /** Uncaught exceptions in the page. */
+  pageErrors: string[];
+  /** alert/confirm/prompt dialogs (e.g. from injected HTML); each was dismissed. */
+  dialogs: string[];
+  /** Number of `.aligndepth-figure` containers. */
+  figures: number;
+  /** Of those, how many contain an `svg.main-svg` drawn by plotly.js. */
+  rendered: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Loads `file` from a fresh profile, aborting every request that is not `file:` or `data:`, and
+ * waits (up to `timeoutMs`) until every figure container has an `svg.main-svg`.
+ */
+export async function openOffline(file: string, timeoutMs = 60_000): Promise<OfflinePage> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium not found at ${CHROMIUM}: run 'bash scripts/setup.sh --tests' or set CHROMIUM.`);
+  }
+  const profile = mkdtempSync(join(tmpdir(), "aligndepth-chromium-"));
+  const context: BrowserContext = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1000, height: 700 },
+    args: [
+      "--no-sandbox",
+      "--headless",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
+  });
+  const close = async () => {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  };
+  try {
+    const blocked: string[] = [];
+    const pageErrors: string[] = [];
+    const dialogs: string[] = [];
+    await context.route("**/*", (route) => {
+      const url = route.request().url();
+      if (url.startsWith("file:") || url.startsWith("data:")) return route.continue();
+      blocked.push(url);
+      return route.abort();
+    });
+    const page = context.pages()[0] ?? (await context.newPage());
+    page.on("pageerror", (err) => pageErrors.push(String(err.stack ?? err)));
+    page.on("dialog", (dialog) => {
+      dialogs.push(`${dialog.type()}: ${dialog.message()}`);
+      void dialog.dismiss();
+    });
+    await page.goto(pathToFileURL(resolve(file)).href, { waitUntil: "load", timeout: timeoutMs });
+    await page
+      .waitForFunction(
+        () => {
+          const figures = Array.from(document.querySelectorAll(".aligndepth-figure"));
+          return figures.every((f) => f.querySelector("svg.main-svg") !== null);
+        },
+        undefined,
+        { timeout: timeoutMs, polling: 100 },
+      )
+      .catch(() => undefined); // the counts below say what did not render
+    const counts = await page.evaluate(() => {
+      const figures = Array.from(document.querySelectorAll(".aligndepth-figure"));
+      return { figures: figures.length, rendered: figures.filter((f) => f.querySelector("svg.main-svg")).length };
+    });
+    return { page, blocked, pageErrors, dialogs, ...counts, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * End to end: every notebook in notebooks/ (and the display fixture) runs in real Jupyter with the
+ * real tslab kernel, produces no error or stderr output, exports to HTML, and that HTML renders
+ * every figure in headless Chromium with the network cut off.
+ *
+ * Executed copies from the main job (out/notebooks/, `npm run notebooks`) are reused when they are
+ * newer than the notebook and the dist build; otherwise the notebook runs here, into out/e2e/.
+ * Needs `bash scripts/setup.sh --tests` (Jupyter, the tslab kernel, Chromium).
+ */
+import { spawnSync } from "child_process";
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from "fs";
+import { basename, join, relative } from "path";
+import { describe, expect, it } from "vitest";
+import { PLOTLY_MIME } from "../../src/display";
+import { openOffline } from "./browser";
+
+const ROOT = join(__dirname, "..", "..");
+const MAIN_OUT = join(ROOT, "out", "notebooks");
+const E2E_OUT = join(ROOT, "out", "e2e");
+
+const notebooks = [
+  ...readdirSync(join(ROOT, "notebooks"))
+    .filter((f) => f.endsWith(".ipynb"))
+    .sort()
+    .map((f) => join(ROOT, "notebooks", f)),
+  join(__dirname, "fixtures", "display-smoke.ipynb"),
+];
+
+interface Output {
+  output_type: string;
+  name?: string;
+  text?: string | string[];
+  ename?: string;
+  evalue?: string;
+  data?: Record<string, unknown>;
+}
+interface Cell {
+  cell_type: string;
+  source: string | string[];
+  metadata?: { tags?: string[] };
+  outputs?: Output[];
+}
+
+const text = (s: string | string[] | undefined) => (Array.isArray(s) ? s.join("") : (s ?? ""));
+const mtime = (f: string) => statSync(f).mtimeMs;
+
+/** Newest modification time of the compiled library the notebooks import. */
+function distTime(): number {
+  const dist = join(ROOT, "dist");
+  if (!existsSync(join(dist, "index.js"))) return Infinity;
+  let newest = 0;
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else if (entry.name.endsWith(".js")) newest = Math.max(newest, mtime(p));
+    }
+  };
+  walk(dist);
+  return newest;
+}
+
+/** The executed notebook and its HTML export: reused from the main job when fresh, else run now. */
+function executed(notebook: string): { ipynb: string; html: string; reused: boolean } {
+  const name = basename(notebook, ".ipynb");
+  for (const dir of [MAIN_OUT, E2E_OUT]) {
+    const ipynb = join(dir, `${name}.ipynb`);
+    const html = join(dir, `${name}.html`);
+    if (!existsSync(ipynb) || !existsSync(html)) continue;
+    // A src/ newer than dist/ means the build is stale: run-notebooks.sh rebuilds it, so run again.
+    const fresh = Math.min(mtime(ipynb), mtime(html)) > Math.max(mtime(notebook), distTime());
+    if (fresh && !srcNewerThanDist()) return { ipynb, html, reused: true };
+  }
+  mkdirSync(E2E_OUT, { recursive: true });
+  const run = spawnSync("bash", ["scripts/run-notebooks.sh", "--no-report", "--out", E2E_OUT, notebook], {
+    cwd: ROOT,
+    encoding: "utf8",
+    timeout: 20 * 60_000,
+  });
+  if (run.status !== 0) {
+    const log = `${run.stdout}\n${run.stderr}`.split("\n").slice(-60).join("\n");
+    throw new Error(`executing ${relative(ROOT, notebook)} failed (exit ${run.status}):\n${log}`);
+  }
+  return { ipynb: join(E2E_OUT, `${name}.ipynb`), html: join(E2E_OUT, `${name}.html`), reused: false };
+}
+
+function srcNewerThanDist(): boolean {
+  const built = join(ROOT, "dist", "index.js");
+  if (!existsSync(built)) return true;
+  const limit = mtime(built);
+  const walk = (dir: string): boolean =>
+    readdirSync(dir, { withFileTypes: true }).some((e) =>
+      e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith(".ts") && mtime(join(dir, e.name)) > limit,
+    );
+  return walk(join(ROOT, "src"));
+}
+
+// A cell that calls one of these must show something; other cells (imports, definitions) may be
+// empty, as may a cell tagged "allow-empty".
+const DISPLAYS = /\b(show|showTable|showHtml|display\.\w+|console\.(log|info|table))\s*\(/;
+
+describe.each(notebooks.map((nb) => [relative(ROOT, nb), nb]))("%s", (_label, notebook) => {
+  let run: { ipynb: string; html: string; reused: boolean } | undefined;
+  const get = () => (run ??= executed(notebook));
+
+  it("runs in the tslab kernel without errors or stderr output", () => {
+    const { ipynb } = get();
+    const nb = JSON.parse(readFileSync(ipynb, "utf8")) as { cells: Cell[]; metadata: { kernelspec?: { name?: string } } };
+    expect(nb.metadata.kernelspec?.name).toBe("tslab");
+    const problems: string[] = [];
+    nb.cells.forEach((cell, i) => {
+      if (cell.cell_type !== "code") return;
+      const source = text(cell.source);
+      const outputs = cell.outputs ?? [];
+      for (const o of outputs) {
+        if (o.output_type === "error") problems.push(`cell ${i}: error ${o.ename}: ${o.evalue}`);
+        if (o.output_type === "stream" && o.name === "stderr") problems.push(`cell ${i}: stderr: ${text(o.text).slice(0, 500)}`);
+      }
+      const allowedEmpty = cell.metadata?.tags?.includes("allow-empty") || !DISPLAYS.test(source);
+      if (outputs.length === 0 && source.trim() !== "" && !allowedEmpty) {
+        problems.push(`cell ${i}: no output (did it run?): ${source.slice(0, 80)}`);
+      }
+    });
+    expect(problems).toEqual([]);
+  });
+
+  it("exports to HTML that renders every figure offline in Chromium", async () => {
+    const { ipynb, html } = get();
+    const nb = JSON.parse(readFileSync(ipynb, "utf8")) as { cells: Cell[] };
+    const figureOutputs = nb.cells.flatMap((c) => c.outputs ?? []).filter((o) => o.data && PLOTLY_MIME in o.data);
+    const page = readFileSync(html, "utf8");
+    expect(page.match(/class="aligndepth-figure"/g)?.length ?? 0).toBe(figureOutputs.length);
+    // plotly.js is inlined once, by the first figure.
+    expect(page.split("inlined by aligndepth").length - 1).toBe(figureOutputs.length > 0 ? 1 : 0);
+
+    const browser = await openOffline(html);
+    try {
+      expect(browser.pageErrors).toEqual([]);
+      expect(browser.dialogs).toEqual([]);
+      expect(browser.blocked).toEqual([]);
+      expect(browser.figures).toBe(figureOutputs.length);
+      expect(browser.rendered).toBe(figureOutputs.length);
+      if (basename(notebook) === "display-smoke.ipynb") {
+        mkdirSync(join(ROOT, "out"), { recursive: true });
+        await browser.page.locator(".aligndepth-figure").first().screenshot({ path: join(ROOT, "out", "notebook-figure.png") });
+      }
+    } finally {
+      await browser.close();
+    }
+  });
+});
