@@ -1,0 +1,77 @@
+/** The JSON contracts of validate, profile and summary, and the exit codes, through `main`. */
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { main } from "../../src/cli/main";
+import type { Output } from "../../src/cli/output";
+
+const fx = (name: string) => join(__dirname, "..", "fixtures", "core", name);
+
+export async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  const out: Output = {
+    json: (v) => (stdout += `${JSON.stringify(v)}\n`),
+    text: (s) => (stdout += `${s}\n`),
+    note: (s) => (stderr += `${s}\n`),
+  };
+  const code = await main(argv, out);
+  return { code, stdout, stderr };
+}
+
+describe("aligndepth CLI", () => {
+  it("summary --json follows the contract", async () => {
+    const r = await run(["summary", fx("ragged-wide.jsonl"), "--k", "1", "--bootstrap", "50", "--json", "--no-progress"]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(Object.keys(j)).toEqual(["metric", "k", "runs"]);
+    expect(j.metric).toBe("loss");
+    expect(j.k).toBe(1);
+    const s = j.runs[0];
+    expect(Object.keys(s)).toEqual(["run", "from", "to", "examples", "positions", "tokens", "early_share", "d50", "d90", "ci"]);
+    expect(s).toMatchObject({ run: "r", from: 0, to: 10, examples: 3, positions: 3, tokens: 12, d50: 2, d90: 3 });
+    expect(s.early_share).toBeCloseTo(0.4, 12);
+    expect(Object.keys(s.ci)).toEqual(["early_share", "d50", "d90"]);
+    for (const v of Object.values(s.ci) as number[][]) {
+      expect(v).toHaveLength(2);
+      expect(typeof v[0]).toBe("number");
+    }
+  });
+  it("summary --from/--to pick the steps", async () => {
+    const r = await run(["summary", fx("ragged-long.jsonl"), "--from", "0", "--to", "5", "--bootstrap", "0", "--json"]);
+    const s = JSON.parse(r.stdout).runs[0];
+    expect(s).toMatchObject({ from: 0, to: 5, early_share: 1, d50: 1, d90: 1, tokens: 12 });
+    expect(s.ci).toEqual({ early_share: null, d50: null, d90: null });
+  });
+  it("profile --json rows carry n, mean, sd, se with nulls where undefined", async () => {
+    const r = await run(["profile", fx("ragged-long.csv"), "--json"]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.metric).toBe("loss");
+    expect(j.rows).toHaveLength(9);
+    expect(Object.keys(j.rows[0])).toEqual(["run", "step", "position", "n", "mean", "sd", "se"]);
+    expect(j.rows[2]).toEqual({ run: "r", step: 0, position: 2, n: 1, mean: 6, sd: null, se: null });
+  });
+  it("validate --json lists files, rows and errors", async () => {
+    const r = await run(["validate", fx("ragged-long.jsonl"), "--json"]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ files: [{ path: fx("ragged-long.jsonl"), rows: 18, valid: true, errors: [] }] });
+  });
+  it("exit code 1 on invalid input, 2 on usage errors, 0 on --help", async () => {
+    expect((await run(["summary", fx("missing.jsonl")])).code).toBe(1);
+    const bad = await run(["summary", fx("ragged-long.jsonl"), "--metric", "kl"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/no metric "kl"/);
+    expect((await run(["summary", fx("ragged-long.jsonl"), "--k", "x"])).code).toBe(2);
+    expect((await run(["frobnicate"])).code).toBe(2);
+    for (const c of ["validate", "profile", "summary"]) {
+      const h = await run([c, "--help"]);
+      expect(h.code).toBe(0);
+      expect(h.stdout).toMatch(/^usage: aligndepth /);
+    }
+  });
+  it("readable tables without --json", async () => {
+    const r = await run(["summary", fx("ragged-long.jsonl"), "--k", "1", "--bootstrap", "0"]);
+    expect(r.stdout).toMatch(/early_share/);
+    expect(r.stdout).toMatch(/0\.4000/);
+  });
+});
