@@ -2,6 +2,8 @@
 import { LoadOptions } from "../load";
 import { OptionSpec } from "./args";
 import { Format, Layout } from "../schema";
+import { UsageError } from "../errors";
+import type { RowFilter } from "../stats/source";
 
 export const LOAD_OPTIONS: OptionSpec[] = [
   { name: "format", type: "string", choices: ["jsonl", "csv", "parquet"], help: "force the format of every file (default: from the file name)" },
@@ -11,6 +13,20 @@ export const LOAD_OPTIONS: OptionSpec[] = [
   { name: "threads", type: "int", help: "DuckDB threads (default: all cores)" },
   { name: "no-progress", type: "flag", help: "do not show progress on stderr" },
 ];
+
+/** `--where FIELD=VALUE` (repeatable): restrict an analysis to rows with these label values. */
+export const WHERE_OPTION: OptionSpec = { name: "where", type: "repeat", help: "only rows with FIELD=VALUE, e.g. split=refusal (repeatable; the same field twice means either value)" };
+
+export function parseWhere(values: string[] | undefined): RowFilter | undefined {
+  if (!values || values.length === 0) return undefined;
+  const out: Record<string, string[]> = {};
+  for (const v of values) {
+    const eq = v.indexOf("=");
+    if (eq <= 0) throw new UsageError(`--where takes FIELD=VALUE, got ${JSON.stringify(v)}`);
+    (out[v.slice(0, eq)] ??= []).push(v.slice(eq + 1));
+  }
+  return out;
+}
 
 export function loadOptions(o: Record<string, unknown>): LoadOptions {
   return {

@@ -2,4 +2,7 @@
  * Commands beyond the core (attacks, report, convert) register themselves here, so that the
  * dispatcher stays one list.
  */
-export {};
+import { registerCommand } from "./main";
+import { attacksCommand, attacksSpec } from "./attacks";
+
+registerCommand({ spec: attacksSpec, run: attacksCommand });

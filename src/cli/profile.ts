@@ -2,17 +2,18 @@ import { loadTokenLogs } from "../load";
 import { positionProfile } from "../stats/positionProfile";
 import { textTable } from "../table";
 import { CommandSpec, Parsed } from "./args";
-import { LOAD_OPTIONS, loadOptions } from "./common";
+import { LOAD_OPTIONS, WHERE_OPTION, loadOptions, parseWhere } from "./common";
 import { Output, skippedNote } from "./output";
 
 export const profileSpec: CommandSpec = {
   name: "profile",
   summary: "Position profile: n, mean, sd and se of a metric for every (run, step, position).",
-  usage: "aligndepth profile FILES... [--metric loss] [--json]",
+  usage: "aligndepth profile FILES... [--metric loss] [--where FIELD=VALUE]... [--json]",
   minPositionals: 1,
   options: [
     { name: "metric", type: "string", default: "loss", help: "numeric column to profile (loss, kl, grad_norm, ...)" },
     { name: "json", type: "flag", help: "print {\"metric\", \"rows\": [{run, step, position, n, mean, sd, se}]}" },
+    WHERE_OPTION,
     ...LOAD_OPTIONS,
   ],
 };
@@ -21,7 +22,7 @@ export async function profileCommand(p: Parsed, out: Output): Promise<number> {
   const logs = await loadTokenLogs(p.positionals, loadOptions(p.options));
   try {
     const metric = p.options.metric as string;
-    const rows = await positionProfile(logs, { metric });
+    const rows = await positionProfile(logs, { metric, where: parseWhere(p.options.where as string[] | undefined) });
     const note = skippedNote(logs.report);
     if (note) out.note(note);
     if (p.options.json) out.json({ metric, rows, ...(logs.report.recordsSkipped ? { skipped: { records: logs.report.recordsSkipped, by_reason: logs.report.skipped } } : {}) });

@@ -3,13 +3,13 @@ import { loadTokenLogs } from "../load";
 import { summary } from "../stats/summary";
 import { textTable } from "../table";
 import { CommandSpec, Parsed } from "./args";
-import { LOAD_OPTIONS, loadOptions } from "./common";
+import { LOAD_OPTIONS, WHERE_OPTION, loadOptions, parseWhere } from "./common";
 import { Output, skippedNote } from "./output";
 
 export const summarySpec: CommandSpec = {
   name: "summary",
   summary: "Where the update of each run concentrates: early share E_k, depths d50 and d90, with bootstrap intervals.",
-  usage: "aligndepth summary FILES... [--metric loss] [--from STEP] [--to STEP] [--k 5] [--min-pairs 1] [--bootstrap 1000] [--seed 0] [--json]",
+  usage: "aligndepth summary FILES... [--metric loss] [--from STEP] [--to STEP] [--k 5] [--min-pairs 1] [--bootstrap 1000] [--seed 0] [--where FIELD=VALUE]... [--json]",
   minPositionals: 1,
   details: "The update is the mean over paired examples of (metric at --to) - (metric at --from), per position;\nfrom/to default to each run's first and last step. See docs/METRICS.md.",
   options: [
@@ -22,6 +22,7 @@ export const summarySpec: CommandSpec = {
     { name: "seed", type: "int", default: 0, help: "bootstrap seed" },
     { name: "run", type: "repeat", help: "only this run (repeatable)" },
     { name: "json", type: "flag", help: "print {\"metric\", \"k\", \"runs\": [...]}" },
+    WHERE_OPTION,
     ...LOAD_OPTIONS,
   ],
 };
@@ -43,6 +44,7 @@ export async function summaryCommand(p: Parsed, out: Output): Promise<number> {
       bootstrap: o.bootstrap as number,
       seed: o.seed as number,
       runs: o.run as string[] | undefined,
+      where: parseWhere(o.where as string[] | undefined),
     });
     const note = skippedNote(logs.report);
     if (note) out.note(note);

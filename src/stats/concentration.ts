@@ -2,9 +2,10 @@
  * Concentration over training: for each checkpoint s after the first, the early share E_k and depth
  * d50 of the update from the first checkpoint to s (per run).
  */
-import { listValue } from "@duckdb/node-api";
+import { DuckDBValue, listValue } from "@duckdb/node-api";
+import { RowFilter, filteredSource } from "./source";
 import type { TokenLogs } from "../load";
-import { Params, sqlIdent } from "../engine";
+import { sqlIdent } from "../engine";
 import { MassOptions, updateMass } from "./updateMass";
 
 export interface ConcentrationRow {
@@ -28,10 +29,10 @@ export interface StepUpdateRow {
 }
 
 /** Mean update from each run's first step (or `from`) to every later step, per position. */
-export async function updateByStep(logs: TokenLogs, opts: { metric?: string; runs?: string[]; from?: number } = {}): Promise<StepUpdateRow[]> {
+export async function updateByStep(logs: TokenLogs, opts: { metric?: string; runs?: string[]; from?: number; where?: RowFilter } = {}): Promise<StepUpdateRow[]> {
   const m = sqlIdent(logs.metric(opts.metric ?? "loss"));
-  const t = logs.table;
-  const params: Params = {};
+  const params: Record<string, DuckDBValue> = {};
+  const t = filteredSource(logs, opts.where, params);
   let runFilter = "";
   if (opts.runs) {
     runFilter = "AND list_contains($runs::VARCHAR[], run)";
@@ -69,6 +70,6 @@ export function concentrationFromUpdates(rows: StepUpdateRow[], opts: MassOption
  * Concentration over training.
  * @example const rows = await concentration(logs, { k: 5 }); // E_5 and d50 of first -> s, for every s
  */
-export async function concentration(logs: TokenLogs, opts: MassOptions & { metric?: string; runs?: string[]; from?: number } = {}): Promise<Omit<ConcentrationRow, "examples">[]> {
+export async function concentration(logs: TokenLogs, opts: MassOptions & { metric?: string; runs?: string[]; from?: number; where?: RowFilter } = {}): Promise<Omit<ConcentrationRow, "examples">[]> {
   return concentrationFromUpdates(await updateByStep(logs, opts), opts);
 }

@@ -4,8 +4,10 @@
  * tokens (ragged sequences are never padded).
  */
 import type { TokenLogs } from "../load";
+import type { DuckDBValue } from "@duckdb/node-api";
 import { sqlIdent } from "../engine";
 import { Moments, mergeMoments, summarize } from "./moments";
+import { RowFilter, filteredSource } from "./source";
 
 export interface ProfileOptions {
   /** Metric column (default `loss`). */
@@ -14,6 +16,8 @@ export interface ProfileOptions {
   runs?: string[];
   /** Only these steps (default all). */
   steps?: number[];
+  /** Only rows whose columns equal these values, e.g. `{ split: "refusal" }`. */
+  where?: RowFilter;
 }
 
 export interface PositionMoments extends Moments {
@@ -52,10 +56,11 @@ export async function positionMoments(logs: TokenLogs, opts: ProfileOptions = {}
   const m = sqlIdent(logs.metric(opts.metric ?? "loss"));
   const { where, params } = selection(opts, m);
   const { listValue } = await import("@duckdb/node-api");
-  const bound = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, listValue(v)]));
+  const bound: Record<string, DuckDBValue> = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, listValue(v)]));
+  const from = filteredSource(logs, opts.where, bound);
   return logs.engine.rows<PositionMoments>(
     `SELECT run, step, "position", count(*)::BIGINT AS n, avg(${m}) AS mean, COALESCE(var_pop(${m}) * count(*), 0) AS m2
-     FROM ${logs.table} WHERE ${where} GROUP BY run, step, "position" ORDER BY run, step, "position"`,
+     FROM ${from} WHERE ${where} GROUP BY run, step, "position" ORDER BY run, step, "position"`,
     bound,
   );
 }

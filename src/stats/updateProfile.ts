@@ -4,10 +4,11 @@
  * sequences whose lengths differ (ragged) or that are missing at one step contribute only where
  * they pair.
  */
-import { listValue } from "@duckdb/node-api";
+import { DuckDBValue, listValue } from "@duckdb/node-api";
 import type { TokenLogs } from "../load";
 import { Params, sqlIdent } from "../engine";
 import { Moments, mergeMoments, summarize } from "./moments";
+import { RowFilter, filteredSource } from "./source";
 
 export interface UpdateOptions {
   metric?: string;
@@ -16,6 +17,8 @@ export interface UpdateOptions {
   /** Last step; default each run's last step. */
   to?: number;
   runs?: string[];
+  /** Only rows whose columns equal these values, e.g. `{ split: "refusal" }`. */
+  where?: RowFilter;
 }
 
 export interface UpdateProfileRow {
@@ -40,8 +43,8 @@ export interface UpdateMoments extends Moments {
 /** The SQL of the paired differences (run, example, position, diff, from, to), with its parameters. */
 export function pairsSql(logs: TokenLogs, opts: UpdateOptions): { sql: string; boundsSql: string; params: Params } {
   const m = sqlIdent(logs.metric(opts.metric ?? "loss"));
-  const t = logs.table;
-  const params: Params = {};
+  const params: Record<string, DuckDBValue> = {};
+  const t = filteredSource(logs, opts.where, params);
   let runFilter = "";
   if (opts.runs) {
     runFilter = "AND list_contains($runs::VARCHAR[], run)";

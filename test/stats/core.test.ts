@@ -154,6 +154,16 @@ for (const [label, file] of [
       expect(pairs2.d90).toBe(2);
     });
 
+    it("restricts to rows with given label values (where)", async () => {
+      const rows = await updateProfile(logs, { where: { token: "t1" } });
+      expect(rows.map((r) => [r.position, r.n])).toEqual([[1, 2]]);
+      expect(rows[0].delta).toBeCloseTo(0.5, 12);
+      const [s] = await summary(logs, { k: 1, bootstrap: 0, where: { token: ["t0", "t2"] } });
+      expect(s.tokens).toBe(8);
+      expect(s.early_share).toBeCloseTo((5 / 3) / (5 / 3 + 2), 12);
+      expect(() => positionProfile(logs, { where: { nope: "x" } })).rejects.toThrow(/no such column/);
+    });
+
     it("concentration over training", async () => {
       const rows = await concentration(logs, { k: 1 });
       expect(rows.map((r) => r.step)).toEqual([5, 10]);

@@ -1,0 +1,27 @@
+/**
+ * The rows an analysis reads: the token table, optionally restricted to rows whose label columns
+ * equal given values (for example `{ split: "refusal" }` for the refusal probes). Values are bound
+ * parameters; column names must be columns of the logs.
+ */
+import type { DuckDBValue } from "@duckdb/node-api";
+import { UsageError } from "../errors";
+import type { TokenLogs } from "../load";
+import { sqlIdent } from "../engine";
+
+/** Equality filters on label (or metric) columns: `{ split: "refusal" }`; an array means "any of". */
+export type RowFilter = Record<string, string | number | Array<string | number>>;
+
+export function filteredSource(logs: TokenLogs, filter: RowFilter | undefined, params: Record<string, DuckDBValue>): string {
+  if (!filter || Object.keys(filter).length === 0) return logs.table;
+  const known = [...logs.labels, ...logs.metrics, "run", "step", "example", "position"];
+  const conds = Object.entries(filter).map(([col, value], i) => {
+    if (!known.includes(col)) throw new UsageError(`cannot filter on "${col}": no such column (columns: ${known.join(", ")})`);
+    const values = Array.isArray(value) ? value : [value];
+    const names = values.map((v, j) => {
+      params[`w${i}_${j}`] = String(v);
+      return `$w${i}_${j}`;
+    });
+    return `CAST(${sqlIdent(col)} AS VARCHAR) IN (${names.join(", ")})`;
+  });
+  return `(SELECT * FROM ${logs.table} WHERE ${conds.join(" AND ")})`;
+}
