@@ -248,7 +248,7 @@ export function figureBundle(figure: Figure, options: FigureHtmlOptions = {}): R
 // Tables
 
 /** Rows of records, or a danfo.js DataFrame (anything with `columns` and row-major `values`). */
-export type TableInput = readonly Record<string, unknown>[] | { columns: readonly string[]; values: readonly unknown[] };
+export type TableInput = readonly object[] | { columns: readonly string[]; values: readonly unknown[] };
 
 /** Options of `tableHtml` and `showTable`. */
 export interface TableOptions {

@@ -18,7 +18,7 @@ export { positionProfile, positionMoments, mergePositionMoments, profileFromMome
 export type { PositionProfileRow, PositionMoments, ProfileOptions } from "./stats/positionProfile";
 export { updateProfile, updateMoments, mergeUpdateMoments, updateFromMoments } from "./stats/updateProfile";
 export type { UpdateProfileRow, UpdateMoments, UpdateOptions } from "./stats/updateProfile";
-export { updateMass, earlyShare, depth } from "./stats/updateMass";
+export { updateMass, massByRun, earlyShare, depth } from "./stats/updateMass";
 export type { UpdateMass, PositionDelta, MassOptions } from "./stats/updateMass";
 export { bootstrapMass, groupDiffs, percentile, rng } from "./stats/bootstrap";
 export type { ExampleDiffs, MassIntervals, Interval, BootstrapOptions } from "./stats/bootstrap";
@@ -26,6 +26,8 @@ export { concentration, concentrationFromUpdates, updateByStep } from "./stats/c
 export type { ConcentrationRow, StepUpdateRow } from "./stats/concentration";
 export { summary } from "./stats/summary";
 export type { RunSummary, SummaryOptions } from "./stats/summary";
+
+export { describeSummary, compareConcentration, describeConcentration } from "./describe";
 
 // plot
 export type { Figure } from "./figures/figure";

@@ -4,7 +4,8 @@
  */
 import type { DataFrame } from "danfojs/dist/danfojs-browser/src/index";
 
-type Row = Record<string, unknown>;
+/** Any plain record (statistic rows are interfaces, which TypeScript does not see as index signatures). */
+type Row = object;
 
 /** Flattens nested values (intervals, objects) into columns a table can show: `ci.d50` -> `ci_d50_lo`, `ci_d50_hi`. */
 export function flattenRows(rows: Row[]): Array<Record<string, string | number | boolean | null>> {
@@ -21,7 +22,7 @@ export function flattenRows(rows: Row[]): Array<Record<string, string | number |
         out[`${prefix}_hi`] = null;
       } else out[prefix] = v === undefined ? null : (v as string | number | boolean | null);
     };
-    for (const [k, v] of Object.entries(r)) put(k, v);
+    for (const [k, v] of Object.entries(r as Record<string, unknown>)) put(k, v);
     return out;
   });
 }

@@ -90,3 +90,9 @@ export function updateMass(profile: PositionDelta[], opts: MassOptions = {}): Up
     k,
   };
 }
+
+/** Update mass of each run of an update profile (rows carry `run`), in the order runs first appear. */
+export function massByRun(rows: Array<PositionDelta & { run: string }>, opts: MassOptions = {}): Array<{ run: string; mass: UpdateMass }> {
+  const runs = [...new Set(rows.map((r) => r.run))];
+  return runs.map((run) => ({ run, mass: updateMass(rows.filter((r) => r.run === run), opts) }));
+}
