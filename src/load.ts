@@ -112,6 +112,8 @@ interface PreparedFile {
   /** SQL that reads the file's token rows in the long layout (before the union). */
   source: (all: Column[]) => string;
   report: FileReport;
+  /** The path DuckDB reads (a clean copy in skip mode), to map engine errors back to the file. */
+  readPath?: string;
 }
 
 /**
@@ -166,23 +168,77 @@ export async function loadTokenLogs(inputs: string | string[], options: LoadOpti
     if (allProblems.length) throw new InvalidInputError(allProblems.slice(0, options.maxProblems ?? 100), totalProblems);
     const usable = prepared.filter((p) => p.report.tokens > 0 || p.format === "parquet");
     const columns = unionColumns(prepared);
-    if (!columns.some((c) => c.name === REQUIRED_METRIC && c.kind === "metric")) {
-      const empty = prepared.map((p) => p.path).join(", ");
-      throw new InvalidInputError([{ file: empty, line: null, field: null, reason: "no-rows", message: "no valid token rows to load" }]);
-    }
+    if (!columns.some((c) => c.name === REQUIRED_METRIC && c.kind === "metric") || prepared.every((p) => p.report.tokens === 0))
+      throw noRows(prepared, options);
     const union = usable.map((p) => p.source(columns)).join("\nUNION ALL\n");
     const materialize = usable.some((p) => p.format !== "parquet");
-    await engine.rows(`CREATE ${materialize ? "TABLE" : "VIEW"} tokens AS ${union}`, undefined, progress, "building the token table");
+    try {
+      await engine.rows(`CREATE ${materialize ? "TABLE" : "VIEW"} tokens AS ${union}`, undefined, progress, "building the token table");
+    } catch (e) {
+      throw engineRejected(e, prepared);
+    }
     progress.done();
+    if (usable.length > 1) await checkCrossFileDuplicates(engine, usable, columns);
     const report = buildReport(prepared, columns, options);
-    if (report.tokens === 0 && materialize)
-      throw new InvalidInputError([{ file: files.join(", "), line: null, field: null, reason: "no-rows", message: "no valid token rows to load" }]);
+    if (report.tokens === 0) throw noRows(prepared, options);
     return new TokenLogs(engine, "tokens", report);
   } catch (e) {
     progress.done();
     engine.close();
     throw e;
   }
+}
+
+/** Skip mode left nothing: the problems that removed the rows, then one line saying so. */
+function noRows(prepared: PreparedFile[], options: LoadOptions): InvalidInputError {
+  const max = options.maxProblems ?? 100;
+  const problems = prepared.flatMap((p) => p.report.problems).slice(0, max);
+  const total = prepared.reduce((a, p) => a + p.report.problemCount, 0);
+  const files = prepared.map((p) => p.path).join(", ");
+  problems.push({ file: files, line: null, field: null, reason: "no-rows", message: "no valid token rows to load" });
+  return new InvalidInputError(problems, total + 1);
+}
+
+/**
+ * DuckDB refused a file the checker passed (a gap in the checker): still a clean, one-line input
+ * error naming the file and line when DuckDB says them, never an internal error.
+ */
+function engineRejected(e: unknown, prepared: PreparedFile[]): unknown {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (!/^(Invalid Input|Conversion|Out of Range|Binder|Parser) Error/.test(msg)) return e;
+  const m = /in file "(.*?)", (?:in|at) (?:line|byte \d+ in line) (\d+)/.exec(msg);
+  const hit = m ? prepared.find((p) => p.readPath === m[1] || p.path === m[1]) : undefined;
+  const file = hit?.path ?? (prepared.length === 1 ? prepared[0].path : prepared.map((p) => p.path).join(", "));
+  const first = msg.split("\n")[0].replace(/ in file ".*?",/, "").replace(/^[A-Za-z ]*Error: /, "");
+  return new InvalidInputError([{ file, line: m && hit && hit.readPath === hit.path ? Number(m[2]) : null, field: null, reason: "rejected", message: `DuckDB cannot read this input: ${first}` }]);
+}
+
+/**
+ * A key (run, step, example, position) at most once across all files too. Cheap check on the
+ * loaded table; only when it fails, a second query names the files. Always an error, also with
+ * skipInvalid: which of two files is right (the same file twice, or a resumed run) is the user's call.
+ */
+async function checkCrossFileDuplicates(engine: Engine, usable: PreparedFile[], columns: Column[]): Promise<void> {
+  const [{ n }] = await engine.rows<{ n: number }>(
+    `SELECT count(*) AS n FROM (SELECT 1 FROM tokens GROUP BY run, step, example, "position" HAVING count(*) > 1)`,
+  );
+  if (Number(n) === 0) return;
+  const union = usable.map((p, i) => `SELECT ${i} AS __aligndepth_f, run, step, example, "position" FROM (${p.source(columns)})`).join("\nUNION ALL\n");
+  const rows = await engine.rows<{ run: string; step: number; example: string; position: number; files: number[] }>(
+    `SELECT run, step, example, "position", list(DISTINCT __aligndepth_f ORDER BY __aligndepth_f) AS files FROM (${union})
+     GROUP BY run, step, example, "position" HAVING count(*) > 1 ORDER BY min(__aligndepth_f), run, step, example, "position" LIMIT 10`,
+  );
+  const problems: Problem[] = rows.map((r) => {
+    const fs = r.files.map((f) => usable[Number(f)].path);
+    return {
+      file: fs[fs.length - 1],
+      line: null,
+      field: null,
+      reason: "duplicate-key",
+      message: `duplicate key across files: run ${JSON.stringify(r.run)}, step ${r.step}, example ${JSON.stringify(r.example)}, position ${r.position} is also in ${fs.slice(0, -1).join(", ")} (the same file twice, or a resumed run? pass one of them)`,
+    };
+  });
+  throw new InvalidInputError(problems, Number(n));
 }
 
 function unionColumns(prepared: PreparedFile[]): Column[] {
@@ -235,7 +291,7 @@ async function prepareText(
   let scan: ScanResult = format === "csv" ? await scanCsv(file, scanOpts) : await scanJsonLines(file, scanOpts);
   if (scan.records === 0) throw new InvalidFileError({ file, line: null, field: null, reason: "empty-file", message: format === "csv" ? "the file has a header but no records" : "the file holds no records" });
   let readPath = file;
-  const needsCopy = scan.problemCount > 0 || (await startsWithBom(file)) || (format === "csv" && (await hasCr(file)));
+  const needsCopy = scan.problemCount > 0 || scan.gzipCut || (await startsWithBom(file)) || (format === "csv" && (await hasCr(file)));
   if (needsCopy && (options.skipInvalid || scan.problemCount === 0)) {
     // A clean copy (valid records only, no BOM) for DuckDB to read; the scan stays the authority.
     readPath = join(engine.scratch, `clean-${Math.random().toString(36).slice(2)}.${format}`);
@@ -269,6 +325,7 @@ async function prepareText(
     columns,
     scalars: new Set(),
     report,
+    readPath,
     source: (all) => textSource(readPath, format, layout ?? "long", columns, all),
   };
 }
@@ -329,22 +386,25 @@ function textSource(path: string, format: Format, layout: Layout, own: Column[],
     return `SELECT ${keys}, CAST("position" AS INTEGER) AS "position", ${projectColumns(own, all, (c) => sqlIdent(c.name))}
 FROM read_csv(${sqlString(path)}, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', columns = {${types.join(", ")}}, nullstr = '\u0001', strict_mode = true)`;
   }
+  // Example ids: JSON numbers read as VARCHAR keep their spelling (1.0, 1e0); the checker and the
+  // table must agree that they are the integer 1, so numbers go through BIGINT (the checker bounds them).
+  const jsonKeys = `CAST(run AS VARCHAR) AS run, CAST(step AS INTEGER) AS step, CASE WHEN json_type(example) = 'VARCHAR' THEN json_extract_string(example, '$') ELSE CAST(CAST(CAST(example AS DOUBLE) AS BIGINT) AS VARCHAR) END AS example`;
   if (layout === "long") {
-    const types = [`run: 'VARCHAR'`, `step: 'BIGINT'`, `example: 'VARCHAR'`, `"position": 'BIGINT'`, ...own.map((c) => `${sqlIdent(c.name)}: '${sqlType(c.kind)}'`)];
-    return `SELECT ${keys}, CAST("position" AS INTEGER) AS "position", ${projectColumns(own, all, (c) => sqlIdent(c.name))}
+    const types = [`run: 'VARCHAR'`, `step: 'BIGINT'`, `example: 'JSON'`, `"position": 'BIGINT'`, ...own.map((c) => `${sqlIdent(c.name)}: '${sqlType(c.kind)}'`)];
+    return `SELECT ${jsonKeys}, CAST("position" AS INTEGER) AS "position", ${projectColumns(own, all, (c) => sqlIdent(c.name))}
 FROM read_json(${sqlString(path)}, format = 'newline_delimited', columns = {${types.join(", ")}})`;
   }
   // Wide: scalars broadcast, arrays unnested in step (DuckDB zips the unnests of one SELECT).
   const arrayCol = own.find((c) => c.name === REQUIRED_METRIC) ?? own.find((c) => !c.scalar)!;
   const inner = own.map((c) => (c.scalar ? sqlIdent(c.name) : `unnest(${sqlIdent(c.name)}) AS ${sqlIdent(c.name)}`)).join(", ");
-  return `SELECT ${keys}, CAST(COALESCE("offset", 0) + _i - 1 AS INTEGER) AS "position", ${projectColumns(own, all, (c) => sqlIdent(c.name))}
-FROM (SELECT run, step, example, "offset", generate_subscripts(${sqlIdent(arrayCol.name)}, 1) AS _i, ${inner}
+  return `SELECT ${jsonKeys}, CAST(COALESCE("offset", 0) + __aligndepth_i - 1 AS INTEGER) AS "position", ${projectColumns(own, all, (c) => sqlIdent(c.name))}
+FROM (SELECT run, step, example, "offset", generate_subscripts(${sqlIdent(arrayCol.name)}, 1) AS __aligndepth_i, ${inner}
       FROM read_json(${sqlString(path)}, format = 'newline_delimited', columns = {${wideTypes(own)}}))`;
 }
 
 /** Column types for a wide JSON Lines read. */
 function wideTypes(own: Column[]): string {
-  return [`run: 'VARCHAR'`, `step: 'BIGINT'`, `example: 'VARCHAR'`, `"offset": 'BIGINT'`, ...own.map((c) => `${sqlIdent(c.name)}: '${sqlType(c.kind)}${c.scalar ? "" : "[]"}'`)].join(", ");
+  return [`run: 'VARCHAR'`, `step: 'BIGINT'`, `example: 'JSON'`, `"offset": 'BIGINT'`, ...own.map((c) => `${sqlIdent(c.name)}: '${sqlType(c.kind)}${c.scalar ? "" : "[]"}'`)].join(", ");
 }
 
 async function prepareParquet(

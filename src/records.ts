@@ -95,9 +95,20 @@ export class RecordChecker {
     if (!("example" in rec)) p("example", "missing-field", "missing required field (expected a string or an integer)");
     else if (!(typeof rec.example === "string" && rec.example.length > 0) && !(typeof rec.example === "number" && Number.isInteger(rec.example)))
       p("example", "bad-key", `expected a non-empty string or an integer, got ${describeValue(rec.example)}`);
+    else if (typeof rec.example === "number" && !Number.isSafeInteger(rec.example))
+      p("example", "bad-key", `expected an integer of at most 2^53 - 1 in magnitude (write larger ids as strings), got ${describeValue(rec.example)}`);
+    for (const [name, v] of Object.entries(rec)) {
+      const bad = badFieldName(name, rec);
+      if (bad) p(name, "bad-field-name", bad);
+      if (typeof v === "string" && !isWellFormedText(v)) p(name, "invalid-text", "a string with an unpaired surrogate (\\ud800-\\udfff): not valid Unicode text");
+      else if (Array.isArray(v) && v.some((x) => typeof x === "string" && !isWellFormedText(x)))
+        p(name, "invalid-text", "an element is a string with an unpaired surrogate (\\ud800-\\udfff): not valid Unicode text");
+    }
+    if (problems.length) return { problems, tokens: 0 };
 
     let tokens = 1;
     const kinds = new Map<string, ColumnKind>();
+    const scalarsHere = new Set<string>();
     if (layout === "long") {
       if (Array.isArray(rec.position) || Object.values(rec).some(Array.isArray)) {
         const f = Object.keys(rec).find((k) => Array.isArray(rec[k])) ?? "position";
@@ -149,7 +160,18 @@ export class RecordChecker {
         if (typeof v === "string") kinds.set(name, "label-string");
         else if (typeof v === "number" && Number.isInteger(v)) kinds.set(name, "label-integer");
         else p(name, "bad-value", `a per-record field must be a string or an integer, got ${describeValue(v)}`);
-        this.scalarFields.add(name);
+        if (kinds.get(name) === "label-integer" && !fitsInt64(v as number)) p(name, "bad-value", `an integer outside the 64-bit range: ${describeValue(v)}`);
+        scalarsHere.add(name);
+      }
+      if (this.columns !== null) {
+        for (const c of this.columns) {
+          if (!kinds.has(c.name)) continue;
+          const scalarHere = scalarsHere.has(c.name);
+          if (Boolean(c.scalar) !== scalarHere)
+            p(c.name, "schema-mismatch", scalarHere
+              ? `a per-record value here, but a per-token array in line ${this.schemaLine.line} (a field must have the same shape in every record)`
+              : `a per-token array here, but a per-record value in line ${this.schemaLine.line} (a field must have the same shape in every record)`);
+        }
       }
       tokens = length ?? 0;
       if (tokens === 0) p(lengthField, "empty-record", "per-token arrays are empty (a record must hold at least one token)");
@@ -167,9 +189,10 @@ export class RecordChecker {
     }
     if (!kinds.has(REQUIRED_METRIC) && !problems.some((q) => q.field === REQUIRED_METRIC))
       p(REQUIRED_METRIC, "missing-field", layout === "wide" ? "missing required per-token array of finite numbers" : "missing required field (expected a finite number)");
-    if (problems.length === 0) this.checkSchema(kinds, line, p);
+    if (problems.length === 0) this.checkSchema(kinds, scalarsHere, line, p);
     if (problems.length === 0 && layout === "long") {
-      const key = JSON.stringify([rec.run, rec.step, rec.example, rec.position]);
+      // Example ids are text once loaded: 1 and "1" are the same example.
+      const key = JSON.stringify([rec.run, rec.step, String(rec.example), rec.position]);
       if (this.seenLong.has(key))
         p(null, "duplicate-key", `duplicate key: run ${JSON.stringify(rec.run)}, step ${rec.step}, example ${JSON.stringify(rec.example)}, position ${rec.position} appears earlier`);
       else this.seenLong.add(key);
@@ -207,6 +230,10 @@ export class RecordChecker {
       p(name + where, "bad-value", `expected an integer, got ${describeValue(v)}`);
       return null;
     }
+    if (fixed === "label-integer" && !fitsInt64(v as number)) {
+      p(name + where, "bad-value", `expected an integer in the 64-bit range, got ${describeValue(v)}`);
+      return null;
+    }
     if (fixed === "label-string" && k !== "label-string") {
       p(name + where, "bad-value", `expected a string, got ${describeValue(v)}`);
       return null;
@@ -215,7 +242,7 @@ export class RecordChecker {
   }
 
   /** The first valid record fixes the fields; later ones must match them. */
-  private checkSchema(kinds: Map<string, ColumnKind>, line: number, p: (f: string | null, r: string, m: string) => void): void {
+  private checkSchema(kinds: Map<string, ColumnKind>, scalarsHere: Set<string>, line: number, p: (f: string | null, r: string, m: string) => void): void {
     if (this.columns === null) {
       let agrees = true;
       for (const [name, kind] of kinds) {
@@ -226,7 +253,8 @@ export class RecordChecker {
         }
       }
       if (agrees) {
-        this.columns = [...kinds].map(([name, kind]) => (this.scalarFields.has(name) ? { name, kind, scalar: true } : { name, kind }));
+        for (const s of scalarsHere) this.scalarFields.add(s);
+        this.columns = [...kinds].map(([name, kind]) => (scalarsHere.has(name) ? { name, kind, scalar: true } : { name, kind }));
         this.schemaLine.line = line;
       }
       return;
@@ -243,6 +271,72 @@ export class RecordChecker {
       }
     }
   }
+}
+
+/** Integers a DuckDB BIGINT holds (doubles beyond 2^63 do not). */
+function fitsInt64(v: number): boolean {
+  return Number.isInteger(v) && v >= -(2 ** 63) && v < 2 ** 63;
+}
+
+/** Strings DuckDB accepts: no unpaired UTF-16 surrogates (JSON.parse lets "\\ud800" through). */
+function isWellFormedText(s: string): boolean {
+  return !/[\ud800-\udfff]/.test(s) || (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
+
+/** Why a field name cannot be a column (DuckDB names are case-insensitive), or null. */
+function badFieldName(name: string, rec: Record<string, unknown>): string | null {
+  if (name.length === 0) return "a field with an empty name";
+  if (name.includes("\u0000")) return "a field name with a NUL byte";
+  if (name.startsWith("__aligndepth")) return "field names starting with __aligndepth are reserved";
+  const lower = name.toLowerCase();
+  const keys = Object.keys(rec);
+  const other = keys.find((k) => k !== name && k.toLowerCase() === lower);
+  if (other !== undefined && keys.indexOf(other) < keys.indexOf(name)) return `differs from field "${other}" only in case (column names are case-insensitive)`;
+  return null;
+}
+
+/**
+ * The first top-level key that appears twice in a JSON object's text (JSON.parse keeps the last
+ * value silently; DuckDB refuses), or null. Cheap: a full scan only when a key's text recurs.
+ */
+export function duplicateJsonKey(text: string, obj: Record<string, unknown>): string | null {
+  let suspect = false;
+  for (const k of Object.keys(obj)) {
+    const q = JSON.stringify(k);
+    const i = text.indexOf(q);
+    if (i < 0 || text.indexOf(q, i + q.length) >= 0) {
+      suspect = true;
+      break;
+    }
+  }
+  if (!suspect) return null;
+  // Walk the top level of the object: strings at depth 1 followed by ':' are keys.
+  const seen = new Set<string>();
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+      if (depth === 1) {
+        let k = j + 1;
+        while (k < text.length && /\s/.test(text[k])) k++;
+        if (text[k] === ":") {
+          let key: string;
+          try {
+            key = JSON.parse(text.slice(i, j + 1));
+          } catch {
+            return null;
+          }
+          if (seen.has(key)) return key;
+          seen.add(key);
+        }
+      }
+      i = j;
+    } else if (c === "{" || c === "[") depth++;
+    else if (c === "}" || c === "]") depth--;
+  }
+  return null;
 }
 
 function mergeKinds(a: ColumnKind, b: ColumnKind): ColumnKind {

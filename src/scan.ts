@@ -7,7 +7,7 @@ import { createReadStream } from "node:fs";
 import { createGunzip } from "node:zlib";
 import { Problem } from "./errors";
 import { ColumnKind, Layout } from "./schema";
-import { RecordChecker, parseJsonLenient } from "./records";
+import { RecordChecker, duplicateJsonKey, parseJsonLenient } from "./records";
 
 /** Longest line accepted (V8's string limit is about 512 MB). */
 const MAX_LINE_BYTES = 256 * 1024 * 1024;
@@ -40,12 +40,16 @@ export interface ScanResult {
   skippedByReason: Record<string, number>;
   /** The CSV header, when the file is CSV. */
   header?: string;
+  /** A gzip file ended early (DuckDB cannot read it: load a clean copy). */
+  gzipCut?: boolean;
 }
 
 /** Yields the lines of a file as Buffers (without the line end), with 1-based line numbers. */
 export async function* readLines(
   file: string,
   onBytes?: (bytes: number) => void,
+  /** Called when a gzip stream ends early (a crashed writer): the lines before the cut are still read. */
+  onGzipCut?: () => void,
 ): AsyncGenerator<{ bytes: Buffer; line: number; last: boolean; terminated: boolean }> {
   const raw = createReadStream(file);
   const stream = file.endsWith(".gz") ? raw.pipe(createGunzip()) : raw;
@@ -55,7 +59,8 @@ export async function* readLines(
   let line = 0;
   let read = 0;
   let held: { bytes: Buffer; line: number } | null = null;
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
+  const chunks = gzipTolerant(stream as AsyncIterable<Buffer>, file.endsWith(".gz") ? onGzipCut : undefined);
+  for await (const chunk of chunks) {
     read += chunk.length;
     onBytes?.(read);
     let start = 0;
@@ -82,6 +87,20 @@ export async function* readLines(
     yield { bytes: Buffer.concat(pending), line: line + 1, last: true, terminated: false };
   } else if (held) {
     yield { ...held, last: true, terminated: true };
+  }
+}
+
+/** Ends a gzip stream quietly at an "unexpected end of file" (a truncated file), telling `onCut`. */
+async function* gzipTolerant(stream: AsyncIterable<Buffer>, onCut?: () => void): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of stream) yield chunk;
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (onCut && err?.code === "Z_BUF_ERROR" && /unexpected end of file/.test(err.message ?? "")) {
+      onCut();
+      return;
+    }
+    throw e;
   }
 }
 
@@ -122,7 +141,7 @@ export async function scanJsonLines(file: string, opts: ScanOptions = {}): Promi
   const max = opts.maxProblems ?? 1000;
   const checker = new RecordChecker(file, opts.layout ?? null, opts.expected ?? null);
   try {
-    for await (const { bytes, line, last, terminated } of readLines(file, opts.onBytes)) {
+    for await (const { bytes, line, last, terminated } of readLines(file, opts.onBytes, () => (r.gzipCut = true))) {
       const text = decodeLine(bytes, line === 1);
       if (text === null) {
         r.records++;
@@ -146,6 +165,13 @@ export async function scanJsonLines(file: string, opts: ScanOptions = {}): Promi
           max,
         );
         continue;
+      }
+      if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+        const dup = duplicateJsonKey(text, value as Record<string, unknown>);
+        if (dup !== null) {
+          addProblems(r, [{ file, line, field: dup, reason: "duplicate-field", message: "appears twice in this record (which value is meant?)" }], max);
+          continue;
+        }
       }
       const c = checker.check(value, line);
       if (c.problems.length) addProblems(r, c.problems, max);
@@ -303,7 +329,7 @@ export async function scanCsv(file: string, opts: ScanOptions = {}): Promise<Sca
     }
   };
   try {
-    for await (const { bytes } of readRaw(file, opts.onBytes)) {
+    for await (const { bytes } of readRaw(file, opts.onBytes, () => (r.gzipCut = true))) {
       let b = bytes;
       if (first && b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) b = b.subarray(3);
       first = false;
@@ -326,12 +352,12 @@ export async function scanCsv(file: string, opts: ScanOptions = {}): Promise<Sca
   return r;
 }
 
-async function* readRaw(file: string, onBytes?: (n: number) => void): AsyncGenerator<{ bytes: Buffer }> {
+async function* readRaw(file: string, onBytes?: (n: number) => void, onGzipCut?: () => void): AsyncGenerator<{ bytes: Buffer }> {
   const raw = createReadStream(file);
   const stream = file.endsWith(".gz") ? raw.pipe(createGunzip()) : raw;
   raw.on("error", (e) => stream.destroy(e));
   let n = 0;
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
+  for await (const chunk of gzipTolerant(stream as AsyncIterable<Buffer>, file.endsWith(".gz") ? onGzipCut : undefined)) {
     n += chunk.length;
     onBytes?.(n);
     yield { bytes: chunk };

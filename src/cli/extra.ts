@@ -6,3 +6,6 @@ import { registerCommand } from "./main";
 import { attacksCommand, attacksSpec } from "./attacks";
 
 registerCommand({ spec: attacksSpec, run: attacksCommand });
+import { convertCommand, convertSpec } from "./convert";
+
+registerCommand({ spec: convertSpec, run: convertCommand });

@@ -1,0 +1,164 @@
+/**
+ * Converting token logs between layouts (long, wide) and formats (JSON Lines, CSV, Parquet),
+ * losing nothing: every row and every value comes back bit for bit when the output is loaded again.
+ *
+ * - The input is loaded (and so validated) with `loadTokenLogs`; `skipInvalid` drops invalid rows
+ *   as usual and the report says how many.
+ * - Doubles: JSON Lines and CSV print the shortest text that reads back as the same double
+ *   (JavaScript's number printing), and -0 as `-0.0`; Parquet stores them as DOUBLE (via DuckDB COPY).
+ *   Integer labels (`token_id`) are printed from 64-bit integers, never through a double.
+ * - Rows are written ordered by (run, step, example, position). Example ids are written as strings
+ *   (the loaded table's type: 1 and "1" are the same example).
+ * - Wide layout: one record per (run, step, example) and run of contiguous positions, every
+ *   non-key column as a per-token array and `offset` = the first position. Positions with gaps
+ *   (e.g. 0, 1, 5, 6) do not fit one record: they are split into several records with offsets
+ *   (0 and 5), never refused and never renumbered.
+ * - CSV holds only the long layout. A value missing for some rows (inputs with different columns)
+ *   cannot be written to a valid token log: that is refused with an error naming the column.
+ */
+import { createWriteStream, WriteStream } from "node:fs";
+import { InvalidInputError, UsageError } from "./errors";
+import { sqlIdent, sqlString } from "./engine";
+import { LoadOptions, LoadReport, TokenLogs, loadTokenLogs } from "./load";
+import { Format, Layout } from "./schema";
+
+export interface ConvertOptions extends LoadOptions {
+  /** Output file. */
+  out: string;
+  /** Output layout. Default: long. */
+  toLayout?: Layout;
+  /** Output format. Default: from the name of `out` (.jsonl, .csv, .parquet), else JSON Lines. */
+  toFormat?: Format;
+}
+
+export interface ConvertResult {
+  out: string;
+  format: Format;
+  layout: Layout;
+  /** Token rows written (= the loaded rows). */
+  tokens: number;
+  /** Records written: rows (long) or per-token-array records (wide). */
+  records: number;
+  load: LoadReport;
+}
+
+/** The output format from a file name, or null. */
+export function formatOfName(out: string): Format | null {
+  const n = out.toLowerCase().replace(/\.gz$/, "");
+  if (/\.(jsonl|ndjson|json)$/.test(n)) return "jsonl";
+  if (n.endsWith(".csv")) return "csv";
+  if (/\.(parquet|pq)$/.test(n)) return "parquet";
+  return null;
+}
+
+/** Loads `inputs` and writes them to `options.out` in the chosen layout and format. */
+export async function convertTokenLogs(inputs: string | string[], options: ConvertOptions): Promise<ConvertResult> {
+  const format = options.toFormat ?? formatOfName(options.out) ?? "jsonl";
+  const layout = options.toLayout ?? "long";
+  if (format === "csv" && layout === "wide") throw new UsageError("convert: CSV holds only the long layout (per-token arrays need JSON Lines or Parquet)");
+  if (options.out.endsWith(".gz")) throw new UsageError("convert: compressed output is not supported (write the plain file, then gzip it)");
+  const logs = await loadTokenLogs(inputs, options);
+  try {
+    return await writeTokenLogs(logs, options.out, format, layout);
+  } finally {
+    logs.close();
+  }
+}
+
+/** Writes loaded token logs to `out`. */
+export async function writeTokenLogs(logs: TokenLogs, out: string, format: Format, layout: Layout): Promise<ConvertResult> {
+  const e = logs.engine;
+  const t = logs.table;
+  const cols = await e.rows<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${t}`);
+  const keys = ["run", "step", "example", "position"];
+  const data = cols.filter((c) => !keys.includes(c.column_name));
+  // A NULL can only come from a column one input lacks: not writable as a valid log.
+  if (data.length) {
+    const [nulls] = await e.rows<Record<string, number>>(`SELECT ${data.map((c, i) => `count(*) - count(${sqlIdent(c.column_name)}) AS c${i}`).join(", ")} FROM ${t}`);
+    const bad = data.filter((_, i) => Number(nulls[`c${i}`]) > 0).map((c) => c.column_name);
+    if (bad.length)
+      throw new InvalidInputError([{ file: logs.report.files.map((f) => f.path).join(", "), line: null, field: bad[0], reason: "missing-column", message: `missing in some inputs (${bad.length > 1 ? `also ${bad.slice(1).join(", ")}; ` : ""}a converted log needs every column in every row): convert those inputs separately` }]);
+  }
+  const order = `ORDER BY run, step, example, "position"`;
+  const names = data.map((c) => c.column_name);
+  const typeOf = new Map(cols.map((c) => [c.column_name, c.column_type]));
+  let select: string;
+  if (layout === "long") select = `SELECT run, step, example, "position", ${names.map(sqlIdent).join(", ")} FROM ${t} ${order}`;
+  else {
+    // Gaps and islands: positions p - row_number() are constant along a contiguous run of positions.
+    select = `SELECT run, step, example, min("position") AS "offset", ${names.map((n) => `list(${sqlIdent(n)} ORDER BY "position") AS ${sqlIdent(n)}`).join(", ")}
+      FROM (SELECT *, "position" - row_number() OVER (PARTITION BY run, step, example ORDER BY "position") AS __aligndepth_island FROM ${t})
+      GROUP BY run, step, example, __aligndepth_island ORDER BY run, step, example, "offset"`;
+  }
+  let records = 0;
+  if (format === "parquet") {
+    await e.run(`COPY (${select}) TO ${sqlString(out)} (FORMAT parquet)`);
+    const [r] = await e.rows<{ n: number }>(`SELECT count(*) AS n FROM read_parquet(${sqlString(out)})`);
+    records = Number(r.n);
+  } else {
+    const stream = createWriteStream(out);
+    const done = new Promise<void>((res, rej) => {
+      stream.on("error", rej);
+      stream.on("finish", () => res());
+    });
+    try {
+      const result = await e.conn.stream(select);
+      const header = ["run", "step", "example", layout === "long" ? "position" : "offset", ...names];
+      const isInt = header.map((h) => /INT/.test(typeOf.get(h) ?? (h === "offset" ? "BIGINT" : "")));
+      if (format === "csv") await write(stream, `${header.map(csvCell).join(",")}\n`);
+      let buf = "";
+      for await (const rows of result.yieldRowsJs()) {
+        for (const row of rows) {
+          records++;
+          if (format === "csv") buf += `${row.map((v, i) => csvCell(printValue(v, isInt[i]))).join(",")}\n`;
+          else {
+            const parts: string[] = [];
+            for (let i = 0; i < header.length; i++) {
+              if (layout === "wide" && header[i] === "offset" && Number(row[i]) === 0) continue;
+              parts.push(`${JSON.stringify(header[i])}:${jsonValue(row[i], isInt[i])}`);
+            }
+            buf += `{${parts.join(",")}}\n`;
+          }
+          if (buf.length > 1 << 20) {
+            await write(stream, buf);
+            buf = "";
+          }
+        }
+      }
+      await write(stream, buf);
+    } finally {
+      stream.end();
+    }
+    await done;
+  }
+  return { out, format, layout, tokens: logs.report.tokens, records, load: logs.report };
+}
+
+function write(s: WriteStream, text: string): Promise<void> {
+  return new Promise((res, rej) => (text.length === 0 ? res() : s.write(text, (err) => (err ? rej(err) : res()))));
+}
+
+/** A double as the shortest text that reads back as the same double; -0 keeps its sign. */
+export function printDouble(x: number): string {
+  if (Object.is(x, -0)) return "-0.0";
+  return String(x);
+}
+
+function printValue(v: unknown, integer: boolean): string {
+  if (typeof v === "bigint") return v.toString();
+  if (typeof v === "number") return integer ? String(v) : printDouble(v);
+  return String(v);
+}
+
+function jsonValue(v: unknown, integer: boolean): string {
+  if (Array.isArray(v)) return `[${v.map((x) => jsonValue(x, integer)).join(",")}]`;
+  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v === "bigint" || typeof v === "number") return printValue(v, integer);
+  if (v === null) return "null";
+  return JSON.stringify(v);
+}
+
+/** RFC 4180: quote a cell holding a comma, quote, CR, LF or leading/trailing space. */
+function csvCell(s: string): string {
+  return /[",\r\n]|^\s|\s$/.test(s) || s === "" ? `"${s.replace(/"/g, '""')}"` : s;
+}
