@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job: executes every notebook headless in the real tslab kernel and exports it to HTML,
-# then builds the report. Exits non-zero if any notebook fails (a cell error fails the run:
-# --allow-errors is never used, because with it tslab silently skips the cells after an error).
+# The main job: executes every notebook headless in the real tslab kernel (nbconvert's
+# ExecutePreprocessor, scripts/execute_notebook.py) and exports it to HTML, then builds the report.
+# Exits non-zero if any notebook fails: a cell error fails the run (--allow-errors is never used,
+# because with it tslab silently skips the cells after an error).
 #
 #   bash scripts/run-notebooks.sh                  every notebooks/*.ipynb -> out/notebooks/
 #   bash scripts/run-notebooks.sh A.ipynb B.ipynb  just these notebooks
@@ -13,7 +14,7 @@
 # Needs `bash scripts/setup.sh` first (Jupyter and the project-local tslab kernel).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-. scripts/jupyter-env.sh
+. scripts/common.sh
 
 OUT_DIR="out/notebooks"
 IN_PLACE=0
@@ -42,10 +43,7 @@ JUPYTER_PYTHON="$(find_jupyter_python)" || die "Jupyter is not installed: run 'b
 kernel_registered || die "the tslab kernel is not registered in .jupyter-local/: run 'bash scripts/setup.sh' first."
 
 # Notebooks import ../dist/index: rebuild when a source file is newer than the build.
-if [ ! -f dist/index.js ] || [ -n "$(find src -newer dist/index.js -name '*.ts' -print -quit)" ]; then
-  log "building the library (dist/ is missing or older than src/)"
-  npm run --silent build
-fi
+build_if_stale && log "built the library (dist/ was missing or older than src/)" || [ $? = 2 ] || die "npm run build failed"
 
 mkdir -p "$OUT_DIR"
 TIMEOUT="${NOTEBOOK_TIMEOUT:-900}"
@@ -56,16 +54,16 @@ for nb in "${NOTEBOOKS[@]}"; do
   executed="$OUT_DIR/$name.ipynb"
   log "executing $nb"
   start=$SECONDS
-  # The kernel starts in the notebook's own directory, so `../dist/index` resolves from there.
-  if jupyter_cmd nbconvert --to notebook --execute \
-      --ExecutePreprocessor.kernel_name=tslab \
-      --ExecutePreprocessor.timeout="$TIMEOUT" \
-      --output-dir "$OUT_DIR" --output "$name" "$nb" &&
+  rm -f "$OUT_DIR/$name.failed.ipynb"
+  # nbconvert's ExecutePreprocessor, as `jupyter nbconvert --to notebook --execute` runs it, but a
+  # failure prints the cell's stderr (where tslab writes errors) and keeps the partial run. The
+  # kernel starts in the notebook's own directory, so `../dist/index` resolves from there.
+  if "$JUPYTER_PYTHON" scripts/execute_notebook.py --kernel tslab --timeout "$TIMEOUT" "$nb" "$executed" &&
      jupyter_cmd nbconvert --to html --output-dir "$OUT_DIR" --output "$name" "$executed"; then
     log "ok: $nb in $((SECONDS - start)) s -> $executed, $OUT_DIR/$name.html"
     if [ "$IN_PLACE" = 1 ]; then cp "$executed" "$nb"; log "wrote the executed notebook back to $nb"; fi
   else
-    log "FAILED: $nb (see the error above)"
+    log "FAILED: $nb (see the error above; partial run in $OUT_DIR/$name.failed.ipynb)"
     rm -f "$executed" "$OUT_DIR/$name.html"  # never leave a stale copy that looks like a success
     FAILED+=("$nb")
   fi

@@ -7,10 +7,10 @@
 #
 # Jupyter comes from apt on Debian/Ubuntu when run as root (or with password-less sudo), otherwise
 # from `pip install --user`. The tslab kernel is registered inside the project (.jupyter-local/),
-# never globally: scripts that run Jupyter set JUPYTER_PATH to find it (scripts/jupyter-env.sh).
+# never globally: scripts that run Jupyter set JUPYTER_PATH to find it (scripts/common.sh).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-. scripts/jupyter-env.sh
+. scripts/common.sh
 
 WITH_TESTS=0
 for arg in "$@"; do
@@ -60,8 +60,9 @@ fi
   log "warning: more than one copy of tslab in node_modules; show() needs the one the kernel runs."
 
 # --- 2. build --------------------------------------------------------------------------------------
-npm run --silent build
-did "built the library (npm run build -> dist/)"
+if build_if_stale; then did "built the library (npm run build -> dist/)";
+elif [ $? = 2 ]; then log "build: dist/ is up to date";
+else die "npm run build failed"; fi
 
 # --- 3. Jupyter ------------------------------------------------------------------------------------
 if JUPYTER_PYTHON="$(find_jupyter_python)"; then

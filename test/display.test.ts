@@ -159,6 +159,16 @@ describe("tables and HTML", () => {
     expect(tableText(frame, { maxRows: 2 })).toBe("step  loss\n0     3\n1     2\n... 1 more rows (3 in all)");
   });
 
+  it("shows a real danfo.js DataFrame", () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const dfd = require("danfojs") as { DataFrame: new (rows: object[]) => { columns: string[]; values: unknown[] } };
+    const frame = new dfd.DataFrame([
+      { run: "dpo", early: 0.61234, n: 3 },
+      { run: "sft", early: 0.5, n: 4 },
+    ]);
+    expect(tableText(frame)).toBe("run  early   n\ndpo  0.6123  3\nsft  0.5     4");
+  }, 30_000);
+
   it("shows HTML with a text fallback", () => {
     showHtml("<p>Early share: <b>0.62</b></p><script>1</script>");
     expect(sent[0].data).toEqual({

@@ -1,7 +1,7 @@
-# Sourced by the scripts in scripts/: where Jupyter is, and the project-local tslab kernel.
+# Sourced by the scripts in scripts/: where Jupyter is, the project-local tslab kernel, the build.
 # Sets ROOT, JUPYTER_PYTHON (a Python that has nbconvert, nbclient and jupyter_client),
 # JUPYTER_PATH (so Jupyter finds the tslab kernel registered inside the project) and the
-# functions find_jupyter_python, jupyter_cmd and kernel_registered.
+# functions find_jupyter_python, jupyter_cmd, kernel_registered and build_if_stale.
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 KERNEL_PREFIX="$ROOT/.jupyter-local"
@@ -33,4 +33,17 @@ jupyter_cmd() {
 kernel_registered() {
   local spec="$KERNEL_PREFIX/share/jupyter/kernels/tslab/kernel.json"
   [ -f "$spec" ] && grep -qF "\"$ROOT/node_modules/.bin/tslab\"" "$spec" && [ -x "$ROOT/node_modules/.bin/tslab" ]
+}
+
+# Builds dist/ (npm run build) when it is missing or older than src/, package.json or tsconfig.json.
+# tsc rewrites every output, so building only when needed keeps executed notebooks that are newer
+# than dist/ reusable by the end-to-end tests.
+build_if_stale() {
+  if [ ! -f "$ROOT/dist/index.js" ] ||
+     [ -n "$(find "$ROOT/src" "$ROOT/package.json" "$ROOT/tsconfig.json" -newer "$ROOT/dist/index.js" -print -quit)" ]; then
+    (cd "$ROOT" && npm run --silent build) || return 1
+    touch "$ROOT/dist/index.js"
+    return 0
+  fi
+  return 2
 }
