@@ -19,7 +19,7 @@ const MAIN_OUT = join(ROOT, "out", "notebooks");
 const E2E_OUT = join(ROOT, "out", "e2e");
 
 const notebooks = [
-  ...readdirSync(join(ROOT, "notebooks"))
+  ...(existsSync(join(ROOT, "notebooks")) ? readdirSync(join(ROOT, "notebooks")) : [])
     .filter((f) => f.endsWith(".ipynb"))
     .sort()
     .map((f) => join(ROOT, "notebooks", f)),
