@@ -10,6 +10,8 @@ export type { LoadOptions, LoadReport, FileReport } from "./load";
 export { AligndepthError, InvalidInputError, UsageError, formatProblem } from "./errors";
 export type { Problem } from "./errors";
 export type { Format, Layout, Column } from "./schema";
+export { loadAttackResults, parseSetPairs, parseSetValue, compileNamePattern } from "./attacks/load";
+export type { AttackRecord, AttackResults, AttackLoadOptions, AttackReport, AttackFileReport, ConditionValue } from "./attacks/load";
 
 // analyse
 export { momentsOf, mergeMoments, summarize } from "./stats/moments";
@@ -26,6 +28,14 @@ export { concentration, concentrationFromUpdates, updateByStep } from "./stats/c
 export type { ConcentrationRow, StepUpdateRow } from "./stats/concentration";
 export { summary } from "./stats/summary";
 export type { RunSummary, SummaryOptions } from "./stats/summary";
+export { wilson, attackSuccess, asrByK, asrByPrefixLen, asrBySpanLen, asrTable2d, Z95 } from "./attacks/asr";
+export type { AsrRow, AsrOptions, AsrTable2d, Interval as AsrInterval } from "./attacks/asr";
+export { compareRuns, attackSummaries } from "./stats/compare";
+export type { CompareOptions, RunComparison, AttackSummary } from "./stats/compare";
+export { profileSeries, finalSteps, gradientMetrics } from "./stats/profileSeries";
+export type { ProfileSeries } from "./stats/profileSeries";
+export { exampleTokens, largestUpdates } from "./stats/tokens";
+export type { TokenRow, TokenUpdate, LargestUpdatesOptions } from "./stats/tokens";
 
 export { describeSummary, compareConcentration, describeConcentration } from "./describe";
 
@@ -36,6 +46,13 @@ export { metricByPositionFigure } from "./figures/metricByPosition";
 export { updateHeatmapFigure } from "./figures/updateHeatmap";
 export { cumulativeShareFigure } from "./figures/cumulativeShare";
 export { earlyShareFigure } from "./figures/earlyShareOverTraining";
+export { asrByKFigure, asrByPrefixLenFigure, asrBySpanLenFigure, asrLineFigure, asrHeatmapFigure } from "./figures/attacks";
+export type { AsrLineOptions } from "./figures/attacks";
+export { profileOverlayFigure } from "./figures/profileOverlay";
+export type { ProfileOverlayOptions } from "./figures/profileOverlay";
+export { compareRunsFigure } from "./figures/compareRuns";
+export { tokenViewHtml, tokenCells } from "./figures/tokenView";
+export type { TokenViewOptions, TokenCell } from "./figures/tokenView";
 
 // display
 export { show, showHtml, showTable, figureHtml, figurePage, figureText, figureBundle, plotlyScript, tableHtml, tableText, scriptJson, escapeHtml, PLOTLY_MIME } from "./display";

@@ -1,0 +1,47 @@
+/** Attack figures: traces, error bars from Wilson intervals, the heatmap and its dropdown. */
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { asrByK, asrByPrefixLen, asrBySpanLen, asrTable2d } from "../../src/attacks/asr";
+import { loadAttackResults } from "../../src/attacks/load";
+import { asrByKFigure, asrByPrefixLenFigure, asrBySpanLenFigure, asrHeatmapFigure } from "../../src/figures/attacks";
+
+const fx = (name: string) => join(__dirname, "..", "fixtures", "attacks", name);
+
+describe("attack figures", () => {
+  it("ASR by k: one line per run, asymmetric Wilson error bars", async () => {
+    const { records } = await loadAttackResults(fx("results.jsonl"));
+    const fig = asrByKFigure(asrByK(records));
+    expect(fig.data.map((t) => t.name)).toEqual(["augment", "sft"]);
+    const sft = fig.data[1] as { x: number[]; y: number[]; error_y: { array: number[]; arrayminus: number[] } };
+    expect(sft.x).toEqual([5, 10]);
+    expect(sft.y[1]).toBeCloseTo(2 / 3, 12);
+    // 2/3: Wilson [0.207660, 0.938508] -> +0.271841, -0.459007
+    expect(sft.error_y.array[1]).toBeCloseTo(0.938508 - 2 / 3, 5);
+    expect(sft.error_y.arrayminus[1]).toBeCloseTo(2 / 3 - 0.20766, 5);
+    expect((fig.layout.xaxis as { tickvals: number[] }).tickvals).toEqual([5, 10]);
+    expect(JSON.parse(JSON.stringify(fig))).toEqual(fig);
+  });
+  it("ASR by prefix_len and by span_len", async () => {
+    const { records } = await loadAttackResults(fx("results.jsonl"));
+    const p = asrByPrefixLenFigure(asrByPrefixLen(records));
+    expect(p.data).toHaveLength(1);
+    expect(p.data[0]).toMatchObject({ name: "sft", x: [0, 2] });
+    expect((p.data[0].y as number[]).map((v) => +v.toFixed(6))).toEqual([0.666667, 0.333333]);
+    const s = asrBySpanLenFigure(asrBySpanLen(records));
+    expect(s.data[0]).toMatchObject({ x: [2, 4], y: [0.6, 0] });
+    expect((s.data[0].error_y as { arrayminus: number[] }).arrayminus[1]).toBe(0);
+  });
+  it("heatmap: prefix_len rows x span_len columns, dropdown over runs", async () => {
+    const { records } = await loadAttackResults(fx("results.jsonl"));
+    const extra = records.filter((r) => r.attack === "insertion").map((r) => ({ ...r, run: "augment", harmful: false }));
+    const tables = asrTable2d([...records, ...extra]);
+    const fig = asrHeatmapFigure(tables, { run: "sft" });
+    expect(fig.data.map((t) => [t.name, t.visible])).toEqual([["augment", false], ["sft", true]]);
+    expect(fig.data[1]).toMatchObject({ type: "heatmap", x: ["2", "4"], y: ["0", "2"], z: [[1, 0], [1 / 3, null]], zmin: 0, zmax: 1 });
+    const menu = (fig.layout.updatemenus as Array<{ active: number; buttons: Array<{ label: string; args: unknown[] }> }>)[0];
+    expect(menu.active).toBe(1);
+    expect(menu.buttons.map((b) => b.label)).toEqual(["augment", "sft"]);
+    expect(menu.buttons[0].args[0]).toEqual({ visible: [true, false] });
+    expect(asrHeatmapFigure(tables.slice(1)).layout.updatemenus).toBeUndefined();
+  });
+});
