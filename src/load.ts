@@ -326,7 +326,7 @@ async function prepareText(
     scalars: new Set(),
     report,
     readPath,
-    source: (all) => textSource(readPath, format, layout ?? "long", columns, all),
+    source: (all) => textSource(readPath, format, layout ?? "long", columns, all, scan.longestLine ?? 0),
   };
 }
 
@@ -379,7 +379,7 @@ async function hasCr(file: string): Promise<boolean> {
 }
 
 /** SQL that reads a validated text file as long-layout token rows. */
-function textSource(path: string, format: Format, layout: Layout, own: Column[], all: Column[]): string {
+function textSource(path: string, format: Format, layout: Layout, own: Column[], all: Column[], longest = 0): string {
   const keys = `CAST(run AS VARCHAR) AS run, CAST(step AS INTEGER) AS step, CAST(example AS VARCHAR) AS example`;
   if (format === "csv") {
     const types = [`'run': 'VARCHAR'`, `'step': 'BIGINT'`, `'example': 'VARCHAR'`, `'position': 'BIGINT'`, ...own.map((c) => `${sqlString(c.name)}: '${sqlType(c.kind)}'`)];
@@ -392,14 +392,19 @@ FROM read_csv(${sqlString(path)}, header = true, auto_detect = false, delim = ',
   if (layout === "long") {
     const types = [`run: 'VARCHAR'`, `step: 'BIGINT'`, `example: 'JSON'`, `"position": 'BIGINT'`, ...own.map((c) => `${sqlIdent(c.name)}: '${sqlType(c.kind)}'`)];
     return `SELECT ${jsonKeys}, CAST("position" AS INTEGER) AS "position", ${projectColumns(own, all, (c) => sqlIdent(c.name))}
-FROM read_json(${sqlString(path)}, format = 'newline_delimited', columns = {${types.join(", ")}})`;
+FROM read_json(${sqlString(path)}, format = 'newline_delimited'${objectSize(longest)}, columns = {${types.join(", ")}})`;
   }
   // Wide: scalars broadcast, arrays unnested in step (DuckDB zips the unnests of one SELECT).
   const arrayCol = own.find((c) => c.name === REQUIRED_METRIC) ?? own.find((c) => !c.scalar)!;
   const inner = own.map((c) => (c.scalar ? sqlIdent(c.name) : `unnest(${sqlIdent(c.name)}) AS ${sqlIdent(c.name)}`)).join(", ");
   return `SELECT ${jsonKeys}, CAST(COALESCE("offset", 0) + __aligndepth_i - 1 AS INTEGER) AS "position", ${projectColumns(own, all, (c) => sqlIdent(c.name))}
 FROM (SELECT run, step, example, "offset", generate_subscripts(${sqlIdent(arrayCol.name)}, 1) AS __aligndepth_i, ${inner}
-      FROM read_json(${sqlString(path)}, format = 'newline_delimited', columns = {${wideTypes(own)}}))`;
+      FROM read_json(${sqlString(path)}, format = 'newline_delimited'${objectSize(longest)}, columns = {${wideTypes(own)}}))`;
+}
+
+/** read_json's object size limit (default 16 MB) raised only for files with longer lines (it sizes buffers). */
+function objectSize(longest: number): string {
+  return longest < 8 * 1024 * 1024 ? "" : `, maximum_object_size = ${2 ** Math.ceil(Math.log2(longest + 1024))}`;
 }
 
 /** Column types for a wide JSON Lines read. */

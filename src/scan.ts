@@ -42,6 +42,8 @@ export interface ScanResult {
   header?: string;
   /** A gzip file ended early (DuckDB cannot read it: load a clean copy). */
   gzipCut?: boolean;
+  /** Bytes of the longest line (JSON Lines): DuckDB's read_json needs its object size limit above it. */
+  longestLine?: number;
 }
 
 /** Yields the lines of a file as Buffers (without the line end), with 1-based line numbers. */
@@ -142,6 +144,7 @@ export async function scanJsonLines(file: string, opts: ScanOptions = {}): Promi
   const checker = new RecordChecker(file, opts.layout ?? null, opts.expected ?? null);
   try {
     for await (const { bytes, line, last, terminated } of readLines(file, opts.onBytes, () => (r.gzipCut = true))) {
+      if (bytes.length > (r.longestLine ?? 0)) r.longestLine = bytes.length;
       const text = decodeLine(bytes, line === 1);
       if (text === null) {
         r.records++;
@@ -337,7 +340,7 @@ export async function scanCsv(file: string, opts: ScanOptions = {}): Promise<Sca
       try {
         text = decoder.decode(b, { stream: true });
       } catch {
-        throw new InvalidFileError({ file, line: parser.line, field: null, reason: "invalid-utf8", message: "not valid UTF-8 text" });
+        throw new InvalidFileError({ file, line: parser.line + newlinesBeforeInvalidUtf8(b), field: null, reason: "invalid-utf8", message: "not valid UTF-8 text" });
       }
       parser.feed(text, onRecord);
     }
@@ -350,6 +353,24 @@ export async function scanCsv(file: string, opts: ScanOptions = {}): Promise<Sca
   r.layout = "long";
   r.columns = checker.columns ?? [];
   return r;
+}
+
+/** Newlines before the first invalid UTF-8 sequence of a chunk (binary search over prefixes). */
+function newlinesBeforeInvalidUtf8(b: Buffer): number {
+  let lo = 0;
+  let hi = b.length;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    try {
+      new TextDecoder("utf-8", { fatal: true }).decode(b.subarray(0, mid), { stream: true });
+      lo = mid;
+    } catch {
+      hi = mid - 1;
+    }
+  }
+  let n = 0;
+  for (let i = 0; i < lo; i++) if (b[i] === 10) n++;
+  return n;
 }
 
 async function* readRaw(file: string, onBytes?: (n: number) => void, onGzipCut?: () => void): AsyncGenerator<{ bytes: Buffer }> {

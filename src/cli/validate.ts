@@ -48,6 +48,22 @@ export async function validateCommand(p: Parsed, out: Output): Promise<number> {
       results.push(...byFile.values());
     }
   }
+  // Files valid on their own must also agree with each other (columns, keys across files).
+  if (results.length > 1 && results.every((r) => r.valid)) {
+    try {
+      (await loadTokenLogs(p.positionals, { ...opts, skipInvalid: false })).close();
+    } catch (e) {
+      if (!(e instanceof InvalidInputError)) throw e;
+      for (const q of e.problems) {
+        const r = results.find((x) => x.path === q.file);
+        if (r) {
+          r.valid = false;
+          r.errors.push({ line: q.line, field: q.field, message: q.message });
+        } else results.push({ path: q.file, rows: 0, valid: false, errors: [{ line: q.line, field: q.field, message: q.message }] });
+        text.push(formatProblem(q));
+      }
+    }
+  }
   if (p.options.json) out.json({ files: results });
   else out.text(text.join("\n"));
   return results.every((r) => r.valid) ? 0 : 1;
