@@ -30,6 +30,7 @@ export function profileOverlayFigure(rows: readonly PositionProfileRow[], series
     if (opts.band !== false && withSe.length) {
       data.push({
         type: "scatter",
+        mode: "lines",
         x: [...withSe.map((p) => p.position), ...withSe.map((p) => p.position).reverse()],
         y: [...withSe.map((p) => (p.mean as number) + 1.96 * (p.se as number)), ...withSe.map((p) => (p.mean as number) - 1.96 * (p.se as number)).reverse()],
         fill: "toself",
