@@ -69,15 +69,18 @@ for nb in "${NOTEBOOKS[@]}"; do
   fi
 done
 
-# >>> REPORT HOOK: the standalone HTML report, built by the CLI (bin/aligndepth.js). It runs only
-# when the CLI has a `report` command and REPORT_DATA (default data/) holds logs.
-REPORT_DATA="${REPORT_DATA:-data}"
-if [ "$REPORT" = 1 ] && [ -f bin/aligndepth.js ] && node bin/aligndepth.js --help 2>&1 | grep -qw report &&
-   [ -n "$(find "$REPORT_DATA" -type f -print -quit 2>/dev/null)" ]; then
-  log "building the report from $REPORT_DATA"
-  node bin/aligndepth.js report "$REPORT_DATA" --out out/report.html || FAILED+=("report")
+# >>> REPORT HOOK: the standalone HTML report (out/report.html), built by the CLI from the lab's
+# logs when data/lab holds them (REPORT_DATA overrides the folder).
+REPORT_DATA="${REPORT_DATA:-data/lab}"
+if [ "$REPORT" = 1 ] && compgen -G "$REPORT_DATA/tokens-*.jsonl.gz" >/dev/null; then
+  log "building the report from $REPORT_DATA -> out/report.html"
+  REPORT_ARGS=("$REPORT_DATA/tokens-*.jsonl.gz")
+  [ -f "$REPORT_DATA/attacks.jsonl.gz" ] && REPORT_ARGS+=(--attacks "$REPORT_DATA/attacks.jsonl.gz")
+  compgen -G "$REPORT_DATA/gradnorm-*.jsonl.gz" >/dev/null && REPORT_ARGS+=(--grad-logs "$REPORT_DATA/gradnorm-*.jsonl.gz")
+  mkdir -p out
+  node bin/aligndepth.js report "${REPORT_ARGS[@]}" --out out/report.html || FAILED+=("report")
 else
-  log "report: skipped (bin/aligndepth.js has no 'report' command yet, or $REPORT_DATA is empty)"
+  log "report: skipped (no $REPORT_DATA/tokens-*.jsonl.gz yet, or --no-report)"
 fi
 # <<< REPORT HOOK
 

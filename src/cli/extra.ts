@@ -9,3 +9,6 @@ registerCommand({ spec: attacksSpec, run: attacksCommand });
 import { convertCommand, convertSpec } from "./convert";
 
 registerCommand({ spec: convertSpec, run: convertCommand });
+import { reportCommand, reportSpec } from "./report";
+
+registerCommand({ spec: reportSpec, run: reportCommand });

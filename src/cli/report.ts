@@ -1,0 +1,129 @@
+import { writeFileSync, renameSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { InvalidInputError, UsageError } from "../errors";
+import { resolveInputs } from "../files";
+import { loadTokenLogs, TokenLogs } from "../load";
+import { readLines } from "../scan";
+import { AttackResults, loadAttackResults } from "../attacks/load";
+import { buildReport } from "../report/build";
+import { CommandSpec, Parsed } from "./args";
+import { LOAD_OPTIONS, WHERE_OPTION, loadOptions, parseWhere } from "./common";
+import { Output, skippedNote } from "./output";
+
+export const reportSpec: CommandSpec = {
+  name: "report",
+  summary: "One self-contained HTML report (every figure and table of the notebook tour) that opens offline.",
+  usage: "aligndepth report FILES... --out report.html [--attacks FILES]... [--grad-logs FILES]... [--metric loss] [--where FIELD=VALUE]... [--k 5] [--bootstrap 1000] [--seed 0] [--title TEXT] [--timestamp]",
+  minPositionals: 1,
+  details: [
+    "FILES are token logs; attack result files (records with \"attack\" and no \"position\" or \"loss\")",
+    "among them are recognised and read as attack results, or pass them with --attacks.",
+    "Gradient-norm logs that share keys with the token logs (the lab's gradnorm-*.jsonl.gz) go in --grad-logs.",
+    "By default the analyses read the refusal probes (split = refusal) when the logs label them, else every row.",
+    "The file holds plotly.js (about 4.8 MB) once and nothing is fetched from the network; the same inputs",
+    "and options give a byte-identical file (no time stamp unless --timestamp).",
+    "  aligndepth report 'data/lab/tokens-*.jsonl.gz' --attacks data/lab/attacks.jsonl.gz \\",
+    "    --grad-logs 'data/lab/gradnorm-*.jsonl.gz' --out out/report.html",
+  ].join("\n"),
+  options: [
+    { name: "out", type: "string", help: "the HTML file to write (required)" },
+    { name: "attacks", type: "repeat", help: "attack result files or globs (repeatable)" },
+    { name: "grad-logs", type: "repeat", help: "token logs with grad_norm that share keys with FILES, loaded apart (repeatable)" },
+    { name: "metric", type: "string", default: "loss", help: "metric of the core figures (loss, kl, logprob, ...)" },
+    { name: "k", type: "int", default: 5, help: "early share counts positions < k" },
+    { name: "bootstrap", type: "int", default: 1000, help: "bootstrap replicates for the intervals (0: none)" },
+    { name: "seed", type: "int", default: 0, help: "bootstrap seed" },
+    { name: "threshold", type: "number", default: 5, help: "attack results: a judge score >= this is harmful" },
+    { name: "title", type: "string", help: "title of the report" },
+    { name: "timestamp", type: "flag", help: "put the generation time in the header (the file then differs between runs)" },
+    WHERE_OPTION,
+    ...LOAD_OPTIONS,
+  ],
+};
+
+/** True when the first record of a JSON Lines file looks like an attack result, not a token log. */
+export async function isAttackFile(file: string): Promise<boolean> {
+  if (!/\.jsonl?(\.gz)?$|\.ndjson(\.gz)?$/i.test(file)) return false;
+  try {
+    for await (const { bytes } of readLines(file)) {
+      const text = bytes.toString("utf8").replace(/^\uFEFF/, "").trim();
+      if (!text) continue;
+      const v = JSON.parse(text) as Record<string, unknown>;
+      return v !== null && typeof v === "object" && "attack" in v && !("position" in v) && !("loss" in v);
+    }
+  } catch {
+    return false; // the token loader reports what is wrong with it
+  }
+  return false;
+}
+
+export async function reportCommand(p: Parsed, out: Output): Promise<number> {
+  const o = p.options;
+  const outPath = o.out as string | undefined;
+  if (!outPath) throw new UsageError("report: --out FILE is required (the HTML file to write)");
+  if ((o.k as number) < 1) throw new UsageError("report: --k must be >= 1");
+  if ((o.bootstrap as number) < 0) throw new UsageError("report: --bootstrap must be >= 0");
+  const where = parseWhere(o.where as string[] | undefined);
+  const progress = !o["no-progress"];
+  const say = (s: string) => progress && out.note(`[report] ${s}`);
+
+  // Split the positionals into token logs and attack results.
+  const { files, problems } = resolveInputs(p.positionals);
+  if (problems.length) throw new InvalidInputError(problems);
+  const tokenFiles: string[] = [];
+  const attackFiles: string[] = [...((o.attacks as string[] | undefined) ?? [])];
+  for (const f of files) ((await isAttackFile(f)) ? attackFiles : tokenFiles).push(f);
+  if (tokenFiles.length === 0) throw new UsageError("report: no token logs among the inputs (only attack results); pass token log files too");
+  if (attackFiles.length > files.length - tokenFiles.length) say(`attack results: ${attackFiles.length} file(s)`);
+
+  const lo = loadOptions(o);
+  let logs: TokenLogs | undefined;
+  let grad: TokenLogs | undefined;
+  try {
+    logs = await loadTokenLogs(tokenFiles, lo);
+    const note = skippedNote(logs.report);
+    if (note) out.note(`token logs: ${note}`);
+    const gradInputs = (o["grad-logs"] as string[] | undefined) ?? [];
+    if (gradInputs.length) {
+      grad = await loadTokenLogs(gradInputs, lo);
+      const gnote = skippedNote(grad.report);
+      if (gnote) out.note(`gradient logs: ${gnote}`);
+    }
+    let attacks: AttackResults | null = null;
+    if (attackFiles.length) {
+      attacks = await loadAttackResults(attackFiles, { threshold: o.threshold as number, skipInvalid: Boolean(o["skip-invalid"]) });
+      const anote = skippedNote(attacks.report);
+      if (anote) out.note(`attack results: ${anote}`);
+    }
+    const shown: Array<[string, string]> = [
+      ["--metric", String(o.metric)],
+      ["--where", where ? (o.where as string[]).join(", ") : "(default)"],
+      ["--k", String(o.k)],
+      ["--bootstrap", String(o.bootstrap)],
+      ["--seed", String(o.seed)],
+      ["--skip-invalid", o["skip-invalid"] ? "yes" : "no"],
+    ];
+    if (attacks) shown.push(["--threshold", String(o.threshold)]);
+    const html = await buildReport(logs, attacks, {
+      title: o.title as string | undefined,
+      metric: o.metric as string,
+      where,
+      k: o.k as number,
+      bootstrap: o.bootstrap as number,
+      seed: o.seed as number,
+      timestamp: o.timestamp ? new Date().toISOString() : undefined,
+      gradLogs: grad,
+      shownOptions: shown,
+      onSection: (name, i, n) => say(`${name} (${i}/${n})`),
+    });
+    // Write next to the target and rename, so a failed run never leaves half a report.
+    const tmp = join(dirname(outPath), `.${basename(outPath)}.tmp-${process.pid}`);
+    writeFileSync(tmp, html);
+    renameSync(tmp, outPath);
+    out.note(`wrote ${outPath} (${(Buffer.byteLength(html) / 1e6).toFixed(1)} MB)`);
+    return 0;
+  } finally {
+    logs?.close();
+    grad?.close();
+  }
+}

@@ -1,0 +1,396 @@
+/**
+ * The standalone HTML report: every figure and table of the notebook tour for a set of token logs
+ * (and attack results), in one file that opens offline.
+ *
+ * `buildReport(logs, attacks, options)` runs the analyses (the only step that reads the engine) and
+ * hands the results to the pure section writers in `sections.ts`. The output is deterministic: the
+ * same inputs and options give the same bytes (seeded bootstrap, stable figure ids, rounded
+ * numbers, no time stamp unless asked for). Its size does not grow with the token rows: figures are
+ * drawn from aggregates (checkpoints and positions capped, lines downsampled) and the token view
+ * shows a few sequences.
+ */
+import type { DuckDBValue } from "@duckdb/node-api";
+import { AligndepthError } from "../errors";
+import type { LoadReport, TokenLogs } from "../load";
+import { sqlIdent } from "../engine";
+import { describeConcentration, describeSummary, compareConcentration } from "../describe";
+import { Figure, spreadSteps } from "../figures/figure";
+import { metricByPositionFigure } from "../figures/metricByPosition";
+import { updateHeatmapFigure } from "../figures/updateHeatmap";
+import { cumulativeShareFigure } from "../figures/cumulativeShare";
+import { earlyShareFigure } from "../figures/earlyShareOverTraining";
+import { asrByKFigure, asrByPrefixLenFigure, asrBySpanLenFigure, asrHeatmapFigure } from "../figures/attacks";
+import type { AttackResults } from "../attacks/load";
+import { asrByK, asrByPrefixLen, asrBySpanLen, asrTable2d, attackSuccess } from "../attacks/asr";
+import { positionProfile } from "../stats/positionProfile";
+import { updateProfile } from "../stats/updateProfile";
+import { massByRun } from "../stats/updateMass";
+import { concentrationFromUpdates, updateByStep } from "../stats/concentration";
+import { summary } from "../stats/summary";
+import { RowFilter, filteredSource } from "../stats/source";
+import { HeaderFile, TokenViewRow, appendixSection, figureBlock, headerSection, note, section, tableBlock, tokenViewHtml } from "./sections";
+import { reportPage } from "./page";
+
+export interface ReportOptions {
+  title?: string;
+  /** Metric of the core figures (default `loss`). */
+  metric?: string;
+  /**
+   * Rows to analyse. Default: the refusal probes (`split = refusal`) when the logs have a `split`
+   * label with that value, otherwise every row. Pass `{}` for every row.
+   */
+  where?: RowFilter;
+  /** Early share cut-off (default 5). */
+  k?: number;
+  /** Bootstrap replicates of the comparison table's intervals (default 1000; 0 for none). */
+  bootstrap?: number;
+  seed?: number;
+  /** Put this time stamp in the header (default none: the file is then byte-identical across runs). */
+  timestamp?: string;
+  /** Token logs with a gradient-norm column, loaded apart from the main logs because they share keys. */
+  gradLogs?: TokenLogs;
+  /** The options to list in the header as the user gave them (e.g. the command line). */
+  shownOptions?: Array<[string, string]>;
+  /** Called before each section, for progress on long inputs. */
+  onSection?: (name: string, index: number, total: number) => void;
+  /** Caps that keep the file small on large logs. */
+  limits?: Partial<ReportLimits>;
+}
+
+export interface ReportLimits {
+  /** Checkpoints (rows) in the step x position heatmap. Default 60. */
+  heatmapSteps: number;
+  /** Positions (columns) in the heatmap. Default 256. */
+  heatmapPositions: number;
+  /** Checkpoints drawn in each metric-by-position figure. Default 5. */
+  profileSteps: number;
+  /** Sequences per run in the token view, runs in it, and tokens per sequence. Defaults 2, 6, 80. */
+  tokenExamples: number;
+  tokenRuns: number;
+  tokenPositions: number;
+}
+
+const DEFAULT_LIMITS: ReportLimits = { heatmapSteps: 60, heatmapPositions: 256, profileSteps: 5, tokenExamples: 2, tokenRuns: 6, tokenPositions: 80 };
+
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const VERSION: string = require("../../package.json").version;
+
+/** The default selection: the refusal probes when the logs label them, else every row. */
+export async function defaultWhere(logs: TokenLogs): Promise<{ where: RowFilter | undefined; text: string }> {
+  if (logs.labels.includes("split")) {
+    const rows = await logs.engine.rows<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM (SELECT 1 FROM ${logs.table} WHERE CAST(split AS VARCHAR) = 'refusal' LIMIT 1)`);
+    if (Number(rows[0].n) > 0) return { where: { split: "refusal" }, text: "split = refusal (the refusal probes; the default when the logs label them)" };
+  }
+  return { where: undefined, text: "all rows" };
+}
+
+function whereText(where: RowFilter): string {
+  const parts = Object.entries(where).map(([k, v]) => `${k} = ${Array.isArray(v) ? v.join(" or ") : v}`);
+  return parts.length ? parts.join(" and ") : "all rows";
+}
+
+type Counts = { runs: number; steps: number; examples: number; tokens: number };
+
+async function countsOf(logs: TokenLogs, where: RowFilter | undefined): Promise<Counts> {
+  const params: Record<string, DuckDBValue> = {};
+  const src = filteredSource(logs, where, params);
+  const [r] = await logs.engine.rows<Counts>(
+    `SELECT count(DISTINCT run)::BIGINT AS runs, count(DISTINCT step)::BIGINT AS steps, count(DISTINCT (run, example))::BIGINT AS examples, count(*)::BIGINT AS tokens FROM ${src}`,
+    params,
+  );
+  return { runs: Number(r.runs), steps: Number(r.steps), examples: Number(r.examples), tokens: Number(r.tokens) };
+}
+
+/** Several figures of the same shape, one per run, as one figure with a dropdown over runs. */
+export function runDropdown(figures: Array<{ run: string; figure: Figure }>): Figure {
+  if (figures.length === 1) return figures[0].figure;
+  const data: Array<Record<string, unknown>> = [];
+  const owner: number[] = [];
+  figures.forEach((f, i) =>
+    f.figure.data.forEach((t) => {
+      data.push({ ...t, visible: i === 0 });
+      owner.push(i);
+    }),
+  );
+  const titleOf = (f: Figure) => ((f.layout.title as { text?: string } | undefined)?.text ?? "");
+  const layout: Record<string, unknown> = {
+    ...figures[0].figure.layout,
+    updatemenus: [
+      {
+        type: "dropdown",
+        x: 1,
+        xanchor: "right",
+        y: 1.15,
+        yanchor: "top",
+        buttons: figures.map((f, i) => ({
+          label: f.run,
+          method: "update",
+          args: [{ visible: owner.map((o) => o === i) }, { "title.text": titleOf(f.figure) }],
+        })),
+      },
+    ],
+  };
+  return { data, layout };
+}
+
+/** The examples of the token view and their tokens at each run's first and last checkpoint. */
+async function tokenViewRows(logs: TokenLogs, metric: string, where: RowFilter | undefined, limits: ReportLimits): Promise<TokenViewRow[]> {
+  const m = sqlIdent(metric);
+  const params: Record<string, DuckDBValue> = {};
+  const src = filteredSource(logs, where, params);
+  const token = logs.labels.includes("token") ? "CAST(x.token AS VARCHAR)" : "NULL";
+  params.nex = limits.tokenExamples;
+  params.nruns = limits.tokenRuns;
+  params.npos = limits.tokenPositions;
+  const rows = await logs.engine.rows<{ run: string; example: string; position: number; token: string | null; before: number | null; after: number | null }>(
+    `WITH b AS (SELECT run, min(step) AS f, max(step) AS l FROM ${src} WHERE ${m} IS NOT NULL GROUP BY run),
+     rb AS (SELECT run, f, l FROM b ORDER BY run LIMIT $nruns),
+     ex AS (SELECT run, example FROM (
+       SELECT run, example, row_number() OVER (PARTITION BY run ORDER BY example) AS i
+       FROM (SELECT DISTINCT x.run, x.example FROM ${src} x JOIN rb ON x.run = rb.run AND x.step = rb.f WHERE x.${m} IS NOT NULL)) WHERE i <= $nex),
+     t AS (SELECT x.run, x.example, x."position", x.step, x.${m} AS v, ${token} AS token
+       FROM ${src} x JOIN rb ON x.run = rb.run JOIN ex ON x.run = ex.run AND x.example = ex.example
+       WHERE (x.step = rb.f OR x.step = rb.l) AND x."position" < $npos)
+     SELECT t.run, t.example, t."position", any_value(t.token ORDER BY t.step) AS token,
+       max(CASE WHEN t.step = rb.f THEN t.v END) AS before, max(CASE WHEN t.step = rb.l THEN t.v END) AS after
+     FROM t JOIN rb ON t.run = rb.run GROUP BY t.run, t.example, t."position" ORDER BY t.run, t.example, t."position"`,
+    params,
+  );
+  return rows.map((r) => ({ run: r.run, example: String(r.example), position: Number(r.position), token: r.token, before: r.before, after: r.after }));
+}
+
+const SECTIONS = ["summary", "metric by position", "heatmap", "cumulative share", "early share", "KL profile", "gradient profile", "attacks", "token view"];
+
+/**
+ * Builds the report page for loaded logs (and attack results, or null).
+ * @example
+ *   const logs = await loadTokenLogs("data/lab/tokens-*.jsonl.gz");
+ *   const attacks = await loadAttackResults("data/lab/attacks.jsonl.gz");
+ *   writeFileSync("report.html", await buildReport(logs, attacks, { bootstrap: 1000, seed: 0 }));
+ */
+export async function buildReport(logs: TokenLogs, attacks: AttackResults | null, opts: ReportOptions = {}): Promise<string> {
+  const limits: ReportLimits = { ...DEFAULT_LIMITS, ...(opts.limits ?? {}) };
+  const metric = logs.metric(opts.metric ?? "loss");
+  const k = opts.k ?? 5;
+  const bootstrap = opts.bootstrap ?? 1000;
+  const seed = opts.seed ?? 0;
+  const sel = opts.where !== undefined ? { where: Object.keys(opts.where).length ? opts.where : undefined, text: whereText(opts.where) } : await defaultWhere(logs);
+  const where = sel.where;
+  const counts = await countsOf(logs, undefined);
+  const analysed = where ? await countsOf(logs, where) : undefined;
+  if (analysed && analysed.tokens === 0) throw new AligndepthError(`no token rows match ${whereText(where!)}: nothing to report`);
+  const what = where && whereText(where) === "split = refusal" ? "refusal probes" : where ? `rows with ${whereText(where)}` : undefined;
+  const runs = await logs.runs();
+  const step = (name: string) => opts.onSection?.(name, SECTIONS.indexOf(name) + 1, SECTIONS.length);
+  const toc: Array<[string, string]> = [];
+  const out: string[] = [];
+  const add = (id: string, title: string, intro: string, body: string) => {
+    toc.push([id, title]);
+    out.push(section(id, title, intro, body));
+  };
+  const whatText = what ? ` on the ${what}` : "";
+
+  // Run comparison: the numbers first, as in the notebook.
+  step("summary");
+  const sums = await summary(logs, { metric, where, k, bootstrap, seed });
+  const from: Record<string, number> = {};
+  const to: Record<string, number> = {};
+  for (const s of sums) {
+    from[s.run] = s.from;
+    to[s.run] = s.to;
+  }
+  const table = sums.map((s) => ({
+    run: s.run,
+    from: s.from,
+    to: s.to,
+    examples: s.examples,
+    positions: s.positions,
+    [`E${k}`]: s.early_share,
+    [`E${k} 95% CI`]: s.ci.early_share ? `${s.ci.early_share[0].toFixed(3)} to ${s.ci.early_share[1].toFixed(3)}` : "",
+    d50: s.d50,
+    "d50 95% CI": s.ci.d50 ? `${s.ci.d50[0]} to ${s.ci.d50[1]}` : "",
+    d90: s.d90,
+    "d90 95% CI": s.ci.d90 ? `${s.ci.d90[0]} to ${s.ci.d90[1]}` : "",
+  }));
+  add(
+    "compare",
+    "Run comparison: where each update concentrates",
+    `For each run, the update is the mean change of ${metric}${whatText} per position between its first and last checkpoint, paired by example. E${k} is the share of its absolute size at positions 0 to ${k - 1}; d50 and d90 are how many leading positions carry half and 90% of it. Intervals: ${bootstrap ? `95% bootstrap over examples, ${bootstrap} replicates, seed ${seed}` : "none (bootstrap 0)"}.`,
+    tableBlock(table, [...sums.map((s) => describeSummary(s, { metric, k, what })), ...(sums.length > 1 ? [compareConcentration(sums, k)] : [])]),
+  );
+
+  // 1. Metric by position at a few checkpoints, one panel per run (dropdown).
+  step("metric by position");
+  const pickSteps = new Set<number>();
+  const stepsByRun: Record<string, number[]> = {};
+  for (const run of runs) {
+    stepsByRun[run] = spreadSteps(await logs.steps(run), limits.profileSteps);
+    for (const s of stepsByRun[run]) pickSteps.add(s);
+  }
+  const profileFigure = async (src: TokenLogs, m: string, label: string, id: string) => {
+    const rows = await positionProfile(src, { metric: m, where, steps: [...pickSteps].sort((a, b) => a - b) });
+    const rs = [...new Set(rows.map((r) => r.run))];
+    const figs = rs.map((run) => ({
+      run,
+      figure: metricByPositionFigure(rows, { run, metric: m, steps: (stepsByRun[run] ?? spreadSteps(rows.filter((r) => r.run === run).map((r) => r.step), limits.profileSteps)).filter((s) => rows.some((r) => r.run === run && r.step === s)), title: `${label} by position, ${run}` }),
+    }));
+    return figs.length ? figureBlock(id, runDropdown(figs)) : note(`No ${m} values${whatText}.`);
+  };
+  const metricLabel = what === "refusal probes" ? `Refusal ${metric}` : metric[0].toUpperCase() + metric.slice(1);
+  add(
+    "by-position",
+    `${metricLabel} by position at a few checkpoints`,
+    `One line per checkpoint (dark: early, light: late) with a band of ±1.96 standard errors; the dropdown switches runs. A shallow update moves the first positions and leaves the rest where they were.`,
+    await profileFigure(logs, metric, metricLabel, "fig-by-position"),
+  );
+
+  // 2. Step x position heatmap.
+  step("heatmap");
+  const byStep = await updateByStep(logs, { metric, where });
+  const keepSteps = new Map<string, Set<number>>();
+  for (const run of runs) keepSteps.set(run, new Set(spreadSteps(byStep.filter((r) => r.run === run).map((r) => r.step), limits.heatmapSteps)));
+  const heatRows = byStep.filter((r) => keepSteps.get(r.run)?.has(r.step) && r.position < limits.heatmapPositions);
+  const maxPos = byStep.reduce((a, r) => Math.max(a, r.position), -1);
+  const nSteps = Math.max(0, ...[...new Set(byStep.map((r) => r.run))].map((run) => new Set(byStep.filter((r) => r.run === run).map((r) => r.step)).size));
+  const capNotes: string[] = [];
+  if (maxPos >= limits.heatmapPositions) capNotes.push(`positions 0 to ${limits.heatmapPositions - 1} of 0 to ${maxPos} are shown`);
+  if (nSteps > limits.heatmapSteps) capNotes.push(`${limits.heatmapSteps} of ${nSteps} checkpoints, spread evenly, are shown`);
+  add(
+    "heatmap",
+    "Where and when the update happens",
+    `The change in ${metric}${whatText} since each run's first checkpoint, for every checkpoint (rows) and position (columns); the dropdown switches runs. Blue: lower ${metric} than at the start.`,
+    heatRows.length
+      ? figureBlock("fig-heatmap", updateHeatmapFigure(heatRows, { metric, maxPositions: limits.heatmapPositions }), capNotes.length ? [`To keep the file small, ${capNotes.join(" and ")}.`] : [])
+      : note("No run has two checkpoints with paired examples: there is no update to draw."),
+  );
+
+  // 3. Cumulative share.
+  step("cumulative share");
+  const update = await updateProfile(logs, { metric, where });
+  const masses = massByRun(update, { k });
+  add(
+    "cumulative",
+    "Cumulative share of the update by position",
+    `How much of each run's total update (first to last checkpoint) the leading positions carry; the dotted lines mark 50% and 90%, and d50 and d90 are where a run's line crosses them.`,
+    masses.length ? figureBlock("fig-cumulative", cumulativeShareFigure(masses, { metric })) : note("No update to draw."),
+  );
+
+  // 4. Early share over training.
+  step("early share");
+  const conc = concentrationFromUpdates(byStep, { k });
+  add(
+    "early-share",
+    `Early share E${k} over training`,
+    `E${k} of the update from the first checkpoint to each later one. A shallow recipe puts its first changes on the early positions.`,
+    conc.length ? figureBlock("fig-early-share", earlyShareFigure(conc, { k, metric }), describeConcentration(conc, k)) : note("No run has more than one checkpoint."),
+  );
+
+  // KL and gradient profiles, where the logs have them.
+  step("KL profile");
+  if (metric !== "kl" && logs.metrics.includes("kl")) {
+    add(
+      "kl",
+      "KL to the reference model by position",
+      `The per-token KL divergence of the model's next-token distribution from the reference model's, at the same checkpoints. A deeper alignment keeps it high past the first tokens.`,
+      await profileFigure(logs, "kl", what === "refusal probes" ? "Refusal KL" : "KL", "fig-kl"),
+    );
+  }
+  step("gradient profile");
+  const gradSrc = opts.gradLogs ?? (logs.metrics.includes("grad_norm") ? logs : undefined);
+  const gradMetric = gradSrc?.metrics.find((m) => m === "grad_norm") ?? gradSrc?.metrics.find((m) => /grad/.test(m));
+  if (gradSrc && gradMetric && !(gradSrc === logs && gradMetric === metric)) {
+    let gradWhere = where;
+    if (gradSrc !== logs && where && Object.keys(where).some((c) => !gradSrc.labels.includes(c) && !gradSrc.metrics.includes(c))) gradWhere = undefined;
+    const rows = await positionProfile(gradSrc, { metric: gradMetric, where: gradWhere });
+    const rs = [...new Set(rows.map((r) => r.run))];
+    const figs = rs.map((run) => ({ run, figure: metricByPositionFigure(rows, { run, metric: gradMetric, steps: spreadSteps(rows.filter((r) => r.run === run).map((r) => r.step), limits.profileSteps), title: `Gradient norm by position, ${run}` }) }));
+    add(
+      "gradient",
+      "Gradient norm by position",
+      `The norm of the gradient of each token's loss at the checkpoints where it was logged${gradSrc !== logs ? " (from the gradient logs, loaded separately)" : ""}. Where the alignment gradient is large, training is still moving that position.`,
+      figs.length ? figureBlock("fig-gradient", runDropdown(figs)) : note(`No ${gradMetric} values.`),
+    );
+  }
+
+  // Attacks.
+  step("attacks");
+  if (attacks && attacks.records.length) {
+    const recs = attacks.records;
+    const blocks: string[] = [];
+    const byK = asrByK(recs);
+    if (byK.length) blocks.push(figureBlock("fig-asr-k", asrByKFigure(byK)));
+    const byPrefix = asrByPrefixLen(recs);
+    if (byPrefix.length) blocks.push(figureBlock("fig-asr-prefix", asrByPrefixLenFigure(byPrefix)));
+    const bySpan = asrBySpanLen(recs);
+    if (bySpan.length) blocks.push(figureBlock("fig-asr-span", asrBySpanLenFigure(bySpan)));
+    const tables = asrTable2d(recs);
+    if (tables.length) blocks.push(figureBlock("fig-asr-heatmap", asrHeatmapFigure(tables)));
+    const asr = attackSuccess(recs).map((r) => ({
+      run: r.run,
+      attack: r.attack,
+      k: r.k,
+      prefix_len: r.prefix_len,
+      span_len: r.span_len,
+      n: r.n,
+      harmful: r.harmful,
+      ASR: r.asr,
+      "95% CI": r.ci ? `${r.ci[0].toFixed(3)} to ${r.ci[1].toFixed(3)}` : "",
+    }));
+    blocks.push(`<details><summary>Attack success table (${asr.length} conditions)</summary>\n${tableBlock(asr, [], 500)}\n</details>`);
+    add(
+      "attacks",
+      "Attacks",
+      `Attack success rate (harmful outcomes / outcomes, ${recs.some((r) => r.score !== null) ? `a judge score >= ${attacks.report.threshold} counts as harmful` : "as recorded"}) per run and condition, with 95% Wilson intervals: prefilling k harmful tokens, and inserting a harmful span after a refusal prefix.`,
+      blocks.join("\n"),
+    );
+  }
+
+  // Token view.
+  step("token view");
+  const tv = await tokenViewRows(logs, metric, where, limits);
+  add(
+    "tokens",
+    "A few sequences, token by token",
+    `The first ${limits.tokenExamples} sequences${whatText} of each run (by example id; at most ${limits.tokenPositions} tokens each), every token shaded by the change in ${metric} between the run's first and last checkpoint.`,
+    tokenViewHtml(tv, { metric, from, to }),
+  );
+
+  const files: HeaderFile[] = [
+    ...logs.report.files.map((f) => fileRow(f, "token log")),
+    ...(opts.gradLogs ? opts.gradLogs.report.files.map((f) => fileRow(f, "gradient log")) : []),
+    ...(attacks ? attacks.report.files.map((f) => ({ path: displayPath(f.path), kind: "attack results", records: f.records, used: f.recordsUsed, skipped: f.recordsSkipped, rows: f.recordsUsed, skippedByReason: f.skipped })) : []),
+  ];
+  const title = opts.title ?? "aligndepth report: where does alignment change the model?";
+  const header = headerSection({
+    title,
+    version: VERSION,
+    timestamp: opts.timestamp,
+    files,
+    counts,
+    analysed,
+    selection: sel.text,
+    runs,
+    metrics: logs.metrics,
+    labels: logs.labels,
+    options: opts.shownOptions ?? [
+      ["metric", metric],
+      ["k", String(k)],
+      ["bootstrap", String(bootstrap)],
+      ["seed", String(seed)],
+    ],
+    attacks: attacks ? { records: attacks.records.length, runs: new Set(attacks.records.map((r) => r.run)).size, skipped: attacks.report.recordsSkipped } : undefined,
+  });
+  toc.push(["appendix", "Definitions"]);
+  out.push(appendixSection(k, metric));
+  return reportPage(title, header, toc, out);
+}
+
+/** Paths inside the working directory are shown relative to it (the report does not leak home folders). */
+export function displayPath(path: string): string {
+  const cwd = process.cwd();
+  return path.startsWith(cwd + "/") ? path.slice(cwd.length + 1) : path;
+}
+
+function fileRow(f: LoadReport["files"][number], kind: string): HeaderFile {
+  return { path: displayPath(f.path), kind: `${kind} (${f.format}${f.layout ? `, ${f.layout}` : ""})`, records: f.records, used: f.recordsUsed, skipped: f.recordsSkipped, rows: f.tokens, skippedByReason: f.skipped };
+}

@@ -1,0 +1,100 @@
+/**
+ * End to end: `aligndepth report` on a generated fixture (two runs, one with a hostile name; token
+ * text with HTML and script; gradient logs; attack results; a skipped line) and on data/lab when
+ * the lab's logs exist. Each report opens in headless Chromium with every non-file request
+ * aborted: every figure is drawn, nothing errors, nothing hostile runs, the hostile text shows
+ * literally, and the run dropdown works. Two builds are byte-identical. Screenshots go to out/.
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { main } from "../../src/cli/main";
+import type { Output } from "../../src/cli/output";
+import { openOffline } from "./browser";
+import { HOSTILE_RUN, HOSTILE_TOKENS, writeReportFixture } from "../report/fixture";
+
+const ROOT = join(__dirname, "..", "..");
+const OUT = join(ROOT, "out", "e2e");
+const LAB = join(ROOT, "data", "lab");
+
+async function report(argv: string[]): Promise<{ code: number; stderr: string }> {
+  let stderr = "";
+  const out: Output = { json: () => undefined, text: () => undefined, note: (s) => (stderr += `${s}\n`) };
+  const code = await main(["report", ...argv], out);
+  return { code, stderr };
+}
+
+/** Builds the report twice, checks the bytes agree, opens it offline and checks every figure. */
+async function buildAndOpen(name: string, inputs: string[]) {
+  mkdirSync(OUT, { recursive: true });
+  const files = [join(OUT, `${name}.html`), join(OUT, `${name}-again.html`)];
+  for (const f of files) {
+    const r = await report([...inputs, "--out", f]);
+    expect(r.code, r.stderr).toBe(0);
+  }
+  const [a, b] = files.map((f) => readFileSync(f));
+  expect(a.equals(b)).toBe(true);
+  expect(a.length).toBeLessThan(10e6);
+  const browser = await openOffline(files[0]);
+  expect(browser.blocked).toEqual([]);
+  expect(browser.pageErrors).toEqual([]);
+  expect(browser.dialogs).toEqual([]);
+  expect(browser.figures).toBeGreaterThanOrEqual(4);
+  expect(browser.rendered).toBe(browser.figures);
+  return browser;
+}
+
+async function screenshot(page: import("playwright-core").Page, name: string) {
+  await page.setViewportSize({ width: 1150, height: 900 });
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
+}
+
+describe("aligndepth report in a browser", () => {
+  it("renders the fixture offline; hostile log strings stay text and run nothing", async () => {
+    const fx = writeReportFixture(join(OUT, "report-fixture"));
+    const browser = await buildAndOpen("report-fixture", [fx.tokens, fx.attacks, "--grad-logs", fx.grad, "--skip-invalid", "--bootstrap", "200"]);
+    const page = browser.page;
+    try {
+      expect(browser.figures).toBe(10);
+      expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+      expect(await page.locator("img").count()).toBe(0);
+      const text = await page.evaluate(() => document.body.innerText);
+      for (const s of [HOSTILE_RUN, ...HOSTILE_TOKENS]) expect(text).toContain(s);
+      expect(text).toMatch(/skipped records\s+1 \(1 [a-z-]+\)/);
+      // Plotly draws the hostile run name as text too (dropdown label of the first figure).
+      const labels = await page.locator("#fig-by-position .updatemenu-item-text").allTextContents();
+      expect(labels).toContain(HOSTILE_RUN);
+      // The heatmap's dropdown switches runs.
+      const visible = () => page.evaluate(() => (document.getElementById("fig-heatmap") as unknown as { data: Array<{ visible: boolean }> }).data.map((t) => t.visible));
+      expect(await visible()).toEqual([true, false]);
+      await page.locator("#fig-heatmap .updatemenu-header-group").click();
+      await page.locator("#fig-heatmap .updatemenu-dropdown-button").nth(1).click();
+      await page.waitForFunction(() => (document.getElementById("fig-heatmap") as unknown as { data: Array<{ visible: boolean }> }).data[1].visible === true);
+      expect(await visible()).toEqual([false, true]);
+      // Hovering the heatmap shows a label.
+      const box = (await page.locator("#fig-heatmap .nsewdrag").first().boundingBox())!;
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+      await page.mouse.move(box.x + box.width / 2 + 3, box.y + box.height / 2 + 3);
+      await page.waitForFunction(() => document.querySelectorAll("#fig-heatmap .hoverlayer .hovertext").length > 0, undefined, { timeout: 5000 });
+      await screenshot(page, "report-fixture");
+    } finally {
+      await browser.close();
+    }
+  });
+
+  const hasLab = existsSync(LAB) && readdirSync(LAB).some((f) => /^tokens-.*\.jsonl\.gz$/.test(f));
+  it.skipIf(!hasLab)("renders the report of data/lab offline", async () => {
+    const inputs = [join(LAB, "tokens-*.jsonl.gz")];
+    if (existsSync(join(LAB, "attacks.jsonl.gz"))) inputs.push("--attacks", join(LAB, "attacks.jsonl.gz"));
+    if (readdirSync(LAB).some((f) => f.startsWith("gradnorm-"))) inputs.push("--grad-logs", join(LAB, "gradnorm-*.jsonl.gz"));
+    const browser = await buildAndOpen("report-lab", inputs);
+    try {
+      const text = await browser.page.evaluate(() => document.body.innerText);
+      expect(text).toContain("split = refusal");
+      await screenshot(browser.page, "report-lab");
+    } finally {
+      await browser.close();
+    }
+  });
+});

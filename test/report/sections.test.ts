@@ -1,0 +1,171 @@
+/** The report's sections (escaping, header counts), determinism and the CLI contract of `report`. */
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadTokenLogs } from "../../src/load";
+import { loadAttackResults } from "../../src/attacks/load";
+import { buildReport, runDropdown } from "../../src/report/build";
+import { compactFigure, roundSignificant } from "../../src/report/compact";
+import { figureBlock, headerSection, skippedText, tokenViewHtml } from "../../src/report/sections";
+import { isAttackFile } from "../../src/cli/report";
+import { main } from "../../src/cli/main";
+import type { Output } from "../../src/cli/output";
+import { HOSTILE_RUN, HOSTILE_TOKENS, writeReportFixture } from "./fixture";
+
+const dir = mkdtempSync(join(tmpdir(), "aligndepth-report-"));
+const fx = writeReportFixture(dir);
+
+async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  const out: Output = { json: (v) => (stdout += `${JSON.stringify(v)}\n`), text: (s) => (stdout += `${s}\n`), note: (s) => (stderr += `${s}\n`) };
+  const code = await main(argv, out);
+  return { code, stdout, stderr };
+}
+
+/** The HTML outside <script> elements: what the browser parses as markup. */
+const markup = (html: string) => html.replace(/<script[^>]*>[\s\S]*?<\/script>/g, "");
+
+describe("report sections", () => {
+  it("header escapes file and run names and counts skipped records by reason", () => {
+    const html = headerSection({
+      title: "T <b>",
+      version: "0.1.0",
+      files: [
+        { path: `a/<img src=x onerror="x()">.jsonl`, kind: "token log", records: 10, used: 7, skipped: 3, rows: 70, skippedByReason: { "invalid-json": 2, nan: 1 } },
+        { path: "b.jsonl", kind: "token log", records: 5, used: 5, skipped: 0, rows: 50, skippedByReason: {} },
+      ],
+      counts: { runs: 2, steps: 3, examples: 4, tokens: 120 },
+      selection: "all rows",
+      runs: [HOSTILE_RUN, "sft"],
+      metrics: ["loss"],
+      labels: ["token"],
+      options: [["--k", "5"]],
+    });
+    expect(html).not.toContain("<img");
+    expect(html).not.toContain("<script");
+    expect(html).toContain("&lt;/script&gt;&lt;script&gt;window.__pwned=2&lt;/script&gt;");
+    expect(html).toContain("&lt;img src=x onerror=&quot;x()&quot;&gt;");
+    expect(html).toContain("<th>skipped records</th><td>3 (2 invalid-json, 1 nan)</td>");
+    expect(html).toContain("<th>token rows</th><td>120</td>");
+    expect(html).toContain("<h1>T &lt;b&gt;</h1>");
+    expect(skippedText({})).toBe("none");
+  });
+
+  it("token view shows hostile tokens as text", () => {
+    const rows = HOSTILE_TOKENS.map((token, position) => ({ run: HOSTILE_RUN, example: `<e>`, position, token, before: 2, after: 1 + position / 10 }));
+    const html = tokenViewHtml(rows, { metric: "loss", from: { [HOSTILE_RUN]: 0 }, to: { [HOSTILE_RUN]: 10 } });
+    expect(html).not.toMatch(/<img|<script|<\/script/);
+    expect(html).toContain("&lt;img src=x onerror=&quot;window.__pwned=1&quot;&gt;");
+    expect(html).toContain("&quot;quoted&#39; &amp;amp;");
+    expect(html).toContain("example &lt;e&gt;");
+  });
+
+  it("figures get the id they are given, and their data cannot close the script", () => {
+    const html = figureBlock("fig-x", { data: [{ type: "scatter", name: HOSTILE_RUN, x: [0, 1], y: [1 / 3, 2 / 3] }], layout: { title: { text: HOSTILE_TOKENS[0] } } }, [HOSTILE_TOKENS[0]]);
+    expect(html).toContain(`<div id="fig-x"`);
+    expect(html.match(/<\/script>/g)).toHaveLength(1);
+    expect(markup(html)).not.toContain("<img");
+    expect(html).toContain("0.33333"); // rounded to 5 significant digits
+    expect(html).not.toContain("0.333333");
+  });
+
+  it("rounds numbers and keeps integers", () => {
+    expect(roundSignificant(1234567)).toBe(1234567);
+    expect(roundSignificant(0.000123456789)).toBe(0.00012346);
+    expect(roundSignificant(NaN)).toBeNull();
+    expect(compactFigure({ data: [{ y: new Float64Array([1.23456789]) }], layout: {} }).data[0].y).toEqual([1.2346]);
+  });
+
+  it("runDropdown shows one run at a time", () => {
+    const fig = (t: string) => ({ data: [{ name: "a" }, { name: "b" }], layout: { title: { text: t } } });
+    const f = runDropdown([{ run: "r1", figure: fig("one") }, { run: "r2", figure: fig("two") }]);
+    expect(f.data.map((t) => t.visible)).toEqual([true, true, false, false]);
+    const menu = (f.layout.updatemenus as Array<{ buttons: Array<{ label: string; args: unknown[] }> }>)[0];
+    expect(menu.buttons.map((b) => b.label)).toEqual(["r1", "r2"]);
+    expect(menu.buttons[1].args).toEqual([{ visible: [false, false, true, true] }, { "title.text": "two" }]);
+  });
+});
+
+describe("buildReport", () => {
+  let html1 = "";
+  let html2 = "";
+  beforeAll(async () => {
+    for (let i = 0; i < 2; i++) {
+      const logs = await loadTokenLogs(fx.tokens, { skipInvalid: true, progress: false });
+      const grad = await loadTokenLogs(fx.grad, { progress: false });
+      const attacks = await loadAttackResults(fx.attacks);
+      try {
+        const html = await buildReport(logs, attacks, { bootstrap: 100, seed: 1, gradLogs: grad });
+        if (i === 0) html1 = html;
+        else html2 = html;
+      } finally {
+        logs.close();
+        grad.close();
+      }
+    }
+  });
+  afterAll(() => undefined);
+
+  it("is byte-identical for the same input and options", () => {
+    expect(html1.length).toBeGreaterThan(1000);
+    expect(html1 === html2).toBe(true);
+  });
+
+  it("says what was loaded, incl. the skipped record and the default selection", () => {
+    expect(html1).toContain("<th>files</th><td>3</td>");
+    expect(html1).toMatch(/<th>skipped records<\/th><td>1 \(1 [a-z-]+\)<\/td>/);
+    expect(html1).toContain("<th>checkpoints (steps)</th><td>3</td>");
+    expect(html1).toContain("<th>probe sequences (run, example)</th><td>16</td>");
+    expect(html1).toContain("split = refusal (the refusal probes; the default when the logs label them)");
+    expect(html1).toContain("<th>attack outcomes</th><td>96 records, 2 runs</td>");
+  });
+
+  it("has every section, plotly.js once, and no network reference", () => {
+    for (const id of ["compare", "by-position", "heatmap", "cumulative", "early-share", "kl", "gradient", "attacks", "tokens", "appendix"]) expect(html1).toContain(`<section id="${id}"`);
+    expect(html1.match(/inlined by aligndepth/g)).toHaveLength(1);
+    const ids = [...html1.matchAll(/<div id="([^"]+)" class="aligndepth-figure"/g)].map((m) => m[1]);
+    expect(ids).toEqual(["fig-by-position", "fig-heatmap", "fig-cumulative", "fig-early-share", "fig-kl", "fig-gradient", "fig-asr-k", "fig-asr-prefix", "fig-asr-span", "fig-asr-heatmap"]);
+    expect(markup(html1)).not.toMatch(/(src|href)="(https?:)?\/\//);
+  });
+
+  it("escapes every log string outside scripts", () => {
+    const m = markup(html1);
+    expect(m).not.toContain("<img");
+    expect(m).not.toContain("window.__pwned=2</script>");
+    expect(m).toContain("&lt;img src=x onerror=&quot;window.__pwned=1&quot;&gt;");
+    // Inside scripts, log strings are JSON with < and > escaped.
+    const scripts = [...html1.matchAll(/<script[^>]*>([\s\S]*?)<\/script>/g)].map((x) => x[1]).slice(1);
+    for (const s of scripts) expect(s).not.toMatch(/<\/?script|<img/i);
+  });
+});
+
+describe("aligndepth report (CLI)", () => {
+  it("--help exits 0, a missing --out is a usage error (2), a bad file invalid input (1)", async () => {
+    const h = await run(["report", "--help"]);
+    expect(h.code).toBe(0);
+    expect(h.stdout).toContain("--out");
+    expect((await run(["report", fx.tokens])).code).toBe(2);
+    expect((await run(["report", fx.tokens, "--out", join(dir, "x.html"), "--bogus"])).code).toBe(2);
+    const bad = await run(["report", fx.tokens, "--out", join(dir, "x.html"), "--no-progress"]);
+    expect(bad.code).toBe(1); // the NaN line, without --skip-invalid
+    expect((await run(["report", join(dir, "missing.jsonl"), "--out", join(dir, "x.html")])).code).toBe(1);
+    expect((await run(["report", fx.tokens, "--skip-invalid", "--metric", "nope", "--out", join(dir, "x.html"), "--no-progress"])).code).toBe(2);
+  });
+
+  it("recognises attack results among the inputs and writes the same file twice", async () => {
+    expect(await isAttackFile(fx.attacks)).toBe(true);
+    expect(await isAttackFile(fx.tokens)).toBe(false);
+    const outs = [join(dir, "a.html"), join(dir, "b.html")];
+    for (const out of outs) {
+      const r = await run(["report", fx.tokens, fx.attacks, "--grad-logs", fx.grad, "--skip-invalid", "--bootstrap", "50", "--out", out]);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain("[report] token view (9/9)");
+    }
+    const [a, b] = outs.map((f) => readFileSync(f));
+    expect(a.equals(b)).toBe(true);
+    expect(a.toString()).toContain('id="fig-asr-k"');
+    expect(a.toString()).toMatch(/aligndepth [0-9.]+ report\. One self-contained/); // no time stamp
+  });
+});
