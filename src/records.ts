@@ -273,9 +273,12 @@ export class RecordChecker {
   }
 }
 
-/** Integers a DuckDB BIGINT holds (doubles beyond 2^63 do not). */
+/**
+ * Integers a DuckDB BIGINT may hold. JSON.parse rounds 2^63 - 1 up to 2^63, so 2^63 itself passes
+ * here; DuckDB reads the exact text and refuses a true 2^63 (a clean input error, see load.ts).
+ */
 function fitsInt64(v: number): boolean {
-  return Number.isInteger(v) && v >= -(2 ** 63) && v < 2 ** 63;
+  return Number.isInteger(v) && v >= -(2 ** 63) && v <= 2 ** 63;
 }
 
 /** Strings DuckDB accepts: no unpaired UTF-16 surrogates (JSON.parse lets "\\ud800" through). */
