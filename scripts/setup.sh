@@ -49,12 +49,13 @@ node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' || di
 if [ -f node_modules/.package-lock.json ] && [ node_modules/.package-lock.json -nt package.json ] &&
    { [ ! -f package-lock.json ] || [ node_modules/.package-lock.json -nt package-lock.json ]; }; then
   log "npm packages: up to date"
-elif [ -f package-lock.json ] && npm ci --no-audit --no-fund; then
+elif [ -f package-lock.json ] && npm ci --no-audit --no-fund 2>"${TMPDIR:-/tmp}/aligndepth-npm-ci.log"; then
   did "installed npm packages (npm ci)"
 elif [ -f package-lock.json ]; then
   # npm ci refuses a lock file that lacks other platforms' optional packages (e.g. DuckDB's darwin
   # bindings, when the registry in use does not serve them); npm install accepts it.
-  log "npm ci failed (see above); falling back to npm install"
+  grep -v "nodedir" "${TMPDIR:-/tmp}/aligndepth-npm-ci.log" | head -5 >&2
+  log "npm ci failed (above; full log in ${TMPDIR:-/tmp}/aligndepth-npm-ci.log); falling back to npm install"
   npm install --no-audit --no-fund
   did "installed npm packages (npm install, because npm ci failed)"
 else

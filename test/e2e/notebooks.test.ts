@@ -100,8 +100,19 @@ function srcNewerThanDist(): boolean {
 const DISPLAYS = /\b(show|showTable|showHtml|display\.\w+|console\.(log|info|table))\s*\(/;
 
 describe.each(notebooks.map((nb) => [relative(ROOT, nb), nb]))("%s", (_label, notebook) => {
-  let run: { ipynb: string; html: string; reused: boolean } | undefined;
-  const get = () => (run ??= executed(notebook));
+  // Executed once for both tests; a failure is remembered, not retried.
+  let run: { ipynb: string; html: string; reused: boolean } | Error | undefined;
+  const get = () => {
+    if (run === undefined) {
+      try {
+        run = executed(notebook);
+      } catch (err) {
+        run = err as Error;
+      }
+    }
+    if (run instanceof Error) throw run;
+    return run;
+  };
 
   it("runs in the tslab kernel without errors or stderr output", () => {
     const { ipynb } = get();
