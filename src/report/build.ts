@@ -28,7 +28,14 @@ import { massByRun } from "../stats/updateMass";
 import { concentrationFromUpdates, updateByStep } from "../stats/concentration";
 import { summary } from "../stats/summary";
 import { RowFilter, filteredSource } from "../stats/source";
-import { HeaderFile, TokenViewRow, appendixSection, figureBlock, headerSection, note, section, tableBlock, tokenViewHtml } from "./sections";
+import { compareRuns, RunComparison } from "../stats/compare";
+import { compareRunsFigure } from "../figures/compareRuns";
+import { profileOverlayFigure } from "../figures/profileOverlay";
+import { finalSteps, gradientMetrics, profileSeries } from "../stats/profileSeries";
+import { exampleTokens } from "../stats/tokens";
+import { tokenViewHtml } from "../figures/tokenView";
+import type { RunSummary } from "../stats/summary";
+import { HeaderFile, appendixSection, figureBlock, headerSection, note, section, tableBlock } from "./sections";
 import { reportPage } from "./page";
 
 export interface ReportOptions {
@@ -133,30 +140,21 @@ export function runDropdown(figures: Array<{ run: string; figure: Figure }>): Fi
   return { data, layout };
 }
 
-/** The examples of the token view and their tokens at each run's first and last checkpoint. */
-async function tokenViewRows(logs: TokenLogs, metric: string, where: RowFilter | undefined, limits: ReportLimits): Promise<TokenViewRow[]> {
+/** The examples of the token view: the first few (by id) of each run that have the metric at its first and last step. */
+async function tokenViewExamples(logs: TokenLogs, metric: string, where: RowFilter | undefined, limits: ReportLimits): Promise<Array<{ run: string; example: string; from: number; to: number }>> {
   const m = sqlIdent(metric);
   const params: Record<string, DuckDBValue> = {};
   const src = filteredSource(logs, where, params);
-  const token = logs.labels.includes("token") ? "CAST(x.token AS VARCHAR)" : "NULL";
   params.nex = limits.tokenExamples;
   params.nruns = limits.tokenRuns;
-  params.npos = limits.tokenPositions;
-  const rows = await logs.engine.rows<{ run: string; example: string; position: number; token: string | null; before: number | null; after: number | null }>(
-    `WITH b AS (SELECT run, min(step) AS f, max(step) AS l FROM ${src} WHERE ${m} IS NOT NULL GROUP BY run),
-     rb AS (SELECT run, f, l FROM b ORDER BY run LIMIT $nruns),
-     ex AS (SELECT run, example FROM (
-       SELECT run, example, row_number() OVER (PARTITION BY run ORDER BY example) AS i
-       FROM (SELECT DISTINCT x.run, x.example FROM ${src} x JOIN rb ON x.run = rb.run AND x.step = rb.f WHERE x.${m} IS NOT NULL)) WHERE i <= $nex),
-     t AS (SELECT x.run, x.example, x."position", x.step, x.${m} AS v, ${token} AS token
-       FROM ${src} x JOIN rb ON x.run = rb.run JOIN ex ON x.run = ex.run AND x.example = ex.example
-       WHERE (x.step = rb.f OR x.step = rb.l) AND x."position" < $npos)
-     SELECT t.run, t.example, t."position", any_value(t.token ORDER BY t.step) AS token,
-       max(CASE WHEN t.step = rb.f THEN t.v END) AS before, max(CASE WHEN t.step = rb.l THEN t.v END) AS after
-     FROM t JOIN rb ON t.run = rb.run GROUP BY t.run, t.example, t."position" ORDER BY t.run, t.example, t."position"`,
+  return logs.engine.rows<{ run: string; example: string; from: number; to: number }>(
+    `WITH b AS (SELECT run, min(step) AS f, max(step) AS l FROM ${src} WHERE ${m} IS NOT NULL GROUP BY run HAVING min(step) < max(step) ORDER BY run LIMIT $nruns),
+     fe AS (SELECT DISTINCT x.run, x.example FROM ${src} x JOIN b ON x.run = b.run AND x.step = b.f WHERE x.${m} IS NOT NULL),
+     le AS (SELECT DISTINCT x.run, x.example FROM ${src} x JOIN b ON x.run = b.run AND x.step = b.l WHERE x.${m} IS NOT NULL),
+     paired AS (SELECT fe.run, fe.example, row_number() OVER (PARTITION BY fe.run ORDER BY fe.example) AS i FROM fe JOIN le ON fe.run = le.run AND fe.example = le.example)
+     SELECT paired.run, CAST(paired.example AS VARCHAR) AS example, b.f AS "from", b.l AS "to" FROM paired JOIN b ON paired.run = b.run WHERE i <= $nex ORDER BY paired.run, paired.example`,
     params,
   );
-  return rows.map((r) => ({ run: r.run, example: String(r.example), position: Number(r.position), token: r.token, before: r.before, after: r.after }));
 }
 
 const SECTIONS = ["summary", "metric by position", "heatmap", "cumulative share", "early share", "KL profile", "gradient profile", "attacks", "token view"];
@@ -192,31 +190,49 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
 
   // Run comparison: the numbers first, as in the notebook.
   step("summary");
-  const sums = await summary(logs, { metric, where, k, bootstrap, seed });
+  const whereKeys = where ? Object.entries(where) : [];
+  const simpleSplit = whereKeys.length === 1 && !Array.isArray(whereKeys[0][1]) ? { field: whereKeys[0][0], value: String(whereKeys[0][1]) } : null;
+  const update = await updateProfile(logs, { metric, where });
+  const masses = massByRun(update, { k });
+  let sums: RunSummary[];
+  let comparison: RunComparison[] | null = null;
+  if (!where || simpleSplit) {
+    comparison = await compareRuns(logs, { metric, k, bootstrap, seed, splitField: simpleSplit?.field, split: simpleSplit ? simpleSplit.value : null, attacks: attacks?.records });
+    sums = comparison.map((c) => ({ ...c, positions: masses.find((x) => x.run === c.run)?.mass.positions.length ?? 0, tokens: 0 }));
+  } else sums = await summary(logs, { metric, where, k, bootstrap, seed });
   const from: Record<string, number> = {};
   const to: Record<string, number> = {};
   for (const s of sums) {
     from[s.run] = s.from;
     to[s.run] = s.to;
   }
-  const table = sums.map((s) => ({
-    run: s.run,
-    from: s.from,
-    to: s.to,
-    examples: s.examples,
-    positions: s.positions,
-    [`E${k}`]: s.early_share,
-    [`E${k} 95% CI`]: s.ci.early_share ? `${s.ci.early_share[0].toFixed(3)} to ${s.ci.early_share[1].toFixed(3)}` : "",
-    d50: s.d50,
-    "d50 95% CI": s.ci.d50 ? `${s.ci.d50[0]} to ${s.ci.d50[1]}` : "",
-    d90: s.d90,
-    "d90 95% CI": s.ci.d90 ? `${s.ci.d90[0]} to ${s.ci.d90[1]}` : "",
-  }));
+  const iv = (x: [number, number] | null, d: number) => (x ? `${x[0].toFixed(d)}\u2013${x[1].toFixed(d)}` : "");
+  const table = sums.map((s, i) => {
+    const c = comparison?.[i];
+    const row: Record<string, unknown> = {
+      run: s.run,
+      steps: `${s.from} to ${s.to}`,
+      examples: s.examples,
+      positions: s.positions,
+      [`E${k}`]: s.early_share,
+      [`E${k} 95% CI`]: iv(s.ci.early_share, 3),
+      d50: s.d50,
+      "d50 95% CI": iv(s.ci.d50, 0),
+      d90: s.d90,
+      "d90 95% CI": iv(s.ci.d90, 0),
+    };
+    if (c) {
+      for (const [split, v] of Object.entries(c.final_loss)) row[`final loss (${split})`] = v;
+      for (const [attack, a] of Object.entries(c.asr)) row[`ASR ${attack} (${a.condition})`] = a.asr;
+    }
+    return row;
+  });
   add(
     "compare",
     "Run comparison: where each update concentrates",
-    `For each run, the update is the mean change of ${metric}${whatText} per position between its first and last checkpoint, paired by example. E${k} is the share of its absolute size at positions 0 to ${k - 1}; d50 and d90 are how many leading positions carry half and 90% of it. Intervals: ${bootstrap ? `95% bootstrap over examples, ${bootstrap} replicates, seed ${seed}` : "none (bootstrap 0)"}.`,
-    tableBlock(table, [...sums.map((s) => describeSummary(s, { metric, k, what })), ...(sums.length > 1 ? [compareConcentration(sums, k)] : [])]),
+    `For each run, the update is the mean change of ${metric}${whatText} per position between its first and last checkpoint, paired by example. E${k} is the share of its absolute size at positions 0 to ${k - 1}; d50 and d90 are how many leading positions carry half and 90% of it. Intervals: ${bootstrap ? `95% bootstrap over examples, ${bootstrap} replicates, seed ${seed}` : "none (bootstrap 0)"}.${comparison && attacks ? " Final loss is the mean at each run's last step per probe set; ASR is the attack success rate (at the largest k for prefilling, else the mean over conditions)." : comparison ? " Final loss is the mean at each run's last step per probe set." : ""}`,
+    tableBlock(table, [...sums.map((s) => describeSummary(s, { metric, k, what })), ...(sums.length > 1 ? [compareConcentration(sums, k)] : [])]) +
+      (comparison && comparison.length ? "\n" + figureBlock("fig-compare", compareRunsFigure(comparison, { k })) : ""),
   );
 
   // 1. Metric by position at a few checkpoints, one panel per run (dropdown).
@@ -266,8 +282,6 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
 
   // 3. Cumulative share.
   step("cumulative share");
-  const update = await updateProfile(logs, { metric, where });
-  const masses = massByRun(update, { k });
   add(
     "cumulative",
     "Cumulative share of the update by position",
@@ -285,30 +299,31 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
     conc.length ? figureBlock("fig-early-share", earlyShareFigure(conc, { k, metric }), describeConcentration(conc, k)) : note("No run has more than one checkpoint."),
   );
 
-  // KL and gradient profiles, where the logs have them.
+  // KL and gradient profiles, where the logs have them: every run at its last checkpoint, overlaid.
   step("KL profile");
   if (metric !== "kl" && logs.metrics.includes("kl")) {
+    const series = await finalSteps(logs);
+    const rows = await profileSeries(logs, { metric: "kl", series, where });
     add(
       "kl",
       "KL to the reference model by position",
-      `The per-token KL divergence of the model's next-token distribution from the reference model's, at the same checkpoints. A deeper alignment keeps it high past the first tokens.`,
-      await profileFigure(logs, "kl", what === "refusal probes" ? "Refusal KL" : "KL", "fig-kl"),
+      `The per-token KL divergence of each run's next-token distribution from the reference model's${whatText}, at each run's last checkpoint. A deeper alignment keeps it high past the first tokens.`,
+      rows.length ? figureBlock("fig-kl", profileOverlayFigure(rows, series, { metric: "kl", title: `KL to the reference model by position${what ? `, ${what}` : ""}` })) : note(`No kl values${whatText}.`),
     );
   }
   step("gradient profile");
-  const gradSrc = opts.gradLogs ?? (logs.metrics.includes("grad_norm") ? logs : undefined);
-  const gradMetric = gradSrc?.metrics.find((m) => m === "grad_norm") ?? gradSrc?.metrics.find((m) => /grad/.test(m));
+  const gradSrc = opts.gradLogs ?? (gradientMetrics(logs).length ? logs : undefined);
+  const gradMetric = gradSrc ? gradientMetrics(gradSrc)[0] : undefined;
   if (gradSrc && gradMetric && !(gradSrc === logs && gradMetric === metric)) {
-    let gradWhere = where;
-    if (gradSrc !== logs && where && Object.keys(where).some((c) => !gradSrc.labels.includes(c) && !gradSrc.metrics.includes(c))) gradWhere = undefined;
-    const rows = await positionProfile(gradSrc, { metric: gradMetric, where: gradWhere });
-    const rs = [...new Set(rows.map((r) => r.run))];
-    const figs = rs.map((run) => ({ run, figure: metricByPositionFigure(rows, { run, metric: gradMetric, steps: spreadSteps(rows.filter((r) => r.run === run).map((r) => r.step), limits.profileSteps), title: `Gradient norm by position, ${run}` }) }));
+    // The gradient logs may lack the label the main logs are filtered on: then they are used whole.
+    const gradWhere = where && Object.keys(where).every((c) => gradSrc.labels.includes(c)) ? where : undefined;
+    const series = await finalSteps(gradSrc);
+    const rows = await profileSeries(gradSrc, { metric: gradMetric, series, where: gradWhere });
     add(
       "gradient",
       "Gradient norm by position",
-      `The norm of the gradient of each token's loss at the checkpoints where it was logged${gradSrc !== logs ? " (from the gradient logs, loaded separately)" : ""}. Where the alignment gradient is large, training is still moving that position.`,
-      figs.length ? figureBlock("fig-gradient", runDropdown(figs)) : note(`No ${gradMetric} values.`),
+      `The norm of the gradient of each token's loss${gradWhere ? whatText : ""} at each run's last logged checkpoint${gradSrc !== logs ? " (from the gradient logs, loaded apart from the token logs)" : ""}, on a log scale. Where it is large, training still pushes on that position.`,
+      rows.length ? figureBlock("fig-gradient", profileOverlayFigure(rows, series, { metric: gradMetric, logY: true, title: `Gradient norm (${gradMetric}) by position` })) : note(`No ${gradMetric} values.`),
     );
   }
 
@@ -347,12 +362,27 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
 
   // Token view.
   step("token view");
-  const tv = await tokenViewRows(logs, metric, where, limits);
+  const picked = await tokenViewExamples(logs, metric, where, limits);
+  const views = [];
+  for (const e of picked) {
+    const rows = (await exampleTokens(logs, { run: e.run, example: e.example, steps: [e.from, e.to], metric })).filter((r) => r.position < limits.tokenPositions);
+    views.push({ ...e, rows });
+  }
+  let scale = 0;
+  for (const v of views) {
+    const before = new Map(v.rows.filter((r) => r.step === v.from).map((r) => [r.position, r.value]));
+    for (const r of v.rows) {
+      const b = before.get(r.position);
+      if (r.step === v.to && r.value !== null && b !== undefined && b !== null) scale = Math.max(scale, Math.abs(r.value - b));
+    }
+  }
   add(
     "tokens",
     "A few sequences, token by token",
-    `The first ${limits.tokenExamples} sequences${whatText} of each run (by example id; at most ${limits.tokenPositions} tokens each), every token shaded by the change in ${metric} between the run's first and last checkpoint.`,
-    tokenViewHtml(tv, { metric, from, to }),
+    `The first ${limits.tokenExamples} sequences${whatText} of each run (by example id; at most ${limits.tokenPositions} tokens each), every token coloured by the change in ${metric} between the run's first and last checkpoint (blue: down, red: up; one colour scale for all). Hover a token for its values.`,
+    views.length
+      ? `<div class="token-views">\n${views.map((v) => tokenViewHtml(v.rows, { from: v.from, to: v.to, metric, domain: [-scale, scale], title: `${v.run} \u00b7 example ${v.example}` })).join("\n")}\n</div>`
+      : note("No sequence has the metric at both the first and the last checkpoint."),
   );
 
   const files: HeaderFile[] = [

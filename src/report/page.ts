@@ -19,6 +19,7 @@ table.facts td { padding: 2px 0; }
 table.aligndepth-table { border-collapse: collapse; font-size: 0.88em; margin: 0.5em 0; }
 table.aligndepth-table th, table.aligndepth-table td { border: 1px solid #ddd; padding: 3px 8px; text-align: right; }
 table.aligndepth-table th { background: #f3f3f3; }
+table.aligndepth-table td { white-space: nowrap; }
 table.aligndepth-table td:first-child, table.files td.path { text-align: left; }
 .table-wrap { overflow-x: auto; }
 p.options { font-size: 0.92em; line-height: 1.6; }
@@ -30,6 +31,8 @@ ul.findings { margin: 0.3em 0 0; padding-left: 1.2em; max-width: 90ch; line-heig
 .seq-label { color: #555; font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; font-size: 0.92em; margin-bottom: 2px; }
 .tokens { line-height: 1.9; }
 span.tok { padding: 1px 2px; margin: 0 1px; border-radius: 2px; white-space: pre; }
+.token-views .ad-tv { margin-bottom: 0.8em; }
+.token-views .ad-tv-tok { margin: 0 1px; padding: 1px 2px; }
 .appendix dt { font-weight: 600; margin-top: 0.6em; }
 .appendix dd { margin-left: 1.2em; max-width: 85ch; line-height: 1.45; }
 `;

@@ -114,56 +114,6 @@ export function note(text: string): string {
   return `<p class="note">${esc(text)}</p>`;
 }
 
-/** One token of the token view: the metric at the first and the last checkpoint. */
-export interface TokenViewRow {
-  run: string;
-  example: string;
-  position: number;
-  token: string | null;
-  before: number | null;
-  after: number | null;
-}
-
-/**
- * The token view: a few probe sequences, one line each, every token shaded by the change of the
- * metric between the run's first and last checkpoint (blue: down, red: up); hovering a token
- * shows its position and values.
- */
-export function tokenViewHtml(rows: TokenViewRow[], opts: { metric: string; from: Record<string, number>; to: Record<string, number> }): string {
-  if (rows.length === 0) return note("No sequence has the metric at both the first and the last checkpoint.");
-  let scale = 0;
-  for (const r of rows) if (r.before !== null && r.after !== null) scale = Math.max(scale, Math.abs(r.after - r.before));
-  const groups = new Map<string, TokenViewRow[]>();
-  for (const r of rows) {
-    const key = JSON.stringify([r.run, r.example]);
-    const g = groups.get(key);
-    if (g) g.push(r);
-    else groups.set(key, [r]);
-  }
-  const fmt = (x: number | null) => (x === null ? "n/a" : x.toFixed(3));
-  const lines = [...groups.values()].map((g) => {
-    const { run, example } = g[0];
-    const spans = g
-      .map((t) => {
-        const d = t.before !== null && t.after !== null ? t.after - t.before : null;
-        const a = d === null || scale === 0 ? 0 : Math.min(1, Math.abs(d) / scale) * 0.85;
-        const bg = d === null ? "#eee" : d < 0 ? `rgba(33,102,172,${a.toFixed(2)})` : `rgba(178,24,43,${a.toFixed(2)})`;
-        const text = t.token === null ? String(t.position) : t.token === "" ? "\u2205" : t.token.replace(/\n/g, "\u21b5");
-        const tip = `position ${t.position}: ${opts.metric} ${fmt(t.before)} -> ${fmt(t.after)} (change ${d === null ? "n/a" : (d >= 0 ? "+" : "") + d.toFixed(3)})`;
-        return `<span class="tok" style="background:${bg}" title="${esc(tip)}">${esc(text)}</span>`;
-      })
-      .join("");
-    return (
-      `<div class="seq"><div class="seq-label">${esc(run)} &middot; example ${esc(example)} &middot; step ${opts.from[run] ?? "?"} &rarr; ${opts.to[run] ?? "?"}</div>` +
-      `<div class="tokens">${spans}</div></div>`
-    );
-  });
-  const legend =
-    `<p class="legend"><span class="tok" style="background:rgba(33,102,172,0.85)">&nbsp;&nbsp;</span> ${esc(opts.metric)} went down ` +
-    `<span class="tok" style="background:rgba(178,24,43,0.85)">&nbsp;&nbsp;</span> went up (strongest: ${scale.toFixed(3)}); hover a token for its values.</p>`;
-  return `${legend}\n<div class="token-view">\n${lines.join("\n")}\n</div>`;
-}
-
 /** The metric definitions, restated briefly (the full reference is the project's metrics document). */
 export function appendixSection(k: number, metric: string): string {
   const items: Array<[string, string]> = [

@@ -56,7 +56,7 @@ describe("aligndepth report in a browser", () => {
     const browser = await buildAndOpen("report-fixture", [fx.tokens, fx.attacks, "--grad-logs", fx.grad, "--skip-invalid", "--bootstrap", "200"]);
     const page = browser.page;
     try {
-      expect(browser.figures).toBe(10);
+      expect(browser.figures).toBe(11);
       expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
       expect(await page.locator("img").count()).toBe(0);
       const text = await page.evaluate(() => document.body.innerText);

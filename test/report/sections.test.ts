@@ -7,7 +7,7 @@ import { loadTokenLogs } from "../../src/load";
 import { loadAttackResults } from "../../src/attacks/load";
 import { buildReport, runDropdown } from "../../src/report/build";
 import { compactFigure, roundSignificant } from "../../src/report/compact";
-import { figureBlock, headerSection, skippedText, tokenViewHtml } from "../../src/report/sections";
+import { figureBlock, headerSection, skippedText } from "../../src/report/sections";
 import { isAttackFile } from "../../src/cli/report";
 import { main } from "../../src/cli/main";
 import type { Output } from "../../src/cli/output";
@@ -51,15 +51,6 @@ describe("report sections", () => {
     expect(html).toContain("<th>token rows</th><td>120</td>");
     expect(html).toContain("<h1>T &lt;b&gt;</h1>");
     expect(skippedText({})).toBe("none");
-  });
-
-  it("token view shows hostile tokens as text", () => {
-    const rows = HOSTILE_TOKENS.map((token, position) => ({ run: HOSTILE_RUN, example: `<e>`, position, token, before: 2, after: 1 + position / 10 }));
-    const html = tokenViewHtml(rows, { metric: "loss", from: { [HOSTILE_RUN]: 0 }, to: { [HOSTILE_RUN]: 10 } });
-    expect(html).not.toMatch(/<img|<script|<\/script/);
-    expect(html).toContain("&lt;img src=x onerror=&quot;window.__pwned=1&quot;&gt;");
-    expect(html).toContain("&quot;quoted&#39; &amp;amp;");
-    expect(html).toContain("example &lt;e&gt;");
   });
 
   it("figures get the id they are given, and their data cannot close the script", () => {
@@ -126,7 +117,7 @@ describe("buildReport", () => {
     for (const id of ["compare", "by-position", "heatmap", "cumulative", "early-share", "kl", "gradient", "attacks", "tokens", "appendix"]) expect(html1).toContain(`<section id="${id}"`);
     expect(html1.match(/inlined by aligndepth/g)).toHaveLength(1);
     const ids = [...html1.matchAll(/<div id="([^"]+)" class="aligndepth-figure"/g)].map((m) => m[1]);
-    expect(ids).toEqual(["fig-by-position", "fig-heatmap", "fig-cumulative", "fig-early-share", "fig-kl", "fig-gradient", "fig-asr-k", "fig-asr-prefix", "fig-asr-span", "fig-asr-heatmap"]);
+    expect(ids).toEqual(["fig-compare", "fig-by-position", "fig-heatmap", "fig-cumulative", "fig-early-share", "fig-kl", "fig-gradient", "fig-asr-k", "fig-asr-prefix", "fig-asr-span", "fig-asr-heatmap"]);
     expect(markup(html1)).not.toMatch(/(src|href)="(https?:)?\/\//);
   });
 
