@@ -69,6 +69,12 @@ export class RecordChecker {
       };
     }
     const rec = value as Record<string, unknown>;
+    // A bare NaN/Infinity where a key or a per-record value belongs is not a string.
+    for (const name of ["run", "step", "example", "position", OFFSET_FIELD]) {
+      const v = rec[name];
+      if (typeof v === "string" && v.startsWith(NON_FINITE_MARK))
+        return { problems: [this.problem(line, name, "bad-key", `expected ${name === "run" ? "a non-empty string" : name === "example" ? "a non-empty string or an integer" : "an integer >= 0"}, got ${v.slice(NON_FINITE_MARK.length)}`)], tokens: 0 };
+    }
     const layout = this.layout ?? detectLayout(rec);
     if (layout === null) {
       return {
@@ -157,7 +163,7 @@ export class RecordChecker {
       }
       for (const [name, v] of Object.entries(rec)) {
         if (Array.isArray(v) || name === "run" || name === "step" || name === "example" || name === OFFSET_FIELD) continue;
-        if (typeof v === "string") kinds.set(name, "label-string");
+        if (typeof v === "string" && !v.startsWith(NON_FINITE_MARK)) kinds.set(name, "label-string");
         else if (typeof v === "number" && Number.isInteger(v)) kinds.set(name, "label-integer");
         else p(name, "bad-value", `a per-record field must be a string or an integer, got ${describeValue(v)}`);
         if (kinds.get(name) === "label-integer" && !fitsInt64(v as number)) p(name, "bad-value", `an integer outside the 64-bit range: ${describeValue(v)}`);

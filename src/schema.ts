@@ -52,6 +52,7 @@ export function isIndex(v: unknown): v is number {
 export function describeValue(v: unknown): string {
   if (v === null) return "null";
   if (v === undefined) return "nothing (the field is missing)";
+  if (typeof v === "string" && v.startsWith("\u0000nonfinite:")) return v.slice("\u0000nonfinite:".length); // a bare NaN/Infinity
   if (typeof v === "string") {
     const s = v.length > 40 ? `${v.slice(0, 40)}...` : v;
     return `a string (${JSON.stringify(s)})`;

@@ -58,6 +58,7 @@ const CASES: Record<string, Case> = {
     NO_ROWS("$B/case-collision.jsonl")] },
   "token_id beyond 64 bits": { inputs: ["$B/token-id-overflow.jsonl"], code: 1, rowLevel: true, lines: ['$B/token-id-overflow.jsonl:2: field "token_id": expected an integer in the 64-bit range, got 1e+23'] },
   "unpaired surrogate": { inputs: ["$B/lone-surrogate.jsonl"], code: 1, rowLevel: true, lines: ['$B/lone-surrogate.jsonl:2: field "token": a string with an unpaired surrogate (\\ud800-\\udfff): not valid Unicode text'] },
+  "NaN as an example id": { inputs: ["$B/nan-example.jsonl"], code: 1, rowLevel: true, lines: ['$B/nan-example.jsonl:2: field "example": expected a non-empty string or an integer, got NaN'] },
   "not an object": { inputs: ["$B/not-an-object.jsonl"], code: 1, rowLevel: true, lines: ["$B/not-an-object.jsonl:3: expected a JSON object, got an array"] },
   "long then wide": { inputs: ["$B/mixed-layout.jsonl"], code: 1, rowLevel: true, lines: ['$B/mixed-layout.jsonl:2: field "loss": an array in a long-layout file (every record must be one token: the file\'s first record was long)'] },
   "wide: scalar then array": { inputs: ["$B/wide-scalar-then-array.jsonl"], code: 1, rowLevel: true, lines: ['$B/wide-scalar-then-array.jsonl:2: field "segment": a per-token array here, but a per-record value in line 1 (a field must have the same shape in every record)'] },
