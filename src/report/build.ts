@@ -71,13 +71,15 @@ export interface ReportLimits {
   heatmapPositions: number;
   /** Checkpoints drawn in each metric-by-position figure. Default 5. */
   profileSteps: number;
+  /** Positions drawn per line in the profile figures (all of the first 64, then evenly spaced). Default 400. */
+  profilePositions: number;
   /** Sequences per run in the token view, runs in it, and tokens per sequence. Defaults 2, 6, 80. */
   tokenExamples: number;
   tokenRuns: number;
   tokenPositions: number;
 }
 
-const DEFAULT_LIMITS: ReportLimits = { heatmapSteps: 60, heatmapPositions: 256, profileSteps: 5, tokenExamples: 2, tokenRuns: 6, tokenPositions: 80 };
+const DEFAULT_LIMITS: ReportLimits = { heatmapSteps: 60, heatmapPositions: 256, profileSteps: 5, profilePositions: 400, tokenExamples: 2, tokenRuns: 6, tokenPositions: 80 };
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const VERSION: string = require("../../package.json").version;
@@ -106,6 +108,21 @@ async function countsOf(logs: TokenLogs, where: RowFilter | undefined): Promise<
     params,
   );
   return { runs: Number(r.runs), steps: Number(r.steps), examples: Number(r.examples), tokens: Number(r.tokens) };
+}
+
+/**
+ * Keeps the rows of at most `max` positions: every one of the first 64 (where shallow updates live),
+ * then evenly spaced ones up to the last position (always kept).
+ */
+export function thinPositions<T extends { position: number }>(rows: T[], max: number): T[] {
+  const positions = [...new Set(rows.map((r) => r.position))].sort((a, b) => a - b);
+  if (positions.length <= max) return rows;
+  const head = positions.filter((p) => p < 64).slice(0, Math.floor(max / 2));
+  const tail = positions.slice(head.length);
+  const room = max - head.length;
+  const keep = new Set(head);
+  for (let i = 0; i < room; i++) keep.add(tail[Math.round((i * (tail.length - 1)) / Math.max(1, room - 1))]);
+  return rows.filter((r) => keep.has(r.position));
 }
 
 /** Several figures of the same shape, one per run, as one figure with a dropdown over runs. */
@@ -244,7 +261,7 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
     for (const s of stepsByRun[run]) pickSteps.add(s);
   }
   const profileFigure = async (src: TokenLogs, m: string, label: string, id: string) => {
-    const rows = await positionProfile(src, { metric: m, where, steps: [...pickSteps].sort((a, b) => a - b) });
+    const rows = thinPositions(await positionProfile(src, { metric: m, where, steps: [...pickSteps].sort((a, b) => a - b) }), limits.profilePositions);
     const rs = [...new Set(rows.map((r) => r.run))];
     const figs = rs.map((run) => ({
       run,
@@ -303,7 +320,7 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
   step("KL profile");
   if (metric !== "kl" && logs.metrics.includes("kl")) {
     const series = await finalSteps(logs);
-    const rows = await profileSeries(logs, { metric: "kl", series, where });
+    const rows = thinPositions(await profileSeries(logs, { metric: "kl", series, where }), limits.profilePositions);
     add(
       "kl",
       "KL to the reference model by position",
@@ -318,7 +335,7 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
     // The gradient logs may lack the label the main logs are filtered on: then they are used whole.
     const gradWhere = where && Object.keys(where).every((c) => gradSrc.labels.includes(c)) ? where : undefined;
     const series = await finalSteps(gradSrc);
-    const rows = await profileSeries(gradSrc, { metric: gradMetric, series, where: gradWhere });
+    const rows = thinPositions(await profileSeries(gradSrc, { metric: gradMetric, series, where: gradWhere }), limits.profilePositions);
     add(
       "gradient",
       "Gradient norm by position",

@@ -1,11 +1,11 @@
 /** The report's sections (escaping, header counts), determinism and the CLI contract of `report`. */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadTokenLogs } from "../../src/load";
 import { loadAttackResults } from "../../src/attacks/load";
-import { buildReport, runDropdown } from "../../src/report/build";
+import { buildReport, runDropdown, thinPositions } from "../../src/report/build";
 import { compactFigure, roundSignificant } from "../../src/report/compact";
 import { figureBlock, headerSection, skippedText } from "../../src/report/sections";
 import { isAttackFile } from "../../src/cli/report";
@@ -129,6 +129,38 @@ describe("buildReport", () => {
     // Inside scripts, log strings are JSON with < and > escaped.
     const scripts = [...html1.matchAll(/<script[^>]*>([\s\S]*?)<\/script>/g)].map((x) => x[1]).slice(1);
     for (const s of scripts) expect(s).not.toMatch(/<\/?script|<img/i);
+  });
+});
+
+describe("report size", () => {
+  it("thins long profiles: all early positions, then evenly spaced ones, the last kept", () => {
+    const rows = Array.from({ length: 1000 }, (_, position) => ({ position }));
+    const kept = thinPositions(rows, 100).map((r) => r.position);
+    expect(kept).toHaveLength(100);
+    expect(kept.slice(0, 50)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(kept[kept.length - 1]).toBe(999);
+    expect(thinPositions(rows.slice(0, 10), 100)).toHaveLength(10);
+  });
+
+  it("does not grow with positions and checkpoints: 3000 positions x 80 checkpoints stays small", async () => {
+    const file = join(dir, "long.jsonl");
+    const lines: string[] = [];
+    for (let step = 0; step < 80; step++)
+      for (let e = 0; e < 3; e++)
+        lines.push(JSON.stringify({ run: "r", step, example: e, loss: Array.from({ length: 3000 }, (_, p) => Number((3 - (step / 80) * Math.exp(-p / 30) + ((p * 7919 + e) % 13) / 100).toFixed(4))) }));
+    writeFileSync(file, lines.join("\n") + "\n");
+    const logs = await loadTokenLogs(file, { progress: false });
+    try {
+      const html = await buildReport(logs, null, { bootstrap: 20 });
+      const plotly = html.indexOf("inlined by aligndepth");
+      const scriptEnd = html.indexOf("</script>", plotly);
+      const rest = html.length - (scriptEnd - plotly);
+      expect(rest).toBeLessThan(1_000_000); // 720k token rows; the library itself is ~4.8 MB
+      expect(html).toContain("positions 0 to 255 of 0 to 2999 are shown");
+      expect(html).toContain("60 of 79 checkpoints, spread evenly, are shown");
+    } finally {
+      logs.close();
+    }
   });
 });
 
