@@ -1,0 +1,196 @@
+/**
+ * `npm run bench`: aligndepth against hand-written DuckDB SQL, pandas and danfo.js on generated
+ * workloads at the scale of real runs, side by side in one run. Each contender runs in its own
+ * child process (clean peak memory), contenders alternate within each repetition, and the table
+ * reports medians. Writes BENCH.md and .bench/results.json.
+ *
+ *   npm run bench                 # full scale (10M and 100M token rows; about 30 minutes)
+ *   npm run bench -- --scale 0.01 # 1% of the rows, for developing the bench
+ *   npm run bench -- --reps 1
+ */
+import { spawn } from "node:child_process";
+import { cpus, loadavg, totalmem } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { ChildResult } from "./contenders/common";
+import { BENCH_DIR, LONG_PARQUET, LONG_SUBSET_CSV, LONG_SUBSET_PARQUET, Manifest, WIDE_JSONL, ensureWorkload, scaled } from "./workloads";
+import { agreement, Agreement } from "./agree";
+import { writeReport } from "./report";
+
+const ROOT = join(__dirname, "..", "..", "..");
+const BUILD = join(__dirname);
+
+export interface Outcome {
+  contender: string;
+  workload: string;
+  rep: number;
+  ok: boolean;
+  /** Why it stopped, when not ok: "time limit 300 s", "memory cap 8 GB", or the error. */
+  stopped?: string;
+  wallSeconds: number;
+  peakRss: number;
+  result?: ChildResult;
+}
+
+interface Contender {
+  name: string;
+  command: (manifest: string, extras: boolean) => [string, string[]];
+  reps: number;
+  timeLimit: number;
+  memCap: number;
+}
+
+const GB = 1024 ** 3;
+const node = process.execPath;
+const CONTENDERS: Record<string, Contender> = {
+  aligndepth: { name: "aligndepth", command: (m, x) => [node, [join(BUILD, "contenders", "aligndepth.js"), m, ...(x ? ["--extras"] : [])]], reps: 3, timeLimit: 900, memCap: 8 * GB },
+  "duckdb-sql": { name: "duckdb-sql", command: (m) => [node, [join(BUILD, "contenders", "sql.js"), m]], reps: 3, timeLimit: 900, memCap: 8 * GB },
+  pandas: { name: "pandas", command: (m) => ["/usr/bin/python3", [join(ROOT, "bench", "contenders", "pandas_tasks.py"), m]], reps: 3, timeLimit: 300, memCap: 8 * GB },
+  "danfo.js": { name: "danfo.js", command: (m) => [node, ["--max-old-space-size=7168", join(BUILD, "contenders", "danfo.js"), m]], reps: 1, timeLimit: 300, memCap: 8 * GB },
+};
+
+/** Runs one child with nice, a time limit and a memory cap (VmRSS polled); its last line is the result. */
+function runChild(c: Contender, manifest: Manifest, manifestPath: string, rep: number, extras = false): Promise<Outcome> {
+  const [cmd, args] = c.command(manifestPath, extras);
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const child = spawn("nice", ["-n", "10", cmd, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    let stopped: string | undefined;
+    let peak = 0;
+    child.stdout.on("data", (b: Buffer) => (out += b.toString()));
+    child.stderr.on("data", (b: Buffer) => (err += b.toString()));
+    const poll = setInterval(() => {
+      const s = procStatus(child.pid!);
+      peak = Math.max(peak, s.hwm);
+      if (s.rss > c.memCap && !stopped) {
+        stopped = `memory cap ${(c.memCap / GB).toFixed(0)} GB`;
+        child.kill("SIGKILL");
+      }
+      if ((Date.now() - t0) / 1000 > c.timeLimit && !stopped) {
+        stopped = `time limit ${c.timeLimit} s`;
+        child.kill("SIGKILL");
+      }
+    }, 100);
+    child.on("exit", (code) => {
+      clearInterval(poll);
+      const wallSeconds = (Date.now() - t0) / 1000;
+      const line = out.split("\n").find((l) => l.startsWith("@@RESULT "));
+      if (line && code === 0) {
+        const result = JSON.parse(line.slice(9)) as ChildResult;
+        resolve({ contender: c.name, workload: manifest.spec.name, rep, ok: true, wallSeconds, peakRss: Math.max(peak, result.peakRss), result });
+      } else {
+        const why = stopped ?? lastErrorLine(err) ?? `exit code ${code}`;
+        resolve({ contender: c.name, workload: manifest.spec.name, rep, ok: false, stopped: why, wallSeconds, peakRss: peak });
+      }
+    });
+  });
+}
+
+function lastErrorLine(err: string): string | undefined {
+  const lines = err.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("at ") && !l.startsWith("npm warn"));
+  const hit = lines.find((l) => /Error|error|heap out of memory|Killed/.test(l));
+  return hit ?? lines[lines.length - 1];
+}
+
+/** VmRSS and VmHWM of a process (the nice wrapper execs the command, so the pid is the contender's). */
+function procStatus(pid: number): { rss: number; hwm: number } {
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(s)?.[1] ?? 0) * 1024;
+    return { rss: kb("VmRSS"), hwm: kb("VmHWM") };
+  } catch {
+    return { rss: 0, hwm: 0 };
+  }
+}
+
+export interface Plan {
+  /** Workload label in the table. */
+  label: string;
+  /** Contender -> the workload it reads (pandas and danfo read a CSV form where they cannot read Parquet). */
+  inputs: Record<string, Manifest | string>;
+}
+
+async function machine(): Promise<Record<string, string>> {
+  const db = await DuckDBInstance.create(":memory:");
+  const c = await db.connect();
+  const v = String((await c.runAndReadAll("SELECT version() AS v")).getRowObjects()[0].v);
+  c.closeSync();
+  db.closeSync();
+  const py = await new Promise<string>((res) => {
+    const p = spawn("/usr/bin/python3", ["-c", "import pandas, numpy, sys; print(f'pandas {pandas.__version__}, numpy {numpy.__version__}, Python {sys.version.split()[0]}')"]);
+    let o = "";
+    p.stdout.on("data", (b: Buffer) => (o += b.toString()));
+    p.on("exit", () => res(o.trim() || "pandas not available"));
+  });
+  const danfo = JSON.parse(readFileSync(join(ROOT, "node_modules", "danfojs", "package.json"), "utf8")).version;
+  return {
+    cpu: `${cpus().length} cores (${cpus()[0]?.model ?? "unknown"})`,
+    ram: `${(totalmem() / GB).toFixed(0)} GB`,
+    node: process.version,
+    duckdb: `DuckDB ${v} (@duckdb/node-api)`,
+    python: py,
+    danfo: `danfojs ${danfo}`,
+    date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC",
+    load: `load average ${loadavg().map((x) => x.toFixed(1)).join(", ")} at the start (other work shares the machine; children run under nice -n 10)`,
+  };
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const opt = (k: string, d: string) => {
+    const i = argv.indexOf(`--${k}`);
+    return i >= 0 ? argv[i + 1] : d;
+  };
+  const scale = Number(opt("scale", process.env.BENCH_SCALE ?? "1"));
+  const maxReps = Number(opt("reps", "3"));
+  const log = (s: string) => console.log(`[bench] ${s}`);
+  const info = await machine();
+  log(`${info.cpu}, ${info.ram}, ${info.duckdb}, ${info.load}`);
+  log(`workloads (scale ${scale}) in ${BENCH_DIR}/data`);
+  const a = await ensureWorkload(scaled(WIDE_JSONL, scale), log);
+  const b = await ensureWorkload(scaled(LONG_PARQUET, scale), log);
+  const bsubPq = await ensureWorkload(scaled(LONG_SUBSET_PARQUET, scale), log);
+  const bsubCsv = await ensureWorkload(scaled(LONG_SUBSET_CSV, scale), log);
+  const mpath = (m: Manifest) => join(BENCH_DIR, "data", m.spec.name, "manifest.json");
+  const noParquet = "cannot read Parquet here (see (b'))";
+  const plans: Plan[] = [
+    { label: "a", inputs: { aligndepth: a, "duckdb-sql": a, pandas: a, "danfo.js": a } },
+    { label: "b", inputs: { aligndepth: b, "duckdb-sql": b, pandas: noParquet, "danfo.js": noParquet } },
+    { label: "b-subset", inputs: { aligndepth: bsubPq, "duckdb-sql": bsubPq, pandas: bsubCsv, "danfo.js": bsubCsv } },
+  ];
+  const outcomes: Outcome[] = [];
+  for (const plan of plans) {
+    log(`workload ${plan.label}`);
+    const reps: Record<string, number> = {};
+    for (const name of Object.keys(plan.inputs)) reps[name] = Math.min(CONTENDERS[name].reps, maxReps);
+    for (let rep = 0; rep < maxReps; rep++) {
+      for (const [name, input] of Object.entries(plan.inputs)) {
+        if (typeof input === "string" || rep >= reps[name]) continue;
+        const o = await runChild(CONTENDERS[name], input, mpath(input), rep);
+        outcomes.push(o);
+        const t = o.result?.times;
+        log(`  ${plan.label} ${name} rep ${rep + 1}: ${o.ok ? `load+profile ${t!.load_profile.toFixed(2)} s, update ${t!.update.toFixed(2)} s, concentration ${t!.concentration.toFixed(2)} s` : `stopped: ${o.stopped}`}, peak ${(o.peakRss / GB).toFixed(2)} GB`);
+        // The slowest get fewer runs: over a minute means one run is enough to see the ratio.
+        if (!o.ok || o.wallSeconds > 60) reps[name] = Math.min(reps[name], rep + 1);
+      }
+    }
+  }
+  // aligndepth extras on (b): the bootstrap summary and the notebook-sized output, in their own child.
+  log("aligndepth extras on b (summary with 1000 bootstrap replicates, figures)");
+  const extras = await runChild(CONTENDERS.aligndepth, b, mpath(b), 0, true);
+  log(`  extras: ${extras.ok ? JSON.stringify(extras.result!.times) : extras.stopped}`);
+  const agree: Agreement[] = agreement(outcomes, plans);
+  const results = { scale, machine: info, workloads: { a, b, bsubPq, bsubCsv }, plans: plans.map((p) => ({ label: p.label, inputs: Object.fromEntries(Object.entries(p.inputs).map(([k, v]) => [k, typeof v === "string" ? v : v.spec.name])) })), outcomes: outcomes.map(({ result, ...o }) => ({ ...o, times: result?.times })), extras: { ...extras, result: extras.result && { times: extras.result.times, extra: extras.result.extra } }, agreement: agree };
+  writeFileSync(join(BENCH_DIR, `results${scale === 1 ? "" : `-x${scale}`}.json`), JSON.stringify(results, null, 2));
+  const out = scale === 1 ? join(ROOT, "BENCH.md") : join(BENCH_DIR, `BENCH-x${scale}.md`);
+  writeFileSync(out, writeReport(results));
+  log(`wrote ${out}`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
