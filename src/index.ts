@@ -58,5 +58,9 @@ export type { TokenViewOptions, TokenCell } from "./figures/tokenView";
 export { show, showHtml, showTable, figureHtml, figurePage, figureText, figureBundle, plotlyScript, tableHtml, tableText, scriptJson, escapeHtml, PLOTLY_MIME } from "./display";
 export type { FigureHtmlOptions, ShowOptions, TableInput, TableOptions } from "./display";
 
+// report (one self-contained HTML file; the CLI's `aligndepth report`)
+export { buildReport } from "./report/build";
+export type { ReportOptions, ReportLimits } from "./report/build";
+
 // tables
 export { toDataFrame, textTable, flattenRows } from "./table";

@@ -17,8 +17,9 @@ export const reportSpec: CommandSpec = {
   minPositionals: 1,
   details: [
     "FILES are token logs; attack result files (records with \"attack\" and no \"position\" or \"loss\")",
-    "among them are recognised and read as attack results, or pass them with --attacks.",
-    "Gradient-norm logs that share keys with the token logs (the lab's gradnorm-*.jsonl.gz) go in --grad-logs.",
+    "among them are recognised and read as attack results, or pass them with --attacks. Gradient-norm logs",
+    "that share keys with the token logs (the lab's gradnorm-*.jsonl.gz) go in --grad-logs; among FILES,",
+    "JSON Lines logs with grad_norm are read as such when the other token logs have none.",
     "By default the analyses read the refusal probes (split = refusal) when the logs label them, else every row.",
     "The file holds plotly.js (about 4.8 MB) once and nothing is fetched from the network; the same inputs",
     "and options give a byte-identical file (no time stamp unless --timestamp).",
@@ -41,20 +42,45 @@ export const reportSpec: CommandSpec = {
   ],
 };
 
-/** True when the first record of a JSON Lines file looks like an attack result, not a token log. */
-export async function isAttackFile(file: string): Promise<boolean> {
-  if (!/\.jsonl?(\.gz)?$|\.ndjson(\.gz)?$/i.test(file)) return false;
+/** The field names of the first record of a JSON Lines file (null for other formats or unreadable files). */
+async function firstRecordKeys(file: string): Promise<string[] | null> {
+  if (!/\.(jsonl|json|ndjson)(\.gz)?$/i.test(file)) return null;
   try {
     for await (const { bytes } of readLines(file)) {
       const text = bytes.toString("utf8").replace(/^\uFEFF/, "").trim();
       if (!text) continue;
-      const v = JSON.parse(text) as Record<string, unknown>;
-      return v !== null && typeof v === "object" && "attack" in v && !("position" in v) && !("loss" in v);
+      const v = JSON.parse(text) as unknown;
+      return v !== null && typeof v === "object" && !Array.isArray(v) ? Object.keys(v) : null;
     }
   } catch {
-    return false; // the token loader reports what is wrong with it
+    return null; // the loaders report what is wrong with it
   }
-  return false;
+  return null;
+}
+
+/** True when the first record of a JSON Lines file looks like an attack result, not a token log. */
+export async function isAttackFile(file: string): Promise<boolean> {
+  const keys = await firstRecordKeys(file);
+  return keys !== null && keys.includes("attack") && !keys.includes("position") && !keys.includes("loss");
+}
+
+/**
+ * Sorts input files into token logs, gradient logs and attack results. A token log whose records
+ * carry `grad_norm` goes to the gradient logs when other token logs lack it: the lab writes its
+ * gradient norms to files that share keys with its token logs, so the two cannot be one table.
+ */
+export async function classifyInputs(files: string[]): Promise<{ tokens: string[]; grad: string[]; attacks: string[] }> {
+  const out = { tokens: [] as string[], grad: [] as string[], attacks: [] as string[] };
+  const withGrad: string[] = [];
+  for (const f of files) {
+    const keys = await firstRecordKeys(f);
+    if (keys && keys.includes("attack") && !keys.includes("position") && !keys.includes("loss")) out.attacks.push(f);
+    else if (keys && keys.includes("grad_norm")) withGrad.push(f);
+    else out.tokens.push(f);
+  }
+  if (out.tokens.length) out.grad.push(...withGrad);
+  else out.tokens.push(...withGrad);
+  return out;
 }
 
 export async function reportCommand(p: Parsed, out: Output): Promise<number> {
@@ -70,11 +96,12 @@ export async function reportCommand(p: Parsed, out: Output): Promise<number> {
   // Split the positionals into token logs and attack results.
   const { files, problems } = resolveInputs(p.positionals);
   if (problems.length) throw new InvalidInputError(problems);
-  const tokenFiles: string[] = [];
-  const attackFiles: string[] = [...((o.attacks as string[] | undefined) ?? [])];
-  for (const f of files) ((await isAttackFile(f)) ? attackFiles : tokenFiles).push(f);
+  const sorted = await classifyInputs(files);
+  const tokenFiles = sorted.tokens;
+  const attackFiles: string[] = [...((o.attacks as string[] | undefined) ?? []), ...sorted.attacks];
   if (tokenFiles.length === 0) throw new UsageError("report: no token logs among the inputs (only attack results); pass token log files too");
-  if (attackFiles.length > files.length - tokenFiles.length) say(`attack results: ${attackFiles.length} file(s)`);
+  if (sorted.attacks.length) say(`read as attack results: ${sorted.attacks.join(", ")}`);
+  if (sorted.grad.length) say(`read as gradient logs (they carry grad_norm, the other token logs do not): ${sorted.grad.join(", ")}`);
 
   const lo = loadOptions(o);
   let logs: TokenLogs | undefined;
@@ -83,7 +110,7 @@ export async function reportCommand(p: Parsed, out: Output): Promise<number> {
     logs = await loadTokenLogs(tokenFiles, lo);
     const note = skippedNote(logs.report);
     if (note) out.note(`token logs: ${note}`);
-    const gradInputs = (o["grad-logs"] as string[] | undefined) ?? [];
+    const gradInputs = [...((o["grad-logs"] as string[] | undefined) ?? []), ...sorted.grad];
     if (gradInputs.length) {
       grad = await loadTokenLogs(gradInputs, lo);
       const gnote = skippedNote(grad.report);

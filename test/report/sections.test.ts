@@ -8,7 +8,7 @@ import { loadAttackResults } from "../../src/attacks/load";
 import { buildReport, runDropdown, thinPositions } from "../../src/report/build";
 import { compactFigure, roundSignificant } from "../../src/report/compact";
 import { figureBlock, headerSection, skippedText } from "../../src/report/sections";
-import { isAttackFile } from "../../src/cli/report";
+import { classifyInputs, isAttackFile } from "../../src/cli/report";
 import { main } from "../../src/cli/main";
 import type { Output } from "../../src/cli/output";
 import { HOSTILE_RUN, HOSTILE_TOKENS, writeReportFixture } from "./fixture";
@@ -180,6 +180,8 @@ describe("aligndepth report (CLI)", () => {
   it("recognises attack results among the inputs and writes the same file twice", async () => {
     expect(await isAttackFile(fx.attacks)).toBe(true);
     expect(await isAttackFile(fx.tokens)).toBe(false);
+    expect(await classifyInputs([fx.grad, fx.tokens, fx.attacks])).toEqual({ tokens: [fx.tokens], grad: [fx.grad], attacks: [fx.attacks] });
+    expect(await classifyInputs([fx.grad])).toEqual({ tokens: [fx.grad], grad: [], attacks: [] });
     const outs = [join(dir, "a.html"), join(dir, "b.html")];
     for (const out of outs) {
       const r = await run(["report", fx.tokens, fx.attacks, "--grad-logs", fx.grad, "--skip-invalid", "--bootstrap", "50", "--out", out]);
