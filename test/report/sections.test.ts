@@ -2,7 +2,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { loadTokenLogs } from "../../src/load";
 import { loadAttackResults } from "../../src/attacks/load";
 import { buildReport, runDropdown, thinPositions } from "../../src/report/build";
@@ -96,8 +96,7 @@ describe("buildReport", () => {
         grad.close();
       }
     }
-  });
-  afterAll(() => undefined);
+  }, 60_000);
 
   it("is byte-identical for the same input and options", () => {
     expect(html1.length).toBeGreaterThan(1000);
@@ -161,7 +160,7 @@ describe("report size", () => {
     } finally {
       logs.close();
     }
-  });
+  }, 60_000);
 });
 
 describe("aligndepth report (CLI)", () => {
@@ -177,7 +176,7 @@ describe("aligndepth report (CLI)", () => {
     expect((await run(["report", fx.tokens, "--skip-invalid", "--metric", "nope", "--out", join(dir, "x.html"), "--no-progress"])).code).toBe(2);
   });
 
-  it("recognises attack results among the inputs and writes the same file twice", async () => {
+  it("recognises attack results among the inputs and writes the same file twice", { timeout: 60_000 }, async () => {
     expect(await isAttackFile(fx.attacks)).toBe(true);
     expect(await isAttackFile(fx.tokens)).toBe(false);
     expect(await classifyInputs([fx.grad, fx.tokens, fx.attacks])).toEqual({ tokens: [fx.tokens], grad: [fx.grad], attacks: [fx.attacks] });
