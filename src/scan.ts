@@ -194,7 +194,7 @@ export async function scanJsonLines(file: string, opts: ScanOptions = {}): Promi
 
 function jsonErrorText(e: unknown): string {
   const m = e instanceof Error ? e.message : String(e);
-  return m.replace(/^JSON\.parse: /, "").replace(/\s+in JSON at position \d+.*$/, "").slice(0, 120);
+  return m.replace(/^JSON\.parse: /, "").replace(/\s+(in|after) JSON at position \d+.*$/, "").replace(/\s+at position \d+.*$/, "").slice(0, 120);
 }
 
 /** Turns a read error into a one-line problem. */
@@ -312,6 +312,12 @@ export async function scanCsv(file: string, opts: ScanOptions = {}): Promise<Sca
       if (dup !== undefined) throw new InvalidFileError({ file, line, field: dup, reason: "bad-header", message: "appears twice in the header" });
       const empty = header.findIndex((h) => h === "");
       if (empty >= 0) throw new InvalidFileError({ file, line, field: null, reason: "bad-header", message: `header column ${empty + 1} has no name` });
+      const missing = ["run", "step", "example", "position", "loss"].filter((k) => !header!.includes(k));
+      if (missing.length)
+        throw new InvalidFileError({
+          file, line, field: missing[0], reason: "bad-header",
+          message: `missing from the header (${header.length === 1 && /[;\t|]/.test(header[0]) ? "the delimiter must be a comma" : `a CSV token log needs the columns run, step, example, position, loss; missing: ${missing.join(", ")}`})`,
+        });
       return;
     }
     if (fields.length === 1 && fields[0].trim() === "") return; // blank line

@@ -72,6 +72,8 @@ const CASES: Record<string, Case> = {
   "CSV: nan": { inputs: ["$B/csv-nan.csv"], code: 1, rowLevel: true, lines: ['$B/csv-nan.csv:3: field "loss": expected a finite number, got nan'] },
   "CSV: ragged row": { inputs: ["$B/csv-ragged.csv"], code: 1, rowLevel: true, lines: ["$B/csv-ragged.csv:4: 5 fields, but the header has 6"] },
   "CSV: unterminated quote": { inputs: ["$B/csv-unterminated-quote.csv"], code: 1, rowLevel: true, lines: ["$B/csv-unterminated-quote.csv:3: the last record is cut off (an unterminated quoted field: did the run crash while writing?)"] },
+  "CSV: semicolons": { inputs: ["$B/semicolon.csv"], code: 1, lines: ['$B/semicolon.csv:1: field "run": missing from the header (the delimiter must be a comma)'] },
+  "a JSON array, not JSON Lines": { inputs: ["$B/json-array.json"], code: 1, rowLevel: true, lines: ["$B/json-array.json:1: invalid JSON (Unexpected end of JSON input)", "$B/json-array.json:2: invalid JSON (Unexpected non-whitespace character)", NO_ROWS("$B/json-array.json")] },
   "not gzip": { inputs: ["$B/bad-gzip.jsonl.gz"], code: 1, lines: ["$B/bad-gzip.jsonl.gz: not a valid gzip file (invalid code lengths set)"] },
   "not Parquet": { inputs: ["$B/not-parquet.parquet"], code: 1, lines: [/^\$B\/not-parquet\.parquet: not a valid Parquet file \(.*magic bytes.*\)$/] },
   "schemas disagree": { inputs: ["$B/schema-a.jsonl", "$B/schema-b.jsonl"], code: 1, lines: ['$B/schema-b.jsonl:1: field "reward": expected a finite number, got a string ("high")', '$B/schema-b.jsonl:2: field "reward": expected a finite number, got a string ("low")'] },
