@@ -6,6 +6,8 @@
 
 // load
 export { loadTokenLogs, TokenLogs } from "./load";
+export { convertTokenLogs, writeTokenLogs, printDouble } from "./convert";
+export type { ConvertOptions, ConvertResult } from "./convert";
 export type { LoadOptions, LoadReport, FileReport } from "./load";
 export { AligndepthError, InvalidInputError, UsageError, formatProblem } from "./errors";
 export type { Problem } from "./errors";
