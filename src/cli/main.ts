@@ -69,7 +69,7 @@ export async function main(argv: string[], out: Output = stdio): Promise<number>
 export function reportError(e: unknown, out: Output): number {
   if (e instanceof InvalidInputError) {
     for (const p of e.problems) out.note(`error: ${formatProblem(p)}`);
-    if (e.totalProblems > e.problems.length) out.note(`error: ... and ${e.totalProblems - e.problems.length} more problems (use 'aligndepth validate' for all, or --skip-invalid)`);
+    if (e.totalProblems > e.problems.length) out.note(`error: ... and ${e.totalProblems - e.problems.length} more problems (for token logs, 'aligndepth validate' lists them all; --skip-invalid uses the valid rows)`);
     return 1;
   }
   if (e instanceof UsageError) {
