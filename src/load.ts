@@ -291,7 +291,7 @@ async function prepareText(
   let scan: ScanResult = format === "csv" ? await scanCsv(file, scanOpts) : await scanJsonLines(file, scanOpts);
   if (scan.records === 0) throw new InvalidFileError({ file, line: null, field: null, reason: "empty-file", message: format === "csv" ? "the file has a header but no records" : "the file holds no records" });
   let readPath = file;
-  const needsCopy = scan.problemCount > 0 || scan.gzipCut || (await startsWithBom(file)) || (format === "csv" && (await hasCr(file)));
+  const needsCopy = scan.problemCount > 0 || scan.gzipCut || scan.needsCleanCopy;
   if (needsCopy && (options.skipInvalid || scan.problemCount === 0)) {
     // A clean copy (valid records only, no BOM) for DuckDB to read; the scan stays the authority.
     readPath = join(engine.scratch, `clean-${Math.random().toString(36).slice(2)}.${format}`);
@@ -333,49 +333,6 @@ async function prepareText(
 function writeLine(out: WriteStream, text: string): void {
   out.write(text);
   out.write("\n");
-}
-
-async function startsWithBom(file: string): Promise<boolean> {
-  const { createReadStream } = await import("node:fs");
-  const { createGunzip } = await import("node:zlib");
-  return new Promise((res) => {
-    const raw = createReadStream(file, file.endsWith(".gz") ? {} : { start: 0, end: 2 });
-    const s = file.endsWith(".gz") ? raw.pipe(createGunzip()) : raw;
-    let done = false;
-    const finish = (v: boolean) => {
-      if (!done) {
-        done = true;
-        raw.destroy();
-        res(v);
-      }
-    };
-    s.once("data", (c: Buffer) => finish(c.length >= 3 && c[0] === 0xef && c[1] === 0xbb && c[2] === 0xbf));
-    s.once("error", () => finish(false));
-    s.once("end", () => finish(false));
-  });
-}
-
-async function hasCr(file: string): Promise<boolean> {
-  // CSV with CRLF line ends: DuckDB handles them, but a quoted field may then keep a CR; copy to be exact.
-  const { createReadStream } = await import("node:fs");
-  const { createGunzip } = await import("node:zlib");
-  return new Promise((res) => {
-    const raw = createReadStream(file);
-    const s = file.endsWith(".gz") ? raw.pipe(createGunzip()) : raw;
-    let done = false;
-    const finish = (v: boolean) => {
-      if (!done) {
-        done = true;
-        raw.destroy();
-        res(v);
-      }
-    };
-    s.on("data", (c: Buffer) => {
-      if (c.includes(13)) finish(true);
-    });
-    s.once("error", () => finish(false));
-    s.once("end", () => finish(false));
-  });
 }
 
 /** SQL that reads a validated text file as long-layout token rows. */

@@ -40,6 +40,8 @@ export interface ScanResult {
   skippedByReason: Record<string, number>;
   /** The CSV header, when the file is CSV. */
   header?: string;
+  /** The file starts with a UTF-8 byte-order mark, or has CR line ends: DuckDB must read a clean copy. */
+  needsCleanCopy: boolean;
   /** A gzip file ended early (DuckDB cannot read it: load a clean copy). */
   gzipCut?: boolean;
   /** Bytes of the longest line (JSON Lines): DuckDB's read_json needs its object size limit above it. */
@@ -114,9 +116,15 @@ export class LineTooLongError extends Error {
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-function decodeLine(bytes: Buffer, first: boolean): string | null {
+const hasBom = (b: Buffer) => b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf;
+
+/** Decodes one line, dropping a BOM (first line) and a CR line end; null if it is not UTF-8. */
+function decodeLine(bytes: Buffer, first: boolean, r: ScanResult): string | null {
   let b = bytes;
-  if (first && b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) b = b.subarray(3);
+  if (first && hasBom(b)) {
+    b = b.subarray(3);
+    r.needsCleanCopy = true;
+  }
   if (b.length && b[b.length - 1] === 13) b = b.subarray(0, b.length - 1);
   try {
     return utf8.decode(b);
@@ -126,7 +134,7 @@ function decodeLine(bytes: Buffer, first: boolean): string | null {
 }
 
 function newResult(file: string): ScanResult {
-  return { file, layout: null, columns: [], records: 0, validRecords: 0, tokens: 0, problems: [], problemCount: 0, skippedByReason: {} };
+  return { file, layout: null, columns: [], records: 0, validRecords: 0, tokens: 0, problems: [], problemCount: 0, skippedByReason: {}, needsCleanCopy: false };
 }
 
 function addProblems(r: ScanResult, ps: Problem[], max: number): void {
@@ -145,7 +153,7 @@ export async function scanJsonLines(file: string, opts: ScanOptions = {}): Promi
   try {
     for await (const { bytes, line, last, terminated } of readLines(file, opts.onBytes, () => (r.gzipCut = true))) {
       if (bytes.length > (r.longestLine ?? 0)) r.longestLine = bytes.length;
-      const text = decodeLine(bytes, line === 1);
+      const text = decodeLine(bytes, line === 1, r);
       if (text === null) {
         r.records++;
         addProblems(r, [{ file, line, field: null, reason: "invalid-utf8", message: "not valid UTF-8 text" }], max);
@@ -340,7 +348,12 @@ export async function scanCsv(file: string, opts: ScanOptions = {}): Promise<Sca
   try {
     for await (const { bytes } of readRaw(file, opts.onBytes, () => (r.gzipCut = true))) {
       let b = bytes;
-      if (first && b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) b = b.subarray(3);
+      if (first && hasBom(b)) {
+        b = b.subarray(3);
+        r.needsCleanCopy = true;
+      }
+      // CRLF: DuckDB reads it, but a quoted field may then keep a CR; a clean copy is exact.
+      if (b.includes(13)) r.needsCleanCopy = true;
       first = false;
       let text: string;
       try {
