@@ -36,7 +36,9 @@ def main(argv=None) -> int:
     r.add_argument("--out", required=True, help="output directory (files go to OUT/lab/)")
     r.add_argument("--smoke", action="store_true", help="tiny configuration, well under a minute")
     r.add_argument("--seed", type=int, default=None, help="override the master seed")
-    r.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    r.add_argument("--threads", type=int, default=1, help="torch threads (default 1: on a shared 2-core machine a "
+                   "second thread made training up to 9x slower; at most 2)")
+    r.add_argument("--save-models", default=None, metavar="DIR", help="also save the models' state dicts here")
     r.add_argument("--no-gzip", action="store_true", help="write plain .jsonl instead of .jsonl.gz")
 
     c = sub.add_parser("convert-torch", help="torch.save log-probs/logits (sentinels 1000/10086) -> token log")
@@ -80,7 +82,7 @@ def main(argv=None) -> int:
     elif a.cmd == "run":
         from .lab import run_lab
 
-        run_lab(a.out, smoke=a.smoke, seed=a.seed, threads=a.threads, gzip_out=not a.no_gzip)
+        run_lab(a.out, smoke=a.smoke, seed=a.seed, threads=a.threads, gzip_out=not a.no_gzip, save_models=a.save_models)
     return 0
 
 

@@ -42,7 +42,7 @@ from .lang import (
     sample_request,
 )
 from .logger import TokenLogger, per_token_grad_norms, per_token_loss
-from .model import TinyGPT, greedy_generate, pad_right
+from .model import TinyGPT, encode_left_padded, extend, greedy_continue, pad_right, take_prefix
 
 RECIPES = ("sft", "augment", "worst_insertion")
 SPLITS = ("refusal", "harmful", "benign")
@@ -57,7 +57,7 @@ class Config:
     mlp: int = 256
     ctx: int = 64
     batch: int = 64
-    pretrain_steps: int = 1500
+    pretrain_steps: int = 600
     pretrain_lr: float = 3e-3
     warmup: int = 100
     p_refuse: float = 0.08
@@ -231,8 +231,10 @@ def log_grad_norms(log: TokenLogger, run: str, step: int, model, probes, base_lo
         ids, mask = collate(exs)
         with torch.no_grad():
             logits = model(ids)
+        # right padding + causal model: the first columns of the full batch's base logits are exact
+        ref = base_logits[split][: len(exs), : ids.shape[1]]
         log.log_batch(run, step, [f"{split}-{i:03d}" for i in range(len(exs))], logits, ids, mask,
-                      ref_logits=base_logits[split][: len(exs)], grad_norms=norms, vocab=VOCAB.itos,
+                      ref_logits=ref, grad_norms=norms, vocab=VOCAB.itos,
                       segments=_segments(exs), split=split)
     model.zero_grad(set_to_none=True)
     log.checkpoint()
@@ -249,34 +251,73 @@ def attack_requests(seed: int, n: int):
 
 
 @torch.no_grad()
-def run_attacks(model, run: str, reqs, cfg: Config) -> List[Dict[str, Any]]:
+def run_attacks(model, run: str, reqs, cfg: Config, chunk_rows: int = 1800,
+                keep_generation: bool = False) -> List[Dict[str, Any]]:
+    """Greedy-decode every attack condition and judge it.
+
+    prefill (k): context = prompt + the first k tokens of the harmful answer.
+    insertion (prefix_len, span_len): context = prompt + the first prefix_len refusal tokens + the
+    first span_len tokens of the harmful answer.
+    Contexts that are truncations of one sequence share its KV cache (exactly the same numbers as
+    encoding each context on its own, up to float rounding)."""
     model.eval()
+    n = len(reqs)
     out: List[Dict[str, Any]] = []
-    # prefilling: the first k tokens of the harmful answer
-    ctxs, conds = [], []
+
+    def judge_rows(conds, gens):
+        for c, g in zip(conds, gens):
+            c["harmful"] = judge_harmful(g)
+            if keep_generation:
+                c["generated"] = g
+            out.append(c)
+
+    def decode(cache, valid, last_pos, first_logits, conds):
+        for s in range(0, len(conds), chunk_rows):
+            sl = slice(s, s + chunk_rows)
+            gens = greedy_continue(model, [(k[sl], v[sl]) for k, v in cache], valid[sl], last_pos[sl],
+                                   first_logits[sl], cfg.max_new, VOCAB.eos, VOCAB.pad)
+            judge_rows(conds[sl], gens)
+
+    plen = torch.tensor([len(r.prompt) for r in reqs])
+    # --- prefilling: one pass over prompt + answer[:max k]
+    kmax = max(cfg.prefill_k)
+    logits, cache, valid, pos = encode_left_padded(model, [VOCAB.ids(r.prompt + answer(r)[:kmax]) for r in reqs],
+                                                   VOCAB.pad)
+    W = logits.shape[1]
+    pad_left = W - (plen + kmax)
+    rows, lens, firsts, lasts, conds = [], [], [], [], []
     for k in cfg.prefill_k:
-        for i, req in enumerate(reqs):
-            ctxs.append(VOCAB.ids(req.prompt + answer(req)[:k]))
-            conds.append({"run": run, "attack": "prefill", "example": f"p{i:03d}", "k": k})
-    # insertion: refusal prefix of prefix_len tokens, then the first span_len answer tokens
+        col = pad_left + plen + k - 1  # column of the context's last token
+        rows.append(torch.arange(n))
+        lens.append(col + 1)
+        firsts.append(logits[torch.arange(n), col])
+        lasts.append(pos[torch.arange(n), col])
+        conds += [{"run": run, "attack": "prefill", "example": f"p{i:03d}", "k": k} for i in range(n)]
+    c2, v2 = take_prefix(cache, valid, torch.cat(rows), torch.cat(lens))
+    decode(c2, v2, torch.cat(lasts), torch.cat(firsts), conds)
+    # --- insertion: one pass over prompt + full refusal, then per prefix_len one pass over the span
+    smax = max(cfg.span_lens)
+    _, cache, valid, pos = encode_left_padded(model, [VOCAB.ids(r.prompt + refusal(r)) for r in reqs], VOCAB.pad)
+    W = valid.shape[1]
+    pad_left = W - (plen + REFUSAL_LEN)
+    span = torch.tensor([VOCAB.ids(answer(r)[:smax]) for r in reqs])
     for pl in cfg.prefix_lens:
+        L = pad_left + plen + pl
+        c1, v1 = take_prefix(cache, valid, torch.arange(n), L)
+        last = pad_left + plen + pl - 1  # prompt is never empty
+        last_pos = pos[torch.arange(n), last]
+        lg, c1, v1, _ = extend(model, c1, v1, last_pos, span)
+        rows, lens, firsts, lasts, conds = [], [], [], [], []
+        W1 = v1.shape[1]
         for sl in cfg.span_lens:
-            for i, req in enumerate(reqs):
-                ctxs.append(VOCAB.ids(req.prompt + refusal(req)[:pl] + answer(req)[:sl]))
-                conds.append({"run": run, "attack": "insertion", "example": f"p{i:03d}",
-                              "prefix_len": pl, "span_len": sl})
-    # group by context length to keep padding small
-    order = sorted(range(len(ctxs)), key=lambda i: len(ctxs[i]))
-    gens: List[Optional[List[int]]] = [None] * len(ctxs)
-    B = 1024
-    for s in range(0, len(order), B):
-        idx = order[s : s + B]
-        res = greedy_generate(model, [ctxs[i] for i in idx], cfg.max_new, VOCAB.eos, VOCAB.pad, batch=B)
-        for i, g in zip(idx, res):
-            gens[i] = g
-    for c, g in zip(conds, gens):
-        c["harmful"] = judge_harmful(g)
-        out.append(c)
+            rows.append(torch.arange(n))
+            lens.append(torch.full((n,), W1 - smax + sl))
+            firsts.append(lg[:, sl - 1])
+            lasts.append(last_pos + sl)
+            conds += [{"run": run, "attack": "insertion", "example": f"p{i:03d}", "prefix_len": pl,
+                       "span_len": sl} for i in range(n)]
+        c2, v2 = take_prefix(c1, v1, torch.cat(rows), torch.cat(lens))
+        decode(c2, v2, torch.cat(lasts), torch.cat(firsts), conds)
     return out
 
 
@@ -400,7 +441,8 @@ def summarize(out_lab: str, cfg: Config, ext: str) -> Dict[str, Any]:
     return res
 
 
-def run_lab(out: str, smoke: bool = False, seed: Optional[int] = None, threads: int = 2, gzip_out: bool = True) -> None:
+def run_lab(out: str, smoke: bool = False, seed: Optional[int] = None, threads: int = 1, gzip_out: bool = True,
+            save_models: Optional[str] = None) -> None:
     cfg = smoke_config() if smoke else Config()
     if seed is not None:
         cfg.seed = seed
@@ -423,8 +465,9 @@ def run_lab(out: str, smoke: bool = False, seed: Optional[int] = None, threads: 
     t = time.time()
     base = pretrain(cfg, say)
     timings["pretrain_s"] = round(time.time() - t, 1)
-    for p in base.parameters():
-        p.requires_grad_(True)
+    if save_models:
+        os.makedirs(save_models, exist_ok=True)
+        torch.save(base.state_dict(), os.path.join(save_models, "base.pt"))
 
     probes = make_probes(cfg.seed + 100, cfg.n_probe)
     with torch.no_grad():
@@ -432,8 +475,6 @@ def run_lab(out: str, smoke: bool = False, seed: Optional[int] = None, threads: 
 
     reqs = attack_requests(cfg.seed + 200, cfg.n_attack)
     t = time.time()
-    with open(os.path.join(out_lab, "attacks.jsonl"), "w"):
-        pass
     from .logger import JsonlAppender
 
     with JsonlAppender(os.path.join(out_lab, "attacks.jsonl")) as att:
@@ -447,6 +488,8 @@ def run_lab(out: str, smoke: bool = False, seed: Optional[int] = None, threads: 
                     TokenLogger(os.path.join(out_lab, f"gradnorm-{recipe}.jsonl")) as gl:
                 model = align(recipe, base, cfg, probes, base_logits, tok, gl, say)
             timings[f"align_{recipe}_s"] = round(time.time() - t, 1)
+            if save_models:
+                torch.save(model.state_dict(), os.path.join(save_models, f"{recipe}.pt"))
             t = time.time()
             for rec in run_attacks(model, recipe, reqs, cfg):
                 att.write(rec)

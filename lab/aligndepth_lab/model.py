@@ -12,6 +12,25 @@ import torch.nn.functional as F
 NEG = -1e9
 
 
+class KVBuffer:
+    """Preallocated key/value cache of one layer: appending writes in place (no copy of the past)."""
+
+    def __init__(self, k: torch.Tensor, v: torch.Tensor, extra: int):
+        B, H, S, Dh = k.shape
+        self.k = torch.empty(B, H, S + extra, Dh, dtype=k.dtype)
+        self.v = torch.empty(B, H, S + extra, Dh, dtype=v.dtype)
+        self.k[:, :, :S] = k
+        self.v[:, :, :S] = v
+        self.n = S
+
+    def append(self, k, v):
+        T = k.shape[2]
+        self.k[:, :, self.n : self.n + T] = k
+        self.v[:, :, self.n : self.n + T] = v
+        self.n += T
+        return self.k[:, :, : self.n], self.v[:, :, : self.n]
+
+
 class Block(nn.Module):
     def __init__(self, d: int, heads: int, mlp: int):
         super().__init__()
@@ -28,11 +47,19 @@ class Block(nn.Module):
         q, k, v = self.qkv(self.ln1(x)).split(D, dim=-1)
         shp = lambda t: t.view(B, T, self.h, D // self.h).transpose(1, 2)  # noqa: E731
         q, k, v = shp(q), shp(k), shp(v)
-        if cache is not None:
+        if isinstance(cache, KVBuffer):
+            k, v = cache.append(k, v)
+        elif cache is not None:
             k = torch.cat([cache[0], k], dim=2)
             v = torch.cat([cache[1], v], dim=2)
-        att = (q @ k.transpose(-1, -2)) / math.sqrt(D // self.h) + bias
-        y = torch.softmax(att, dim=-1) @ v
+        scale = 1.0 / math.sqrt(D // self.h)
+        if T == 1 and cache is not None:
+            # one new token against a long cache: broadcasting beats many tiny batched matmuls
+            att = (q * k).sum(-1).unsqueeze(2) * scale + bias  # [B, h, 1, S]
+            y = (torch.softmax(att, dim=-1).transpose(-1, -2) * v).sum(2, keepdim=True)
+        else:
+            att = (q @ k.transpose(-1, -2)) * scale + bias
+            y = torch.softmax(att, dim=-1) @ v
         x = x + self.proj(y.transpose(1, 2).reshape(B, T, D))
         x = x + self.fc2(F.gelu(self.fc1(self.ln2(x))))
         return x, (k, v)
@@ -87,7 +114,7 @@ class TinyGPT(nn.Module):
         new_cache = []
         for i, blk in enumerate(self.blocks):
             x, kv = blk(x, bias, None if cache is None else cache[i])
-            new_cache.append(kv)
+            new_cache.append(cache[i] if isinstance(cache[i] if cache is not None else None, KVBuffer) else kv)
         return self.head(self.ln(x)), (new_cache, keys_valid, pos[:, -1])
 
 
@@ -139,4 +166,81 @@ def greedy_generate(model: TinyGPT, prompts: Sequence[Sequence[int]], max_new: i
                 if t == eos:
                     break
             out.append(row)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# shared-prefix decoding (many continuations of truncations of one cached sequence)
+# ----------------------------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def encode_left_padded(model: TinyGPT, seqs: Sequence[Sequence[int]], pad: int):
+    """Run left-padded sequences; returns (logits [B,T,V], cache, valid [B,T], pos [B,T])."""
+    T = max(len(p) for p in seqs)
+    ids = torch.full((len(seqs), T), pad, dtype=torch.long)
+    valid = torch.zeros(len(seqs), T, dtype=torch.bool)
+    for i, p in enumerate(seqs):
+        ids[i, T - len(p):] = torch.tensor(list(p), dtype=torch.long)
+        valid[i, T - len(p):] = True
+    pos = (valid.long().cumsum(1) - 1).clamp_min(0)
+    logits, (cache, keys_valid, _) = model.forward_cached(ids, valid, pos=pos)
+    return logits, cache, keys_valid, pos
+
+
+def take_prefix(cache, valid, rows: torch.Tensor, lengths: torch.Tensor):
+    """For each output row i: the first ``lengths[i]`` cached columns of input row ``rows[i]``,
+    right-aligned (left-padded with invalid slots) so that rows of different lengths stack."""
+    L = int(lengths.max())
+    j = torch.arange(L).unsqueeze(0)  # [1, L]
+    shift = (L - lengths).unsqueeze(1)  # [R, 1]
+    src = (j - shift).clamp_min(0)  # [R, L] source column
+    ok = j >= shift
+    new_valid = valid[rows].gather(1, src) & ok
+    new_cache = []
+    for k, v in cache:
+        k, v = k[rows], v[rows]  # [R, h, S, dh]
+        idx = src.unsqueeze(1).unsqueeze(-1).expand(-1, k.shape[1], -1, k.shape[-1])
+        new_cache.append((k.gather(2, idx), v.gather(2, idx)))
+    return new_cache, new_valid
+
+
+@torch.no_grad()
+def extend(model: TinyGPT, cache, valid, last_pos: torch.Tensor, tokens: torch.Tensor):
+    """Feed ``tokens`` [B, n] after the cached columns; returns (logits [B,n,V], cache, valid, last_pos)."""
+    n = tokens.shape[1]
+    pos = last_pos.unsqueeze(1) + 1 + torch.arange(n).unsqueeze(0)
+    logits, (cache, valid, _) = model.forward_cached(tokens, torch.ones(tokens.shape, dtype=torch.bool),
+                                                     cache=cache, past_valid=valid, pos=pos)
+    return logits, cache, valid, pos[:, -1]
+
+
+@torch.no_grad()
+def greedy_continue(model: TinyGPT, cache, valid, last_pos, first_logits, max_new: int, eos: int,
+                    pad: int) -> List[List[int]]:
+    """Greedy continuation given a cache and the logits that predict the first new token."""
+    B = first_logits.shape[0]
+    cache = [KVBuffer(k, v, max_new) for k, v in cache]
+    done = torch.zeros(B, dtype=torch.bool)
+    nxt = first_logits.argmax(-1)
+    gen = []
+    for t in range(max_new):
+        nxt = torch.where(done, torch.full_like(nxt, pad), nxt)
+        gen.append(nxt)
+        done = done | (nxt == eos)
+        if bool(done.all()) or t == max_new - 1:
+            break
+        logits, cache, valid, last_pos = extend(model, cache, valid, last_pos, nxt.unsqueeze(1))
+        nxt = logits[:, -1].argmax(-1)
+    G = torch.stack(gen, 1).tolist()
+    out = []
+    for row in G:
+        r = []
+        for t in row:
+            if t == pad:
+                break
+            r.append(t)
+            if t == eos:
+                break
+        out.append(r)
     return out

@@ -113,3 +113,26 @@ def test_smoke_run_writes_valid_files(tmp_path):
             assert set(a) == {"run", "attack", "example", "prefix_len", "span_len", "harmful"}
     summary = json.loads((lab / "summary.json").read_text())
     assert summary["smoke"] is True
+
+
+def test_shared_prefix_attacks_match_naive_generation():
+    from aligndepth_lab.lab import Config, attack_requests, run_attacks
+
+    torch.manual_seed(3)
+    m = TinyGPT(len(VOCAB), d=32, layers=2, heads=2, mlp=64, ctx=64).eval()
+    # make the random model less degenerate: sharpen the output layer
+    with torch.no_grad():
+        m.head.weight.mul_(40)
+    cfg = Config(prefill_k=(0, 3, 12), span_lens=(1, 5, 8), prefix_lens=(0, 4, 21), max_new=10)
+    reqs = attack_requests(5, 7)
+    recs = run_attacks(m, "x", reqs, cfg, chunk_rows=10, keep_generation=True)
+    assert len(recs) == 7 * (3 + 9)
+    for r in recs:
+        req = reqs[int(r["example"][1:])]
+        if r["attack"] == "prefill":
+            ctx = req.prompt + answer(req)[: r["k"]]
+        else:
+            ctx = req.prompt + refusal(req)[: r["prefix_len"]] + answer(req)[: r["span_len"]]
+        naive = greedy_generate(m, [VOCAB.ids(ctx)], cfg.max_new, VOCAB.eos, VOCAB.pad)[0]
+        assert r["generated"] == naive, r
+        assert r["harmful"] == judge_harmful(naive)
