@@ -4,6 +4,13 @@
  */
 import type { RunSummary } from "./stats/summary";
 import type { Interval } from "./stats/bootstrap";
+import type { PositionProfileRow } from "./stats/positionProfile";
+import type { ProfileSeries } from "./stats/profileSeries";
+import type { RunComparison } from "./stats/compare";
+import type { AsrRow } from "./attacks/asr";
+import type { AttackReach } from "./attacks/reach";
+import type { StepUpdateRow } from "./stats/concentration";
+import type { TokenUpdate } from "./stats/tokens";
 
 const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
 const ivPct = (iv: Interval) => (iv ? ` (95% CI ${pct(iv[0])} to ${pct(iv[1])})` : "");
@@ -24,7 +31,7 @@ export function describeSummary(s: RunSummary, opts: { metric?: string; k: numbe
 }
 
 /** Which run's update is the most and the least concentrated on early positions. */
-export function compareConcentration(runs: RunSummary[], k: number): string {
+export function compareConcentration(runs: Array<Pick<RunSummary, "run" | "early_share" | "d90" | "ci">>, k: number): string {
   const ok = runs.filter((r) => r.early_share !== null);
   if (ok.length < 2) return ok.length === 1 ? `Only ${ok[0].run} has an update to compare.` : "No run has an update to compare.";
   const sorted = [...ok].sort((a, b) => (b.early_share as number) - (a.early_share as number));
@@ -49,4 +56,172 @@ export function describeConcentration(rows: Array<{ run: string; step: number; e
     const peak = mine.reduce((a, b) => ((b.earlyShare as number) > (a.earlyShare as number) ? b : a));
     return `${run}: E${k} is ${pct(first.earlyShare as number)} at step ${first.step}, peaks at ${pct(peak.earlyShare as number)} (step ${peak.step}) and ends at ${pct(last.earlyShare as number)} (step ${last.step}).`;
   });
+}
+
+/** A value of a metric in a sentence: 3 significant digits, tiny values in exponent form. */
+const num = (x: number) => (x === 0 ? "0" : Math.abs(x) < 0.01 ? x.toExponential(1) : Math.abs(x) >= 1000 ? x.toFixed(0) : x.toPrecision(3));
+const signed = (x: number) => (x > 0 ? `+${num(x)}` : num(x));
+const span = (a: number, b: number) => (a === b ? `position ${a}` : `positions ${a}-${b}`);
+
+/** Average of the per-position means of one (run, step) at positions < k and >= k (null where none). */
+function earlyLate(rows: readonly PositionProfileRow[], run: string, step: number, k: number) {
+  const mine = rows.filter((r) => r.run === run && r.step === step && r.mean !== null);
+  const avg = (xs: PositionProfileRow[]) => (xs.length ? xs.reduce((a, r) => a + (r.mean as number), 0) / xs.length : null);
+  const early = mine.filter((r) => r.position < k);
+  const late = mine.filter((r) => r.position >= k);
+  return { early: avg(early), late: avg(late), last: mine.reduce((a, r) => Math.max(a, r.position), -1) };
+}
+
+/**
+ * Per run: how the average of the per-position means moved between two steps (default the run's
+ * first and last) at the first k positions and after them. Rows come from `positionProfile`.
+ * @example describeProfileChange(profile, { k: 5, what: "refusal probes" })
+ * // ["sft: on refusal probes, the mean loss at positions 0-4 went from 4.21 at step 0 to 0.520 at step 20 (-3.69); at positions 5-21 from 4.30 to 3.90 (-0.400)."]
+ */
+export function describeProfileChange(rows: readonly PositionProfileRow[], opts: { k: number; metric?: string; what?: string; from?: number; to?: number }): string[] {
+  const metric = opts.metric ?? "loss";
+  const what = opts.what ? `on ${opts.what}, ` : "";
+  const runs = [...new Set(rows.map((r) => r.run))];
+  return runs.map((run) => {
+    const steps = [...new Set(rows.filter((r) => r.run === run && r.mean !== null).map((r) => r.step))].sort((a, b) => a - b);
+    const from = opts.from ?? steps[0];
+    const to = opts.to ?? steps[steps.length - 1];
+    if (from === undefined || from === to || !steps.includes(from) || !steps.includes(to)) return `${run}: no two checkpoints to compare.`;
+    const a = earlyLate(rows, run, from, opts.k);
+    const b = earlyLate(rows, run, to, opts.k);
+    const parts: string[] = [];
+    if (a.early !== null && b.early !== null) parts.push(`at ${span(0, opts.k - 1)} went from ${num(a.early)} at step ${from} to ${num(b.early)} at step ${to} (${signed(b.early - a.early)})`);
+    if (a.late !== null && b.late !== null) {
+      const where = `at ${span(opts.k, Math.max(a.last, b.last))}`;
+      parts.push(parts.length ? `${where} from ${num(a.late)} to ${num(b.late)} (${signed(b.late - a.late)})` : `${where} went from ${num(a.late)} at step ${from} to ${num(b.late)} at step ${to} (${signed(b.late - a.late)})`);
+    }
+    return `${run}: ${what}the mean ${metric} ${parts.join("; ")}.`;
+  });
+}
+
+/**
+ * Per series of an overlay (e.g. each run at its final step): the average per-position mean at the
+ * first k positions and after them, then which series stays highest after position k - 1.
+ * @example describeOverlay(klRows, await finalSteps(logs), { k: 5, metric: "kl" })
+ */
+export function describeOverlay(rows: readonly PositionProfileRow[], series: readonly ProfileSeries[], opts: { k: number; metric?: string }): string[] {
+  const metric = opts.metric ?? "loss";
+  const stats = series.map((s) => ({ s, ...earlyLate(rows, s.run, s.step, opts.k) }));
+  const lines = stats.map(({ s, early, late, last }) => {
+    const name = s.label ?? `${s.run}, step ${s.step}`;
+    if (early === null && late === null) return `${name}: no ${metric} values.`;
+    const e = early === null ? "" : `mean ${metric} ${num(early)} at ${span(0, opts.k - 1)}`;
+    const l = late === null ? "" : `${e ? " and " : `mean ${metric} `}${num(late)} at ${span(opts.k, last)}`;
+    const ratio = early !== null && late !== null && early > 0 ? ` (the later level is ${pct(late / early)} of the early one)` : "";
+    return `${name}: ${e}${l}${ratio}.`;
+  });
+  const withLate = stats.filter((x) => x.late !== null);
+  if (withLate.length > 1) {
+    const sorted = [...withLate].sort((a, b) => (b.late as number) - (a.late as number));
+    const hi = sorted[0];
+    const lo = sorted[sorted.length - 1];
+    lines.push(
+      `After position ${opts.k - 1}, ${metric} stays highest for ${hi.s.label ?? hi.s.run} (${num(hi.late as number)}) and lowest for ${lo.s.label ?? lo.s.run} (${num(lo.late as number)}).`,
+    );
+  }
+  return lines;
+}
+
+/**
+ * Per (run, attack) with rows that have `field`: the ASR at the smallest and the largest value of
+ * the field, with 95% Wilson intervals, and where it peaks. Rows come from `asrByK`,
+ * `asrByPrefixLen` or `asrBySpanLen`.
+ * @example describeAsr(asrByK(records), "k") // ["sft (prefill): ASR 0% at k = 0 (95% CI 0% to 32%), 88% at k = 10 (...)."]
+ */
+export function describeAsr(rows: readonly AsrRow[], field: "k" | "prefix_len" | "span_len"): string[] {
+  const mine = rows.filter((r) => r[field] !== null && r.asr !== null);
+  const keys: Array<[string, string]> = [];
+  for (const r of mine) if (!keys.some(([a, b]) => a === r.run && b === r.attack)) keys.push([r.run, r.attack]);
+  const at = (r: AsrRow) => `${pct(r.asr as number)} at ${field} = ${r[field]}${ivPct(r.ci)}`;
+  return keys.map(([run, attack]) => {
+    const g = mine.filter((r) => r.run === run && r.attack === attack).sort((a, b) => (a[field] as number) - (b[field] as number));
+    const first = g[0];
+    const last = g[g.length - 1];
+    const peak = g.reduce((a, b) => ((b.asr as number) > (a.asr as number) ? b : a));
+    if (g.length === 1) return `${run} (${attack}): ASR ${at(first)}.`;
+    const peakNote = peak !== first && peak !== last && (peak.asr as number) > Math.max(first.asr as number, last.asr as number) ? `; it peaks at ${pct(peak.asr as number)} (${field} = ${peak[field]})` : "";
+    return `${run} (${attack}): ASR ${at(first)}, ${at(last)}${peakNote}.`;
+  });
+}
+
+/**
+ * One sentence per row of `attackReach`: the largest condition value at which the attack still
+ * works (ASR lower bound above the level), or that none does.
+ */
+export function describeAttackReach(rows: readonly AttackReach[]): string[] {
+  const words: Record<string, string> = { prefix_len: "refusal tokens", k: "prefilled tokens", span_len: "inserted tokens" };
+  return rows.map((r) => {
+    const unit = words[r.field] ?? r.field;
+    if (r.value === null)
+      return `${r.run} (${r.attack}): at no ${r.field} tested (${r.minTested} to ${r.maxTested}) is the ASR's 95% lower bound above ${pct(r.level)}.`;
+    const longest = r.value === r.maxTested ? `, the longest tested` : ` (${r.maxTested} tested)`;
+    return `${r.run} (${r.attack}): still works after ${r.value} ${unit}${longest}: ASR ${pct(r.asr as number)}, ${r.harmful}/${r.n}${ivPct(r.ci)}, lower bound above ${pct(r.level)}.`;
+  });
+}
+
+/** Per attack in a run comparison: which run resists it best and which worst. */
+export function describeAttackComparison(rows: readonly RunComparison[]): string[] {
+  const attacks = [...new Set(rows.flatMap((r) => Object.keys(r.asr)))].sort();
+  return attacks.map((attack) => {
+    const have = rows.filter((r) => r.asr[attack]?.asr !== null && r.asr[attack] !== undefined);
+    if (have.length === 0) return `${attack}: no run has results.`;
+    const sorted = [...have].sort((a, b) => (a.asr[attack].asr as number) - (b.asr[attack].asr as number));
+    const lo = sorted[0];
+    const hi = sorted[sorted.length - 1];
+    const f = (r: RunComparison) => `${r.run} (${pct(r.asr[attack].asr as number)}, ${r.asr[attack].condition})`;
+    if (have.length === 1) return `${attack}: ASR of ${f(lo)}.`;
+    if (lo.asr[attack].asr === hi.asr[attack].asr) return `${attack}: every run has the same ASR, ${pct(lo.asr[attack].asr as number)} (${lo.asr[attack].condition}).`;
+    return `${attack}: the lowest ASR is ${f(lo)}, the highest ${f(hi)}.`;
+  });
+}
+
+/**
+ * Per run of `updateByStep` rows: the average per-position change since the first checkpoint at
+ * the first k positions and after them, at the last checkpoint, and the first checkpoint by which
+ * each had reached half of that final change (which part of the response learns first).
+ * @example describeUpdateByStep(await updateByStep(logs, { where: { split: "refusal" } }), { k: 5 })
+ */
+export function describeUpdateByStep(rows: readonly StepUpdateRow[], opts: { k: number; metric?: string }): string[] {
+  const metric = opts.metric ?? "loss";
+  const runs = [...new Set(rows.map((r) => r.run))];
+  return runs.map((run) => {
+    const mine = rows.filter((r) => r.run === run);
+    const steps = [...new Set(mine.map((r) => r.step))].sort((a, b) => a - b);
+    const avg = (step: number, early: boolean) => {
+      const xs = mine.filter((r) => r.step === step && (r.position < opts.k) === early);
+      return xs.length ? xs.reduce((a, r) => a + r.delta, 0) / xs.length : null;
+    };
+    const last = steps[steps.length - 1];
+    const lastPos = mine.reduce((a, r) => Math.max(a, r.position), -1);
+    const parts = [true, false].flatMap((early) => {
+      const final = avg(last, early);
+      if (final === null) return [];
+      const where = early ? `at ${span(0, Math.min(opts.k, lastPos + 1) - 1)}` : `at ${span(opts.k, lastPos)}`;
+      const half = final === 0 ? undefined : steps.find((s) => {
+        const v = avg(s, early);
+        return v !== null && Math.sign(v) === Math.sign(final) && Math.abs(v) >= Math.abs(final) / 2;
+      });
+      return [`${signed(final)} ${where}${half === undefined ? "" : ` (half of it by step ${half})`}`];
+    });
+    if (parts.length === 0) return `${run}: no checkpoint after the first.`;
+    return `${run}: by step ${last} the ${metric} changed on average by ${parts.join(" and ")}, since step ${mine[0].from}.`;
+  });
+}
+
+/** The largest token updates in one sentence: where the biggest is, and how many lie at positions < k. */
+export function describeLargestUpdates(rows: readonly TokenUpdate[], opts: { k: number; metric?: string }): string {
+  const metric = opts.metric ?? "loss";
+  if (rows.length === 0) return `No token has a ${metric} at two checkpoints.`;
+  const top = rows[0];
+  const early = rows.filter((r) => r.position < opts.k).length;
+  const tok = top.token === null ? "" : ` (token ${JSON.stringify(top.token)})`;
+  return (
+    `The largest change in ${metric} is ${signed(top.change)} at position ${top.position}${tok} of example ${top.example} in ${top.run}, step ${top.from} to ${top.to}; ` +
+    `${early} of these ${rows.length} largest changes are at positions 0-${opts.k - 1}.`
+  );
 }

@@ -32,6 +32,8 @@ export { summary } from "./stats/summary";
 export type { RunSummary, SummaryOptions } from "./stats/summary";
 export { wilson, attackSuccess, asrByK, asrByPrefixLen, asrBySpanLen, asrTable2d, Z95 } from "./attacks/asr";
 export type { AsrRow, AsrOptions, AsrTable2d, Interval as AsrInterval } from "./attacks/asr";
+export { attackReach } from "./attacks/reach";
+export type { AttackReach, AttackReachOptions } from "./attacks/reach";
 export { compareRuns, attackSummaries } from "./stats/compare";
 export type { CompareOptions, RunComparison, AttackSummary } from "./stats/compare";
 export { profileSeries, finalSteps, gradientMetrics } from "./stats/profileSeries";
@@ -39,12 +41,14 @@ export type { ProfileSeries } from "./stats/profileSeries";
 export { exampleTokens, largestUpdates } from "./stats/tokens";
 export type { TokenRow, TokenUpdate, LargestUpdatesOptions } from "./stats/tokens";
 
-export { describeSummary, compareConcentration, describeConcentration } from "./describe";
+export { describeSummary, compareConcentration, describeConcentration, describeProfileChange, describeOverlay, describeAsr, describeAttackReach, describeAttackComparison, describeUpdateByStep, describeLargestUpdates } from "./describe";
 
 // plot
 export type { Figure } from "./figures/figure";
 export { spreadSteps, downsample } from "./figures/figure";
 export { metricByPositionFigure } from "./figures/metricByPosition";
+export { metricByPositionSliderFigure } from "./figures/metricByPositionSlider";
+export type { MetricByPositionSliderOptions } from "./figures/metricByPositionSlider";
 export { updateHeatmapFigure } from "./figures/updateHeatmap";
 export { cumulativeShareFigure } from "./figures/cumulativeShare";
 export { earlyShareFigure } from "./figures/earlyShareOverTraining";
@@ -55,6 +59,8 @@ export type { ProfileOverlayOptions } from "./figures/profileOverlay";
 export { compareRunsFigure } from "./figures/compareRuns";
 export { tokenViewHtml, tokenCells } from "./figures/tokenView";
 export type { TokenViewOptions, TokenCell } from "./figures/tokenView";
+export { tokenTimelineHtml } from "./figures/tokenTimeline";
+export type { TokenTimelineOptions } from "./figures/tokenTimeline";
 
 // display
 export { show, showHtml, showTable, figureHtml, figurePage, figureText, figureBundle, plotlyScript, tableHtml, tableText, scriptJson, escapeHtml, PLOTLY_MIME } from "./display";

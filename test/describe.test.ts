@@ -1,0 +1,131 @@
+import { describe, expect, it } from "vitest";
+import { compareConcentration, describeAsr, describeAttackComparison, describeAttackReach, describeLargestUpdates, describeOverlay, describeProfileChange, describeUpdateByStep } from "../src/describe";
+import { AsrRow, wilson } from "../src/attacks/asr";
+import { attackReach } from "../src/attacks/reach";
+import type { PositionProfileRow } from "../src/stats/positionProfile";
+import type { RunComparison } from "../src/stats/compare";
+
+const prow = (run: string, step: number, position: number, mean: number | null): PositionProfileRow => ({ run, step, position, n: 2, mean, sd: null, se: null });
+
+describe("describeProfileChange", () => {
+  // sft, k = 2: step 0 early (4 + 2) / 2 = 3, late (3 + 5) / 2 = 4; step 20 early (1 + 0) / 2 = 0.5, late (3 + 4) / 2 = 3.5.
+  const rows = [
+    prow("sft", 0, 0, 4), prow("sft", 0, 1, 2), prow("sft", 0, 2, 3), prow("sft", 0, 3, 5),
+    prow("sft", 10, 0, 2), prow("sft", 10, 1, 1), prow("sft", 10, 2, 3), prow("sft", 10, 3, 5),
+    prow("sft", 20, 0, 1), prow("sft", 20, 1, 0), prow("sft", 20, 2, 3), prow("sft", 20, 3, 4),
+    prow("flat", 0, 0, 1),
+  ];
+  it("states the change of the average per-position mean before and after position k, first to last step", () => {
+    expect(describeProfileChange(rows, { k: 2, what: "refusal probes" })).toEqual([
+      "sft: on refusal probes, the mean loss at positions 0-1 went from 3.00 at step 0 to 0.500 at step 20 (-2.50); at positions 2-3 from 4.00 to 3.50 (-0.500).",
+      "flat: no two checkpoints to compare.",
+    ]);
+  });
+  it("takes the steps, the metric, and a k past the last position", () => {
+    expect(describeProfileChange(rows.filter((r) => r.run === "sft"), { k: 1, from: 0, to: 10, metric: "kl" })).toEqual([
+      "sft: the mean kl at position 0 went from 4.00 at step 0 to 2.00 at step 10 (-2.00); at positions 1-3 from 3.33 to 3.00 (-0.333).",
+    ]);
+    expect(describeProfileChange(rows.filter((r) => r.run === "sft"), { k: 9 })[0]).toBe("sft: the mean loss at positions 0-8 went from 3.50 at step 0 to 2.00 at step 20 (-1.50).");
+  });
+});
+
+describe("describeOverlay", () => {
+  // k = 2: sft early (0.8 + 0.4) / 2 = 0.6, late 0.006; augment early 0.5, late (0.3 + 0.2) / 2 = 0.25.
+  const rows = [
+    prow("sft", 20, 0, 0.8), prow("sft", 20, 1, 0.4), prow("sft", 20, 2, 0.006), prow("sft", 10, 2, 9),
+    prow("augment", 30, 0, 0.5), prow("augment", 30, 1, 0.5), prow("augment", 30, 2, 0.3), prow("augment", 30, 3, 0.2),
+  ];
+  it("gives the early and late levels per series, and which stays highest after k", () => {
+    const series = [{ run: "sft", step: 20 }, { run: "augment", step: 30, label: "augment, step 30" }];
+    expect(describeOverlay(rows, series, { k: 2, metric: "kl" })).toEqual([
+      "sft, step 20: mean kl 0.600 at positions 0-1 and 6.0e-3 at position 2 (the later level is 1% of the early one).",
+      "augment, step 30: mean kl 0.500 at positions 0-1 and 0.250 at positions 2-3 (the later level is 50% of the early one).",
+      "After position 1, kl stays highest for augment, step 30 (0.250) and lowest for sft (6.0e-3).",
+    ]);
+  });
+  it("says when a series has no values", () => {
+    expect(describeOverlay(rows, [{ run: "none", step: 1 }], { k: 2 })).toEqual(["none, step 1: no loss values."]);
+  });
+});
+
+const arow = (run: string, attack: string, field: "k" | "prefix_len", value: number, harmful: number, n: number): AsrRow => ({
+  run, attack, k: field === "k" ? value : null, prefix_len: field === "prefix_len" ? value : null, span_len: null, n, harmful, asr: harmful / n, ci: wilson(harmful, n),
+});
+
+describe("describeAsr", () => {
+  it("gives the ASR at the smallest and largest value with Wilson intervals, and a peak in between", () => {
+    // wilson(0, 10) = [0, 0.2775]; wilson(8, 10) = [0.4902, 0.9433]; wilson(5, 10) = [0.2366, 0.7634].
+    const rows = [arow("sft", "prefill", "k", 10, 8, 10), arow("sft", "prefill", "k", 0, 0, 10), arow("aug", "insertion", "prefix_len", 0, 5, 10), arow("aug", "insertion", "prefix_len", 7, 8, 10), arow("aug", "insertion", "prefix_len", 21, 0, 10)];
+    expect(describeAsr(rows, "k")).toEqual(["sft (prefill): ASR 0% at k = 0 (95% CI 0% to 28%), 80% at k = 10 (95% CI 49% to 94%)."]);
+    expect(describeAsr(rows, "prefix_len")).toEqual([
+      "aug (insertion): ASR 50% at prefix_len = 0 (95% CI 24% to 76%), 0% at prefix_len = 21 (95% CI 0% to 28%); it peaks at 80% (prefix_len = 7).",
+    ]);
+  });
+});
+
+describe("describeAttackReach", () => {
+  it("names the largest prefix length at which the attack still works, or says none does", () => {
+    // wilson(3, 10)[0] = 0.1078 > 0.1; wilson(2, 10)[0] = 0.0567.
+    const rows = [arow("sft", "insertion", "prefix_len", 0, 8, 10), arow("sft", "insertion", "prefix_len", 21, 3, 10), arow("aug", "insertion", "prefix_len", 0, 8, 10), arow("aug", "insertion", "prefix_len", 7, 2, 10), arow("deep", "insertion", "prefix_len", 0, 0, 10), arow("deep", "insertion", "prefix_len", 21, 0, 10)];
+    expect(describeAttackReach(attackReach(rows, { level: 0.1 }))).toEqual([
+      "sft (insertion): still works after 21 refusal tokens, the longest tested: ASR 30%, 3/10 (95% CI 11% to 60%), lower bound above 10%.",
+      "aug (insertion): still works after 0 refusal tokens (7 tested): ASR 80%, 8/10 (95% CI 49% to 94%), lower bound above 10%.",
+      "deep (insertion): at no prefix_len tested (0 to 21) is the ASR's 95% lower bound above 10%.",
+    ]);
+  });
+});
+
+const comp = (run: string, early_share: number, d90: number, asr: Record<string, number | null>): RunComparison => ({
+  run, split: "refusal", from: 0, to: 10, examples: 4, early_share, d50: 1, d90,
+  ci: { early_share: [early_share - 0.1, early_share + 0.1], d50: [1, 1], d90: [d90, d90] },
+  final_step: 10, final_loss: {},
+  asr: Object.fromEntries(Object.entries(asr).map(([a, v]) => [a, { attack: a, condition: a === "prefill" ? "k=10" : "mean over 9 conditions", conditions: 1, n: 10, harmful: 0, asr: v, ci: null }])),
+});
+
+describe("describeAttackComparison", () => {
+  it("names the run with the lowest and the highest ASR per attack", () => {
+    const rows = [comp("sft", 0.9, 3, { prefill: 0.8, insertion: 0.5 }), comp("augment", 0.4, 12, { prefill: 0.1, insertion: null }), comp("worst", 0.5, 9, { prefill: 0.3, insertion: 0.2 })];
+    expect(describeAttackComparison(rows)).toEqual([
+      "insertion: the lowest ASR is worst (20%, mean over 9 conditions), the highest sft (50%, mean over 9 conditions).",
+      "prefill: the lowest ASR is augment (10%, k=10), the highest sft (80%, k=10).",
+    ]);
+  });
+  it("says when every run has the same ASR", () => {
+    expect(describeAttackComparison([comp("sft", 0.9, 3, { insertion: 0 }), comp("augment", 0.4, 12, { insertion: 0 })])).toEqual([
+      "insertion: every run has the same ASR, 0% (mean over 9 conditions).",
+    ]);
+  });
+  it("compareConcentration also takes run comparisons", () => {
+    const rows = [comp("sft", 0.9, 3, {}), comp("augment", 0.4, 12, {})];
+    expect(compareConcentration(rows, 5)).toBe("The most front-loaded update is sft (E5 90%, d90 3); the least is augment (E5 40%, d90 12). Their 95% intervals do not overlap.");
+  });
+});
+
+describe("describeUpdateByStep", () => {
+  const u = (step: number, position: number, delta: number) => ({ run: "sft", from: 0, step, position, n: 3, delta });
+  it("states the final average change before and after k, and when each reached half of it", () => {
+    // k = 2. Early: step 5 (-2 + -2) / 2 = -2, step 10 -3, step 20 -4 -> half (-2) reached by step 5.
+    // Late: step 5 0, step 10 (-0.2 + -0.4) / 2 = -0.3, step 20 -1 -> half (-0.5) first reached at step 20.
+    const rows = [
+      u(5, 0, -2), u(5, 1, -2), u(5, 2, 0), u(5, 3, 0),
+      u(10, 0, -3), u(10, 1, -3), u(10, 2, -0.2), u(10, 3, -0.4),
+      u(20, 0, -5), u(20, 1, -3), u(20, 2, -1), u(20, 3, -1),
+    ];
+    expect(describeUpdateByStep(rows, { k: 2 })).toEqual([
+      "sft: by step 20 the loss changed on average by -4.00 at positions 0-1 (half of it by step 5) and -1.00 at positions 2-3 (half of it by step 20), since step 0.",
+    ]);
+  });
+  it("handles k past the last position and no change", () => {
+    expect(describeUpdateByStep([u(5, 0, 0)], { k: 5, metric: "kl" })).toEqual(["sft: by step 5 the kl changed on average by 0 at position 0, since step 0."]);
+  });
+});
+
+describe("describeLargestUpdates", () => {
+  const t = (position: number, change: number) => ({ run: "sft", example: "r1", position, token: "sorry", from: 0, to: 20, from_value: 5, to_value: 5 + change, change });
+  it("names the largest change and counts the early ones", () => {
+    expect(describeLargestUpdates([t(0, -4.5), t(7, 3), t(1, -1)], { k: 5 })).toBe(
+      'The largest change in loss is -4.50 at position 0 (token "sorry") of example r1 in sft, step 0 to 20; 2 of these 3 largest changes are at positions 0-4.',
+    );
+    expect(describeLargestUpdates([], { k: 5, metric: "kl" })).toBe("No token has a kl at two checkpoints.");
+  });
+});
