@@ -13,7 +13,8 @@ import type { DuckDBValue } from "@duckdb/node-api";
 import { AligndepthError } from "../errors";
 import type { LoadReport, TokenLogs } from "../load";
 import { sqlIdent } from "../engine";
-import { describeConcentration, describeSummary, compareConcentration } from "../describe";
+import { describeAsr, describeAttackComparison, describeConcentration, describeOverlay, describeProfileChange, describeSummary, describeUpdateByStep, compareConcentration } from "../describe";
+import { metricByPositionSliderFigure } from "../figures/metricByPositionSlider";
 import { Figure, spreadSteps } from "../figures/figure";
 import { metricByPositionFigure } from "../figures/metricByPosition";
 import { updateHeatmapFigure } from "../figures/updateHeatmap";
@@ -71,6 +72,9 @@ export interface ReportLimits {
   heatmapPositions: number;
   /** Checkpoints drawn in each metric-by-position figure. Default 5. */
   profileSteps: number;
+  /** Checkpoints (slider stops) in the checkpoint-by-checkpoint figures, and runs that get one. Defaults 20, 6. */
+  sliderSteps: number;
+  sliderRuns: number;
   /** Positions drawn per line in the profile figures (all of the first 64, then evenly spaced). Default 400. */
   profilePositions: number;
   /** Sequences per run in the token view, runs in it, and tokens per sequence. Defaults 2, 6, 80. */
@@ -79,7 +83,7 @@ export interface ReportLimits {
   tokenPositions: number;
 }
 
-const DEFAULT_LIMITS: ReportLimits = { heatmapSteps: 60, heatmapPositions: 256, profileSteps: 5, profilePositions: 400, tokenExamples: 2, tokenRuns: 6, tokenPositions: 80 };
+const DEFAULT_LIMITS: ReportLimits = { heatmapSteps: 60, heatmapPositions: 256, profileSteps: 5, sliderSteps: 20, sliderRuns: 6, profilePositions: 400, tokenExamples: 2, tokenRuns: 6, tokenPositions: 80 };
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const VERSION: string = require("../../package.json").version;
@@ -174,7 +178,7 @@ async function tokenViewExamples(logs: TokenLogs, metric: string, where: RowFilt
   );
 }
 
-const SECTIONS = ["summary", "metric by position", "heatmap", "cumulative share", "early share", "KL profile", "gradient profile", "attacks", "token view"];
+const SECTIONS = ["summary", "metric by position", "checkpoint slider", "heatmap", "cumulative share", "early share", "KL profile", "gradient profile", "attacks", "token view"];
 
 /**
  * Builds the report page for loaded logs (and attack results, or null).
@@ -248,7 +252,7 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
     "compare",
     "Run comparison: where each update concentrates",
     `For each run, the update is the mean change of ${metric}${whatText} per position between its first and last checkpoint, paired by example. E${k} is the share of its absolute size at positions 0 to ${k - 1}; d50 and d90 are how many leading positions carry half and 90% of it. Intervals: ${bootstrap ? `95% bootstrap over examples, ${bootstrap} replicates, seed ${seed}` : "none (bootstrap 0)"}.${comparison && attacks ? " Final loss is the mean at each run's last step per probe set; ASR is the attack success rate (at the largest k for prefilling, else the mean over conditions)." : comparison ? " Final loss is the mean at each run's last step per probe set." : ""}`,
-    tableBlock(table, [...sums.map((s) => describeSummary(s, { metric, k, what })), ...(sums.length > 1 ? [compareConcentration(sums, k)] : [])]) +
+    tableBlock(table, [...sums.map((s) => describeSummary(s, { metric, k, what })), ...(sums.length > 1 ? [compareConcentration(sums, k)] : []), ...(comparison && sums.length > 1 ? describeAttackComparison(comparison) : [])]) +
       (comparison && comparison.length ? "\n" + figureBlock("fig-compare", compareRunsFigure(comparison, { k })) : ""),
   );
 
@@ -267,7 +271,7 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
       run,
       figure: metricByPositionFigure(rows, { run, metric: m, steps: (stepsByRun[run] ?? spreadSteps(rows.filter((r) => r.run === run).map((r) => r.step), limits.profileSteps)).filter((s) => rows.some((r) => r.run === run && r.step === s)), title: `${label} by position, ${run}` }),
     }));
-    return figs.length ? figureBlock(id, runDropdown(figs)) : note(`No ${m} values${whatText}.`);
+    return figs.length ? figureBlock(id, runDropdown(figs), describeProfileChange(rows, { k, metric: m, what })) : note(`No ${m} values${whatText}.`);
   };
   const metricLabel = what === "refusal probes" ? `Refusal ${metric}` : metric[0].toUpperCase() + metric.slice(1);
   add(
@@ -276,6 +280,27 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
     `One line per checkpoint (dark: early, light: late) with a band of ±1.96 standard errors; the dropdown switches runs. A shallow update moves the first positions and leaves the rest where they were.`,
     await profileFigure(logs, metric, metricLabel, "fig-by-position"),
   );
+
+  // The same profile one checkpoint at a time, with a slider (the first checkpoint stays as a reference).
+  step("checkpoint slider");
+  const sliderRuns = runs.slice(0, limits.sliderRuns);
+  const sliderSteps = new Set<number>();
+  const sliderByRun: Record<string, number[]> = {};
+  for (const run of sliderRuns) {
+    sliderByRun[run] = spreadSteps(await logs.steps(run), limits.sliderSteps);
+    for (const st of sliderByRun[run]) sliderSteps.add(st);
+  }
+  const sliderRows = thinPositions(await positionProfile(logs, { metric, where, runs: sliderRuns, steps: [...sliderSteps].sort((a, b) => a - b) }), limits.profilePositions);
+  const sliders = sliderRuns
+    .filter((run) => sliderRows.some((r) => r.run === run))
+    .map((run, i) => figureBlock(`fig-slider-${i}`, metricByPositionSliderFigure(sliderRows, { run, metric, steps: sliderByRun[run], what })));
+  if (sliders.length)
+    add(
+      "slider",
+      "Checkpoint by checkpoint",
+      `The ${metric} by position${whatText} at one checkpoint at a time: move the slider under each figure (the grey dotted line is the first checkpoint)${runs.length > sliderRuns.length ? `; the first ${sliderRuns.length} of ${runs.length} runs` : ""}${sliderSteps.size >= limits.sliderSteps ? `; at most ${limits.sliderSteps} checkpoints per run, spread evenly` : ""}.`,
+      sliders.join("\n"),
+    );
 
   // 2. Step x position heatmap.
   step("heatmap");
@@ -293,7 +318,7 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
     "Where and when the update happens",
     `The change in ${metric}${whatText} since each run's first checkpoint, for every checkpoint (rows) and position (columns); the dropdown switches runs. Blue: lower ${metric} than at the start.`,
     heatRows.length
-      ? figureBlock("fig-heatmap", updateHeatmapFigure(heatRows, { metric, maxPositions: limits.heatmapPositions }), capNotes.length ? [`To keep the file small, ${capNotes.join(" and ")}.`] : [])
+      ? figureBlock("fig-heatmap", updateHeatmapFigure(heatRows, { metric, maxPositions: limits.heatmapPositions }), [...describeUpdateByStep(byStep, { k, metric }), ...(capNotes.length ? [`To keep the file small, ${capNotes.join(" and ")}.`] : [])])
       : note("No run has two checkpoints with paired examples: there is no update to draw."),
   );
 
@@ -325,7 +350,7 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
       "kl",
       "KL to the reference model by position",
       `The per-token KL divergence of each run's next-token distribution from the reference model's${whatText}, at each run's last checkpoint. A deeper alignment keeps it high past the first tokens.`,
-      rows.length ? figureBlock("fig-kl", profileOverlayFigure(rows, series, { metric: "kl", title: `KL to the reference model by position${what ? `, ${what}` : ""}` })) : note(`No kl values${whatText}.`),
+      rows.length ? figureBlock("fig-kl", profileOverlayFigure(rows, series, { metric: "kl", title: `KL to the reference model by position${what ? `, ${what}` : ""}` }), describeOverlay(rows, series, { k, metric: "kl" })) : note(`No kl values${whatText}.`),
     );
   }
   step("gradient profile");
@@ -340,7 +365,7 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
       "gradient",
       "Gradient norm by position",
       `The norm of the gradient of each token's loss${gradWhere ? whatText : ""} at each run's last logged checkpoint${gradSrc !== logs ? " (from the gradient logs, loaded apart from the token logs)" : ""}, on a log scale. Where it is large, training still pushes on that position.`,
-      rows.length ? figureBlock("fig-gradient", profileOverlayFigure(rows, series, { metric: gradMetric, logY: true, title: `Gradient norm (${gradMetric}) by position` })) : note(`No ${gradMetric} values.`),
+      rows.length ? figureBlock("fig-gradient", profileOverlayFigure(rows, series, { metric: gradMetric, logY: true, title: `Gradient norm (${gradMetric}) by position` }), describeOverlay(rows, series, { k, metric: gradMetric })) : note(`No ${gradMetric} values.`),
     );
   }
 
@@ -350,11 +375,11 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
     const recs = attacks.records;
     const blocks: string[] = [];
     const byK = asrByK(recs);
-    if (byK.length) blocks.push(figureBlock("fig-asr-k", asrByKFigure(byK)));
+    if (byK.length) blocks.push(figureBlock("fig-asr-k", asrByKFigure(byK), describeAsr(byK, "k")));
     const byPrefix = asrByPrefixLen(recs);
-    if (byPrefix.length) blocks.push(figureBlock("fig-asr-prefix", asrByPrefixLenFigure(byPrefix)));
+    if (byPrefix.length) blocks.push(figureBlock("fig-asr-prefix", asrByPrefixLenFigure(byPrefix), describeAsr(byPrefix, "prefix_len")));
     const bySpan = asrBySpanLen(recs);
-    if (bySpan.length) blocks.push(figureBlock("fig-asr-span", asrBySpanLenFigure(bySpan)));
+    if (bySpan.length) blocks.push(figureBlock("fig-asr-span", asrBySpanLenFigure(bySpan), describeAsr(bySpan, "span_len")));
     const tables = asrTable2d(recs);
     if (tables.length) blocks.push(figureBlock("fig-asr-heatmap", asrHeatmapFigure(tables)));
     const asr = attackSuccess(recs).map((r) => ({

@@ -56,7 +56,7 @@ describe("aligndepth report in a browser", () => {
     const browser = await buildAndOpen("report-fixture", [fx.tokens, fx.attacks, "--grad-logs", fx.grad, "--skip-invalid", "--bootstrap", "200"]);
     const page = browser.page;
     try {
-      expect(browser.figures).toBe(11);
+      expect(browser.figures).toBe(13);
       expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
       expect(await page.locator("img").count()).toBe(0);
       const text = await page.evaluate(() => document.body.innerText);
@@ -72,7 +72,16 @@ describe("aligndepth report in a browser", () => {
       await page.locator("#fig-heatmap .updatemenu-dropdown-button").nth(1).click();
       await page.waitForFunction(() => (document.getElementById("fig-heatmap") as unknown as { data: Array<{ visible: boolean }> }).data[1].visible === true);
       expect(await visible()).toEqual([false, true]);
+      // The checkpoint slider moves: clicking the start of its rail shows the first checkpoint.
+      const shown = () => page.evaluate(() => (document.getElementById("fig-slider-0") as unknown as { data: Array<{ visible: unknown; name: string }> }).data.filter((t) => t.visible === true).map((t) => t.name));
+      const before = await shown();
+      await page.locator("#fig-slider-0").scrollIntoViewIfNeeded();
+      const rail = (await page.locator("#fig-slider-0 .slider-rail-touch-rect").first().boundingBox())!;
+      await page.mouse.click(rail.x + 2, rail.y + rail.height / 2);
+      await page.waitForFunction((b) => JSON.stringify((document.getElementById("fig-slider-0") as unknown as { data: Array<{ visible: unknown; name: string }> }).data.filter((t) => t.visible === true).map((t) => t.name)) !== b, JSON.stringify(before), { timeout: 5000 });
+      expect(await shown()).toEqual(["step 0", "step 0 (first)"]);
       // Hovering the heatmap shows a label.
+      await page.locator("#fig-heatmap").scrollIntoViewIfNeeded();
       const box = (await page.locator("#fig-heatmap .nsewdrag").first().boundingBox())!;
       await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
       await page.mouse.move(box.x + box.width / 2 + 3, box.y + box.height / 2 + 3);

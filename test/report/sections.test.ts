@@ -113,10 +113,10 @@ describe("buildReport", () => {
   });
 
   it("has every section, plotly.js once, and no network reference", () => {
-    for (const id of ["compare", "by-position", "heatmap", "cumulative", "early-share", "kl", "gradient", "attacks", "tokens", "appendix"]) expect(html1).toContain(`<section id="${id}"`);
+    for (const id of ["compare", "by-position", "slider", "heatmap", "cumulative", "early-share", "kl", "gradient", "attacks", "tokens", "appendix"]) expect(html1).toContain(`<section id="${id}"`);
     expect(html1.match(/inlined by aligndepth/g)).toHaveLength(1);
     const ids = [...html1.matchAll(/<div id="([^"]+)" class="aligndepth-figure"/g)].map((m) => m[1]);
-    expect(ids).toEqual(["fig-compare", "fig-by-position", "fig-heatmap", "fig-cumulative", "fig-early-share", "fig-kl", "fig-gradient", "fig-asr-k", "fig-asr-prefix", "fig-asr-span", "fig-asr-heatmap"]);
+    expect(ids).toEqual(["fig-compare", "fig-by-position", "fig-slider-0", "fig-slider-1", "fig-heatmap", "fig-cumulative", "fig-early-share", "fig-kl", "fig-gradient", "fig-asr-k", "fig-asr-prefix", "fig-asr-span", "fig-asr-heatmap"]);
     expect(markup(html1)).not.toMatch(/(src|href)="(https?:)?\/\//);
   });
 
@@ -185,7 +185,7 @@ describe("aligndepth report (CLI)", () => {
     for (const out of outs) {
       const r = await run(["report", fx.tokens, fx.attacks, "--grad-logs", fx.grad, "--skip-invalid", "--bootstrap", "50", "--out", out]);
       expect(r.code).toBe(0);
-      expect(r.stderr).toContain("[report] token view (9/9)");
+      expect(r.stderr).toContain("[report] token view (10/10)");
     }
     const [a, b] = outs.map((f) => readFileSync(f));
     expect(a.equals(b)).toBe(true);
