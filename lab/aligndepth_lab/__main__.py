@@ -63,6 +63,9 @@ def main(argv=None) -> int:
                    help=r"regex with named groups over each file's base name, e.g. 'prefill_(?P<k>\d+)'")
     j.add_argument("--keep-text", action="store_true", help="also copy question/answer")
 
+    rp = sub.add_parser("report", help="markdown tables of the lab's own analysis from summary.json")
+    rp.add_argument("summary", help="e.g. data/lab/summary.json")
+
     a = p.parse_args(argv)
     if a.cmd == "convert-torch":
         from .convert import convert_torch_file
@@ -79,6 +82,13 @@ def main(argv=None) -> int:
             total += convert_judge_file(path, a.out, a.run, a.attack, _parse_sets(a.set),
                                         pattern=a.pattern, keep_text=a.keep_text)
         print(f"wrote {total} records to {a.out}")
+    elif a.cmd == "report":
+        import json
+
+        from .analysis import markdown_report
+
+        with open(a.summary) as f:
+            print(markdown_report(json.load(f)), end="")
     elif a.cmd == "run":
         from .lab import run_lab
 

@@ -128,3 +128,54 @@ def asr_table(records: Iterable[Dict[str, Any]], keys: Sequence[str]) -> Dict[Tu
         p, lo, hi = wilson(h[key], n[key])
         out[key] = {"harmful": h[key], "n": n[key], "asr": p, "lo": lo, "hi": hi}
     return out
+
+
+def markdown_report(summary: Dict[str, Any]) -> str:
+    """Markdown tables of the lab's own quick analysis (from summary.json)."""
+    a = summary["analysis"]
+    runs = ["base", "sft", "augment", "worst_insertion"]
+    lines = []
+    lines.append("Update mass of the mean per-token loss change, first checkpoint (step 0 = base) to last "
+                 "(95% bootstrap CI over examples, 1000 replicates, seed 0):\n")
+    lines.append("| recipe | probe set | E_5 | E_5 95% CI | d50 | d90 | d90 95% CI |")
+    lines.append("| --- | --- | --- | --- | --- | --- | --- |")
+    for r, d in a["depth"].items():
+        for sp, v in d.items():
+            lines.append(f"| {r} | {sp} | {v['E']:.3f} | {v['E_ci'][0]:.3f}-{v['E_ci'][1]:.3f} | {v['d50']} | "
+                         f"{v['d90']} | {v['d90_ci'][0]}-{v['d90_ci'][1]} |")
+    lines.append("\nMean per-token KL(aligned || base) at the last checkpoint, nats (positions 0 / 1-4 / 5-9 / 10+):\n")
+    lines.append("| recipe | probe set | pos 0 | pos 1-4 | pos 5-9 | pos 10+ |")
+    lines.append("| --- | --- | --- | --- | --- | --- |")
+
+    def mean(xs):
+        return sum(xs) / len(xs) if xs else float("nan")
+
+    for r, d in a["kl"].items():
+        for sp, v in d.items():
+            lines.append(f"| {r} | {sp} | {v[0]:.3f} | {mean(v[1:5]):.3f} | {mean(v[5:10]):.3f} | {mean(v[10:]):.3f} |")
+    pre = a["attacks"]["prefill_by_k"]
+    ks = sorted({int(k.split("k=")[1]) for k in pre})
+    lines.append("\nPrefilling attack, ASR (harmful / n) by prefilled harmful tokens k, with 95% Wilson interval:\n")
+    lines.append("| k | " + " | ".join(r for r in runs) + " |")
+    lines.append("| --- | " + " | ".join("---" for _ in runs) + " |")
+    for k in ks:
+        cells = []
+        for r in runs:
+            v = pre.get(f"{r}|k={k}")
+            cells.append(f"{v['asr']:.3f} [{v['lo']:.3f}, {v['hi']:.3f}]" if v else "")
+        lines.append(f"| {k} | " + " | ".join(cells) + " |")
+    ins = a["attacks"]["insertion_by_prefix_len"]
+    pls = sorted({int(k.split("=")[1]) for k in ins})
+    lines.append("\nInsertion attack, ASR by refusal-prefix length (pooled over span lengths), 95% Wilson interval:\n")
+    lines.append("| prefix_len | " + " | ".join(r for r in runs) + " |")
+    lines.append("| --- | " + " | ".join("---" for _ in runs) + " |")
+    for p in pls:
+        cells = []
+        for r in runs:
+            v = ins.get(f"{r}|prefix_len={p}")
+            cells.append(f"{v['asr']:.3f} [{v['lo']:.3f}, {v['hi']:.3f}]" if v else "")
+        lines.append(f"| {p} | " + " | ".join(cells) + " |")
+    ov = a["attacks"]["insertion_overall"]
+    lines.append("\nInsertion attack over all conditions: " + "; ".join(
+        f"{r} {ov[r]['asr']:.3f} [{ov[r]['lo']:.3f}, {ov[r]['hi']:.3f}] (n = {ov[r]['n']})" for r in runs if r in ov))
+    return "\n".join(lines) + "\n"

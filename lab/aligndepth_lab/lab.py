@@ -63,7 +63,7 @@ class Config:
     p_refuse: float = 0.08
     p_derail: float = 0.04
     align_steps: int = 400
-    align_lr: float = 1e-3
+    align_lr: float = 3e-4
     harmful_frac: float = 0.5  # share of harmful requests in an alignment batch (rest: benign retention)
     augment_frac: float = 0.5  # share of harmful examples that get the recipe's special treatment
     n_candidates: int = 4  # worst_insertion: candidate spans per example
