@@ -13,7 +13,7 @@ import { detectFormat, resolveInputs } from "./files";
 import { ProgressOption, ProgressSink, progressSink } from "./progress";
 import { InvalidFileError, ScanResult, scanCsv, scanJsonLines } from "./scan";
 import { Column, ColumnKind, Format, Layout, REQUIRED_METRIC } from "./schema";
-import { validateParquet, ParquetFile } from "./parquet";
+import { validateParquet, ParquetFile, mayHaveDuplicateKeys } from "./parquet";
 
 export interface LoadOptions extends EngineOptions {
   /** Force the format of every file instead of detecting it from the name. */
@@ -219,6 +219,15 @@ function engineRejected(e: unknown, prepared: PreparedFile[]): unknown {
  * skipInvalid: which of two files is right (the same file twice, or a resumed run) is the user's call.
  */
 async function checkCrossFileDuplicates(engine: Engine, usable: PreparedFile[], columns: Column[]): Promise<void> {
+  // At scale the GROUP BY over every key is the cost (and needs memory): first two cheap exact
+  // tests. Parquet files whose (run, step) sets are disjoint cannot share a key (each file's own
+  // duplicates are handled by its validation); otherwise a bitmap test over (run, step, example).
+  if (usable.every((p) => p.format === "parquet")) {
+    const steps = usable.map((p, i) => `SELECT DISTINCT ${i} AS __aligndepth_f, run, step FROM (${p.source(columns)})`).join("\nUNION ALL\n");
+    const [{ shared }] = await engine.rows<{ shared: number }>(`SELECT count(*) AS shared FROM (SELECT 1 FROM (${steps}) GROUP BY run, step HAVING count(*) > 1)`);
+    if (Number(shared) === 0) return;
+  }
+  if (!(await mayHaveDuplicateKeys(engine, `SELECT run, step, example, "position" FROM tokens`))) return;
   const [{ n }] = await engine.rows<{ n: number }>(
     `SELECT count(*) AS n FROM (SELECT 1 FROM tokens GROUP BY run, step, example, "position" HAVING count(*) > 1)`,
   );

@@ -111,10 +111,13 @@ export async function validateParquet(
     for (const r of c.rows) problems.push({ file, line: Number(r) + 1, field, reason, message });
   }
   // Duplicate keys among the rows that pass.
+  // Without problems every row passes: no filter, so DuckDB can answer min/max from the file's statistics.
+  const passing = problemCount > 0 ? `WHERE (${caseExpr}) IS NULL` : "";
   const tokenKeys = layout === "long"
-    ? `SELECT run, step, example, "position", file_row_number FROM ${read} WHERE (${caseExpr}) IS NULL`
-    : `SELECT run, step, example, COALESCE(${types.has("offset") ? `"offset"` : "0"}, 0) + generate_subscripts(${lead}, 1) - 1 AS "position", file_row_number FROM ${read} WHERE (${caseExpr}) IS NULL`;
-  const dups = await engine.rows<{ n: number; rows: number[] }>(
+    ? `SELECT run, step, example, "position", file_row_number FROM ${read} ${passing}`
+    : `SELECT run, step, example, COALESCE(${types.has("offset") ? `"offset"` : "0"}, 0) + generate_subscripts(${lead}, 1) - 1 AS "position", file_row_number FROM ${read} ${passing}`;
+  // The window that names duplicate rows sorts every key; run it only when a cheap exact test finds one.
+  const dups = !(await mayHaveDuplicateKeys(engine, tokenKeys)) ? [{ n: 0, rows: [] }] : await engine.rows<{ n: number; rows: number[] }>(
     `SELECT count(*) AS n, list(dup_row ORDER BY dup_row)[1:${o.maxProblems}] AS rows FROM (
        SELECT file_row_number AS dup_row, row_number() OVER (PARTITION BY run, step, example, "position" ORDER BY file_row_number) AS k FROM (${tokenKeys})
      ) WHERE k > 1`,
@@ -158,6 +161,27 @@ export async function validateParquet(
       SELECT run, step, example, file_row_number, ${off} + generate_subscripts(${lead}, 1) - 1 AS "position", ${inner} FROM ${read} ${filter}) ${dedupe}`;
   };
   return { layout, columns, report, source };
+}
+
+/** Widest position range the duplicate test handles with a bitmap (bytes per (run, step, example) = range / 8). */
+const MAX_BITMAP_POSITIONS = 1024;
+
+/**
+ * Whether rows (run, step, example, "position") may hold a key twice; false only when they
+ * certainly do not. Exact and cheap: one aggregate per (run, step, example), no sort. A group has
+ * no duplicate iff the bitmap of its positions has as many bits set as the group has rows. When
+ * positions span more than MAX_BITMAP_POSITIONS it answers true (the caller's exact query decides).
+ */
+export async function mayHaveDuplicateKeys(engine: Engine, keys: string): Promise<boolean> {
+  const [{ lo, hi }] = await engine.rows<{ lo: number | null; hi: number | null }>(
+    `SELECT CAST(min("position") AS BIGINT) AS lo, CAST(max("position") AS BIGINT) AS hi FROM (${keys})`,
+  );
+  if (lo === null || hi === null) return false;
+  if (Number(hi) - Number(lo) >= MAX_BITMAP_POSITIONS) return true;
+  const [{ n }] = await engine.rows<{ n: number }>(
+    `SELECT count(*) AS n FROM (SELECT count(*) AS c, bitstring_agg(CAST("position" AS BIGINT), ${Number(lo)}, ${Number(hi)}) AS b FROM (${keys}) GROUP BY run, step, example) WHERE bit_count(b) <> c`,
+  );
+  return Number(n) > 0;
 }
 
 function sqlTypeOf(kind: ColumnKind): string {

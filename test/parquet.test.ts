@@ -1,0 +1,76 @@
+/**
+ * The cheap duplicate-key test that lets Parquet loads skip the sorting window (and the cross-file
+ * GROUP BY): it may only say "no duplicates" when there are none, so it is checked against the
+ * exact GROUP BY on random key sets, and through loadTokenLogs on files with and without duplicates.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Engine } from "../src/engine";
+import { mayHaveDuplicateKeys } from "../src/parquet";
+import { InvalidInputError, loadTokenLogs } from "../src/index";
+import { rng } from "../src/stats/bootstrap";
+
+let engine: Engine;
+let dir: string;
+beforeAll(async () => {
+  engine = await Engine.create({ threads: 1 });
+  dir = mkdtempSync(join(tmpdir(), "ad-parquet-"));
+});
+afterAll(() => engine.close());
+
+const keys = (rows: Array<[string, number, string, number]>) =>
+  `SELECT * FROM (VALUES ${rows.map(([r, s, e, p]) => `('${r}', ${s}, '${e}', ${p})`).join(", ")}) t(run, step, example, "position")`;
+
+async function exactHasDuplicates(sql: string): Promise<boolean> {
+  const [{ n }] = await engine.rows<{ n: number }>(`SELECT count(*) AS n FROM (SELECT 1 FROM (${sql}) GROUP BY run, step, example, "position" HAVING count(*) > 1)`);
+  return Number(n) > 0;
+}
+
+describe("mayHaveDuplicateKeys", () => {
+  it("finds a repeated key, and passes distinct keys", async () => {
+    expect(await mayHaveDuplicateKeys(engine, keys([["a", 0, "e1", 0], ["a", 0, "e1", 1], ["a", 0, "e2", 0]]))).toBe(false);
+    expect(await mayHaveDuplicateKeys(engine, keys([["a", 0, "e1", 0], ["a", 0, "e1", 1], ["a", 0, "e1", 1]]))).toBe(true);
+    // the same position in another run, step or example is no duplicate
+    expect(await mayHaveDuplicateKeys(engine, keys([["a", 0, "e1", 3], ["b", 0, "e1", 3], ["a", 5, "e1", 3], ["a", 0, "e2", 3]]))).toBe(false);
+  });
+  it("says maybe (never no) when positions are too wide for the bitmap", async () => {
+    expect(await mayHaveDuplicateKeys(engine, keys([["a", 0, "e1", 0], ["a", 0, "e1", 100000]]))).toBe(true);
+  });
+  it("agrees with the exact GROUP BY on 300 random key sets", async () => {
+    const rand = rng(7);
+    for (let t = 0; t < 300; t++) {
+      const n = 1 + Math.floor(rand() * 30);
+      const rows: Array<[string, number, string, number]> = [];
+      for (let i = 0; i < n; i++) rows.push([rand() < 0.5 ? "a" : "b", Math.floor(rand() * 2) * 10, `e${Math.floor(rand() * 3)}`, 2 + Math.floor(rand() * 12)]);
+      const sql = keys(rows);
+      expect(await mayHaveDuplicateKeys(engine, sql)).toBe(await exactHasDuplicates(sql));
+    }
+  }, 60_000);
+});
+
+describe("Parquet loads with the fast duplicate checks", () => {
+  const write = async (name: string, rows: Array<[string, number, string, number, number]>) => {
+    const f = join(dir, name);
+    await engine.run(`COPY (SELECT * FROM (VALUES ${rows.map(([r, s, e, p, l]) => `('${r}', ${s}, '${e}', ${p}, ${l})`).join(", ")}) t(run, step, example, "position", loss)) TO '${f}' (FORMAT parquet)`);
+    return f;
+  };
+  it("names duplicate rows inside one file", async () => {
+    const f = await write("dup-in-file.parquet", [["a", 0, "e1", 0, 1], ["a", 0, "e1", 1, 2], ["a", 0, "e1", 1, 3]]);
+    const err = await loadTokenLogs(f, { progress: false }).catch((e) => e);
+    expect(err).toBeInstanceOf(InvalidInputError);
+    expect((err as InvalidInputError).problems.map((p) => [p.reason, p.line])).toEqual([["duplicate-key", 3]]);
+  });
+  it("rejects a key shared by two files that share a (run, step), and loads files that do not share keys", async () => {
+    const a = await write("shard-a.parquet", [["a", 0, "e1", 0, 1], ["a", 10, "e1", 0, 2]]);
+    const b = await write("shard-b.parquet", [["a", 10, "e1", 0, 5]]);
+    const c = await write("shard-c.parquet", [["a", 10, "e2", 0, 5], ["a", 20, "e1", 0, 4]]);
+    const err = await loadTokenLogs([a, b], { progress: false }).catch((e) => e);
+    expect(err).toBeInstanceOf(InvalidInputError);
+    expect((err as InvalidInputError).problems[0].reason).toBe("duplicate-key");
+    const logs = await loadTokenLogs([a, c], { progress: false });
+    expect(logs.report.tokens).toBe(4);
+    logs.close();
+  });
+});
