@@ -21,14 +21,14 @@ export interface MetricByPositionSliderOptions {
   title?: string;
 }
 
-/** 5 significant digits: a figure with one trace per checkpoint is stored twice in a notebook; keep it small. */
-const round = (x: number) => Number(x.toPrecision(5));
+/** A figure with one trace per checkpoint is stored twice in a notebook: keep its numbers short. */
+const round = (x: number, digits: number) => Number(x.toPrecision(digits));
 
 /**
  * The metric by position, one checkpoint at a time: one trace per checkpoint and a slider that
  * shows one of them (under it, the first checkpoint as a grey dotted reference). The y axis is
  * fixed over all checkpoints, so moving the slider shows how the profile moves over training.
- * Values are rounded to 5 significant digits. Rows come from `positionProfile`.
+ * Means are rounded to 5 significant digits, error bars to 3. Rows come from `positionProfile`.
  * @example show(metricByPositionSliderFigure(await positionProfile(logs, { where: { split: "refusal" } }), { run: "sft" }))
  */
 export function metricByPositionSliderFigure(rows: readonly PositionProfileRow[], opts: MetricByPositionSliderOptions = {}): Figure {
@@ -59,10 +59,9 @@ export function metricByPositionSliderFigure(rows: readonly PositionProfileRow[]
       name: `step ${step}`,
       visible: i === active,
       x: pts.map((p) => p.position),
-      y: pts.map((p) => round(p.mean as number)),
-      ...(band ? { error_y: { type: "data", array: pts.map((p) => (p.se === null ? 0 : round(1.96 * p.se))), thickness: 1, width: 2, color } } : {}),
-      customdata: pts.map((p) => p.n),
-      hovertemplate: `step ${step}<br>position %{x}<br>mean %{y:.4f}<br>n %{customdata}<extra></extra>`,
+      y: pts.map((p) => round(p.mean as number, 5)),
+      ...(band ? { error_y: { type: "data", array: pts.map((p) => (p.se === null ? 0 : round(1.96 * p.se, 3))), thickness: 1, width: 2, color } } : {}),
+      hovertemplate: `position %{x}<br>mean %{y:.4f}<extra>step ${step}</extra>`,
       line: { color, width: 2 },
       marker: { size: 5, color },
     };
@@ -75,14 +74,13 @@ export function metricByPositionSliderFigure(rows: readonly PositionProfileRow[]
       mode: "lines",
       name: `step ${steps[0]} (first)`,
       x: pts.map((p) => p.position),
-      y: pts.map((p) => round(p.mean as number)),
-      hovertemplate: `step ${steps[0]}<br>position %{x}<br>mean %{y:.4f}<extra></extra>`,
+      y: pts.map((p) => round(p.mean as number, 5)),
+      hovertemplate: `position %{x}<br>mean %{y:.4f}<extra>step ${steps[0]}</extra>`,
       line: { color: "#999", width: 1.5, dash: "dot" },
     });
   }
   const what = opts.what ? ` (${opts.what})` : "";
-  const title = (step: number) => opts.title ?? `${metric} by position${what}, ${run}, step ${step}`;
-  const layout = baseLayout(title(steps[active]), "token position (0 = first scored token)", `mean ${metric}`);
+  const layout = baseLayout(opts.title ?? `${metric} by position${what}, ${run}`, "token position (0 = first scored token)", `mean ${metric}`);
   if (Number.isFinite(lo)) (layout.yaxis as Record<string, unknown>).range = [lo - pad, hi + pad];
   layout.margin = { l: 60, r: 20, t: 50, b: 100 };
   layout.sliders = [
@@ -93,7 +91,7 @@ export function metricByPositionSliderFigure(rows: readonly PositionProfileRow[]
       steps: steps.map((step, i) => ({
         label: String(step),
         method: "update",
-        args: [{ visible: [...steps.map((_, j) => j === i), ...(withReference ? [true] : [])] }, { "title.text": title(step) }],
+        args: [{ visible: [...steps.map((_, j) => j === i), ...(withReference ? [true] : [])] }],
       })),
     },
   ];

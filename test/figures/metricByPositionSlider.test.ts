@@ -20,16 +20,16 @@ describe("metricByPositionSliderFigure", () => {
     expect((fig.data[0].error_y as { array: number[] }).array).toEqual([0.98, 0.98]);
     expect((fig.data[2].error_y as { array: number[] }).array).toEqual([0, 0]); // no se, no bar
     expect(fig.data[3].y).toEqual([4, 3]);
-    expect((fig.layout.title as { text: string }).text).toBe("loss by position (refusal probes), sft, step 20");
+    expect((fig.layout.title as { text: string }).text).toBe("loss by position (refusal probes), sft");
   });
   it("has a slider with one stop per checkpoint, each showing only its trace (and the reference)", () => {
     const fig = metricByPositionSliderFigure(rows, { run: "sft" });
-    const [slider] = fig.layout.sliders as Array<{ active: number; steps: Array<{ label: string; method: string; args: [{ visible: boolean[] }, Record<string, string>] }> }>;
+    const [slider] = fig.layout.sliders as Array<{ active: number; currentvalue: { prefix: string }; steps: Array<{ label: string; method: string; args: [{ visible: boolean[] }] }> }>;
     expect(slider.active).toBe(2);
     expect(slider.steps.map((s) => s.label)).toEqual(["0", "10", "20"]);
     expect(slider.steps[1].method).toBe("update");
     expect(slider.steps[1].args[0].visible).toEqual([false, true, false, true]);
-    expect(slider.steps[0].args[1]["title.text"]).toBe("loss by position, sft, step 0");
+    expect(slider.currentvalue.prefix).toBe("checkpoint: step ");
   });
   it("fixes the y range over all checkpoints: lowest mean - 1.96 se to highest + 1.96 se, padded by 5%", () => {
     const fig = metricByPositionSliderFigure(rows, { run: "sft" });
@@ -47,10 +47,10 @@ describe("metricByPositionSliderFigure", () => {
     const [slider] = fig.layout.sliders as Array<{ steps: Array<{ args: [{ visible: boolean[] }] }> }>;
     expect(slider.steps[1].args[0].visible).toEqual([false, true]);
   });
-  it("rounds values to 5 significant digits", () => {
+  it("rounds means to 5 significant digits and error bars to 3", () => {
     const fig = metricByPositionSliderFigure([row("sft", 0, 0, 1.23456789, 0.0123456789), row("sft", 1, 0, 2 / 3, null)]);
     expect(fig.data[0].y).toEqual([1.2346]);
-    expect((fig.data[0].error_y as { array: number[] }).array).toEqual([0.024198]);
+    expect((fig.data[0].error_y as { array: number[] }).array).toEqual([0.0242]);
     expect(fig.data[1].y).toEqual([0.66667]);
   });
   it("spreads at most maxSteps checkpoints over a long run", () => {
