@@ -2,8 +2,8 @@
  * Concentration over training: for each checkpoint s after the first, the early share E_k and depth
  * d50 of the update from the first checkpoint to s (per run).
  */
-import { DuckDBValue, listValue } from "@duckdb/node-api";
-import { RowFilter, filteredSource } from "./source";
+import type { DuckDBValue } from "@duckdb/node-api";
+import { RowFilter, filteredSource, runsCondition, stepOr } from "./source";
 import type { TokenLogs } from "../load";
 import { sqlIdent } from "../engine";
 import { MassOptions, updateMass } from "./updateMass";
@@ -33,13 +33,8 @@ export async function updateByStep(logs: TokenLogs, opts: { metric?: string; run
   const m = sqlIdent(logs.metric(opts.metric ?? "loss"));
   const params: Record<string, DuckDBValue> = {};
   const t = filteredSource(logs, opts.where, params);
-  let runFilter = "";
-  if (opts.runs) {
-    runFilter = "AND list_contains($runs::VARCHAR[], run)";
-    params.runs = listValue(opts.runs);
-  }
-  const from = opts.from === undefined ? "min(step)" : "CAST($from AS INTEGER)";
-  if (opts.from !== undefined) params.from = opts.from;
+  const runFilter = runsCondition(opts.runs, params);
+  const from = stepOr(opts.from, "from", "min(step)", params);
   return logs.engine.rows<StepUpdateRow>(
     `WITH first AS (SELECT run, ${from} AS f FROM ${t} WHERE ${m} IS NOT NULL ${runFilter} GROUP BY run),
      base AS (SELECT x.run, x.example, x."position", x.${m} AS va, f FROM ${t} x JOIN first USING (run) WHERE x.step = first.f AND x.${m} IS NOT NULL),

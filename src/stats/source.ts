@@ -3,7 +3,7 @@
  * equal given values (for example `{ split: "refusal" }` for the refusal probes). Values are bound
  * parameters; column names must be columns of the logs.
  */
-import type { DuckDBValue } from "@duckdb/node-api";
+import { DuckDBValue, listValue } from "@duckdb/node-api";
 import { UsageError } from "../errors";
 import type { TokenLogs } from "../load";
 import { sqlIdent } from "../engine";
@@ -24,4 +24,18 @@ export function filteredSource(logs: TokenLogs, filter: RowFilter | undefined, p
     return `CAST(${sqlIdent(col)} AS VARCHAR) IN (${names.join(", ")})`;
   });
   return `(SELECT * FROM ${logs.table} WHERE ${conds.join(" AND ")})`;
+}
+
+/** `AND run IN (runs)` as a bound list, or nothing when `runs` is not given. */
+export function runsCondition(runs: string[] | undefined, params: Record<string, DuckDBValue>): string {
+  if (!runs) return "";
+  params.runs = listValue(runs);
+  return "AND list_contains($runs::VARCHAR[], run)";
+}
+
+/** A step given by the caller (bound as `$name`), or the SQL aggregate that picks each run's own. */
+export function stepOr(step: number | undefined, name: string, perRun: string, params: Record<string, DuckDBValue>): string {
+  if (step === undefined) return perRun;
+  params[name] = step;
+  return `CAST($${name} AS INTEGER)`;
 }

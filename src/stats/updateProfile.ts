@@ -4,11 +4,11 @@
  * sequences whose lengths differ (ragged) or that are missing at one step contribute only where
  * they pair.
  */
-import { DuckDBValue, listValue } from "@duckdb/node-api";
+import type { DuckDBValue } from "@duckdb/node-api";
 import type { TokenLogs } from "../load";
 import { Params, sqlIdent } from "../engine";
 import { Moments, mergeMoments, summarize } from "./moments";
-import { RowFilter, filteredSource } from "./source";
+import { RowFilter, filteredSource, runsCondition, stepOr } from "./source";
 
 export interface UpdateOptions {
   metric?: string;
@@ -45,15 +45,9 @@ export function pairsSql(logs: TokenLogs, opts: UpdateOptions): { sql: string; b
   const m = sqlIdent(logs.metric(opts.metric ?? "loss"));
   const params: Record<string, DuckDBValue> = {};
   const t = filteredSource(logs, opts.where, params);
-  let runFilter = "";
-  if (opts.runs) {
-    runFilter = "AND list_contains($runs::VARCHAR[], run)";
-    params.runs = listValue(opts.runs);
-  }
-  const from = opts.from === undefined ? "min(step)" : "CAST($from AS INTEGER)";
-  const to = opts.to === undefined ? "max(step)" : "CAST($to AS INTEGER)";
-  if (opts.from !== undefined) params.from = opts.from;
-  if (opts.to !== undefined) params.to = opts.to;
+  const runFilter = runsCondition(opts.runs, params);
+  const from = stepOr(opts.from, "from", "min(step)", params);
+  const to = stepOr(opts.to, "to", "max(step)", params);
   const boundsSql = `WITH bounds AS (SELECT run, ${from} AS s_from, ${to} AS s_to FROM ${t} WHERE ${m} IS NOT NULL ${runFilter} GROUP BY run)`;
   const sql = `${boundsSql},
   pa AS (SELECT x.run, x.example, x."position", x.${m} AS va, b.s_from, b.s_to FROM ${t} x JOIN bounds b ON x.run = b.run AND x.step = b.s_from WHERE x.${m} IS NOT NULL),
