@@ -96,7 +96,10 @@ export async function validateParquet(
   }
   if (layout === "wide") check(`len(${lead}) = 0`, REQUIRED_METRIC, "empty-record", "per-token arrays are empty");
   const caseExpr = `CASE ${checks.map((c, i) => `WHEN ${c[0]} THEN ${i}`).join(" ")} END`;
-  const counts = await engine.rows<{ problem: number; n: number; first: number; rows: number[] }>(
+  // A clean long file (the common case) is proven clean in one scan: the checks and the duplicate
+  // bitmap together. Otherwise the queries below name every problem row.
+  const clean = layout === "long" && INTEGER_TYPES.test(types.get("position")!) && (await provenCleanLong(engine, read, caseExpr));
+  const counts = clean ? [] : await engine.rows<{ problem: number; n: number; first: number; rows: number[] }>(
     `SELECT problem, count(*) AS n, list(file_row_number ORDER BY file_row_number)[1:${o.maxProblems}] AS rows
      FROM (SELECT ${caseExpr} AS problem, file_row_number FROM ${read}) WHERE problem IS NOT NULL GROUP BY problem ORDER BY problem`,
     undefined, o.progress, o.label,
@@ -117,7 +120,7 @@ export async function validateParquet(
     ? `SELECT run, step, example, "position", file_row_number FROM ${read} ${passing}`
     : `SELECT run, step, example, COALESCE(${types.has("offset") ? `"offset"` : "0"}, 0) + generate_subscripts(${lead}, 1) - 1 AS "position", file_row_number FROM ${read} ${passing}`;
   // The window that names duplicate rows sorts every key; run it only when a cheap exact test finds one.
-  const dups = !(await mayHaveDuplicateKeys(engine, tokenKeys)) ? [{ n: 0, rows: [] }] : await engine.rows<{ n: number; rows: number[] }>(
+  const dups = clean || !(await mayHaveDuplicateKeys(engine, tokenKeys)) ? [{ n: 0, rows: [] }] : await engine.rows<{ n: number; rows: number[] }>(
     `SELECT count(*) AS n, list(dup_row ORDER BY dup_row)[1:${o.maxProblems}] AS rows FROM (
        SELECT file_row_number AS dup_row, row_number() OVER (PARTITION BY run, step, example, "position" ORDER BY file_row_number) AS k FROM (${tokenKeys})
      ) WHERE k > 1`,
@@ -182,6 +185,27 @@ export async function mayHaveDuplicateKeys(engine: Engine, keys: string): Promis
     `SELECT count(*) AS n FROM (SELECT count(*) AS c, bitstring_agg(CAST("position" AS BIGINT), ${Number(lo)}, ${Number(hi)}) AS b FROM (${keys}) GROUP BY run, step, example) WHERE bit_count(b) <> c`,
   );
   return Number(n) > 0;
+}
+
+/**
+ * True only when every row of a long-layout file passes `caseExpr` and no key repeats: one scan,
+ * grouped by (run, step, example) with the bitmap of positions (see mayHaveDuplicateKeys). The
+ * position range comes from the file's statistics; any doubt (a wide range, an error) says false.
+ */
+async function provenCleanLong(engine: Engine, read: string, caseExpr: string): Promise<boolean> {
+  try {
+    const [{ lo, hi }] = await engine.rows<{ lo: number | null; hi: number | null }>(`SELECT CAST(min("position") AS BIGINT) AS lo, CAST(max("position") AS BIGINT) AS hi FROM ${read}`);
+    if (lo === null || hi === null || Number(hi) - Number(lo) >= MAX_BITMAP_POSITIONS) return false;
+    const [{ bad, dup }] = await engine.rows<{ bad: number; dup: number }>(
+      `SELECT COALESCE(sum(nbad), 0) AS bad, count(*) FILTER (WHERE bit_count(b) <> c) AS dup FROM (
+         SELECT count(*) FILTER (WHERE p IS NOT NULL) AS nbad, count(*) FILTER (WHERE p IS NULL) AS c,
+                bitstring_agg(CAST("position" AS BIGINT), ${Number(lo)}, ${Number(hi)}) FILTER (WHERE p IS NULL) AS b
+         FROM (SELECT ${caseExpr} AS p, run, step, example, "position" FROM ${read}) GROUP BY run, step, example)`,
+    );
+    return Number(bad) === 0 && Number(dup) === 0;
+  } catch {
+    return false;
+  }
 }
 
 function sqlTypeOf(kind: ColumnKind): string {

@@ -62,6 +62,16 @@ describe("Parquet loads with the fast duplicate checks", () => {
     expect(err).toBeInstanceOf(InvalidInputError);
     expect((err as InvalidInputError).problems.map((p) => [p.reason, p.line])).toEqual([["duplicate-key", 3]]);
   });
+  it("still names every problem row of a file that is not clean (the one-scan proof says no)", async () => {
+    const f = await write("mixed.parquet", [["a", 0, "e1", 0, 1], ["a", 0, "e1", 1, 0], ["", 0, "e1", 2, 1], ["a", 0, "e1", 1, 3]]);
+    await engine.run(`COPY (SELECT run, step, example, "position", CASE WHEN "position" = 1 AND loss = 0 THEN 'NaN'::DOUBLE ELSE loss END AS loss FROM '${f}') TO '${join(dir, "mixed-nan.parquet")}' (FORMAT parquet)`);
+    const err = await loadTokenLogs(join(dir, "mixed-nan.parquet"), { progress: false }).catch((e) => e);
+    expect(err).toBeInstanceOf(InvalidInputError);
+    expect((err as InvalidInputError).problems.map((p) => [p.reason, p.line])).toEqual([["not-finite", 2], ["bad-key", 3]]);
+    const logs = await loadTokenLogs(join(dir, "mixed-nan.parquet"), { progress: false, skipInvalid: true });
+    expect(logs.report.tokens).toBe(2);
+    logs.close();
+  });
   it("rejects a key shared by two files that share a (run, step), and loads files that do not share keys", async () => {
     const a = await write("shard-a.parquet", [["a", 0, "e1", 0, 1], ["a", 10, "e1", 0, 2]]);
     const b = await write("shard-b.parquet", [["a", 10, "e1", 0, 5]]);
