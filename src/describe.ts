@@ -58,6 +58,11 @@ export function describeConcentration(rows: Array<{ run: string; step: number; e
   });
 }
 
+/** A rate: whole percent, but one decimal near 0% and 100% (large samples give intervals like 0% to 0.2%). */
+const rate = (x: number) =>
+  x > 0 && x < 0.001 ? "<0.1%" : x > 0.999 && x < 1 ? ">99.9%" : (x > 0 && x < 0.01) || (x > 0.99 && x < 1) ? `${(100 * x).toFixed(1)}%` : pct(x);
+const ivRate = (iv: Interval) => (iv ? ` (95% CI ${rate(iv[0])} to ${rate(iv[1])})` : "");
+
 /** A value of a metric in a sentence: 3 significant digits, tiny values in exponent form. */
 const num = (x: number) => (x === 0 ? "0" : Math.abs(x) < 0.01 ? x.toExponential(1) : Math.abs(x) >= 1000 ? x.toFixed(0) : x.toPrecision(3));
 const signed = (x: number) => (x > 0 ? `+${num(x)}` : num(x));
@@ -137,15 +142,17 @@ export function describeAsr(rows: readonly AsrRow[], field: "k" | "prefix_len" |
   const mine = rows.filter((r) => r[field] !== null && r.asr !== null);
   const keys: Array<[string, string]> = [];
   for (const r of mine) if (!keys.some(([a, b]) => a === r.run && b === r.attack)) keys.push([r.run, r.attack]);
-  const at = (r: AsrRow) => `${pct(r.asr as number)} at ${field} = ${r[field]}${ivPct(r.ci)}`;
+  const at = (r: AsrRow) => `${rate(r.asr as number)} at ${field} = ${r[field]}${ivRate(r.ci)}`;
   return keys.map(([run, attack]) => {
     const g = mine.filter((r) => r.run === run && r.attack === attack).sort((a, b) => (a[field] as number) - (b[field] as number));
     const first = g[0];
     const last = g[g.length - 1];
     const peak = g.reduce((a, b) => ((b.asr as number) > (a.asr as number) ? b : a));
     if (g.length === 1) return `${run} (${attack}): ASR ${at(first)}.`;
-    const peakNote = peak !== first && peak !== last && (peak.asr as number) > Math.max(first.asr as number, last.asr as number) ? `; it peaks at ${pct(peak.asr as number)} (${field} = ${peak[field]})` : "";
-    return `${run} (${attack}): ASR ${at(first)}, ${at(last)}${peakNote}.`;
+    const peakNote = peak !== first && peak !== last && (peak.asr as number) > Math.max(first.asr as number, last.asr as number) ? `; it peaks at ${rate(peak.asr as number)} (${field} = ${peak[field]})` : "";
+    const half = (first.asr as number) < 0.5 ? g.find((r) => (r.asr as number) >= 0.5) : undefined;
+    const halfNote = half && half !== last ? `; it first reaches 50% at ${field} = ${half[field]}` : "";
+    return `${run} (${attack}): ASR ${at(first)}, ${at(last)}${halfNote}${peakNote}.`;
   });
 }
 
@@ -160,7 +167,7 @@ export function describeAttackReach(rows: readonly AttackReach[]): string[] {
     if (r.value === null)
       return `${r.run} (${r.attack}): at no ${r.field} tested (${r.minTested} to ${r.maxTested}) is the ASR's 95% lower bound above ${pct(r.level)}.`;
     const longest = r.value === r.maxTested ? `, the longest tested` : ` (${r.maxTested} tested)`;
-    return `${r.run} (${r.attack}): still works after ${r.value} ${unit}${longest}: ASR ${pct(r.asr as number)}, ${r.harmful}/${r.n}${ivPct(r.ci)}, lower bound above ${pct(r.level)}.`;
+    return `${r.run} (${r.attack}): still works after ${r.value} ${unit}${longest}: ASR ${rate(r.asr as number)}, ${r.harmful}/${r.n}${ivRate(r.ci)}, lower bound above ${pct(r.level)}.`;
   });
 }
 
@@ -173,9 +180,9 @@ export function describeAttackComparison(rows: readonly RunComparison[]): string
     const sorted = [...have].sort((a, b) => (a.asr[attack].asr as number) - (b.asr[attack].asr as number));
     const lo = sorted[0];
     const hi = sorted[sorted.length - 1];
-    const f = (r: RunComparison) => `${r.run} (${pct(r.asr[attack].asr as number)}, ${r.asr[attack].condition})`;
+    const f = (r: RunComparison) => `${r.run} (${rate(r.asr[attack].asr as number)}, ${r.asr[attack].condition})`;
     if (have.length === 1) return `${attack}: ASR of ${f(lo)}.`;
-    if (lo.asr[attack].asr === hi.asr[attack].asr) return `${attack}: every run has the same ASR, ${pct(lo.asr[attack].asr as number)} (${lo.asr[attack].condition}).`;
+    if (lo.asr[attack].asr === hi.asr[attack].asr) return `${attack}: every run has the same ASR, ${rate(lo.asr[attack].asr as number)} (${lo.asr[attack].condition}).`;
     return `${attack}: the lowest ASR is ${f(lo)}, the highest ${f(hi)}.`;
   });
 }

@@ -61,6 +61,14 @@ describe("describeAsr", () => {
       "aug (insertion): ASR 50% at prefix_len = 0 (95% CI 24% to 76%), 0% at prefix_len = 21 (95% CI 0% to 28%); it peaks at 80% (prefix_len = 7).",
     ]);
   });
+  it("says where the ASR first reaches 50%, and gives one decimal near 0% and 100%", () => {
+    // wilson(0, 1600) = [0, 0.0024]; wilson(1600, 1600) = [0.9976, 1]; 1/1600 = 0.000625.
+    const rows = [arow("sft", "prefill", "k", 0, 0, 1600), arow("sft", "prefill", "k", 3, 1, 1600), arow("sft", "prefill", "k", 5, 1600, 1600), arow("sft", "prefill", "k", 10, 1600, 1600)];
+    expect(describeAsr(rows, "k")).toEqual([
+      "sft (prefill): ASR 0% at k = 0 (95% CI 0% to 0.2%), 100% at k = 10 (95% CI 99.8% to 100%); it first reaches 50% at k = 5.",
+    ]);
+    expect(describeAsr([arow("sft", "prefill", "k", 3, 1, 1600)], "k")).toEqual(["sft (prefill): ASR <0.1% at k = 3 (95% CI <0.1% to 0.4%)."]);
+  });
 });
 
 describe("describeAttackReach", () => {
