@@ -153,6 +153,18 @@ def markdown_report(summary: Dict[str, Any]) -> str:
     for r, d in a["kl"].items():
         for sp, v in d.items():
             lines.append(f"| {r} | {sp} | {v[0]:.3f} | {mean(v[1:5]):.3f} | {mean(v[5:10]):.3f} | {mean(v[10:]):.3f} |")
+    if "concentration" in a:
+        lines.append("\nConcentration over training: E_5 of the update from step 0 to step s (loss):\n")
+        steps = None
+        for r, d in a["concentration"].items():
+            for sp, v in d.items():
+                if steps is None:
+                    all_steps = sorted(int(x) for x in v)
+                    steps = [x for i, x in enumerate(all_steps) if i % max(1, len(all_steps) // 6) == 0 or x == all_steps[-1]]
+                    lines.append("| recipe | probe set | " + " | ".join(f"s={x}" for x in steps) + " |")
+                    lines.append("| --- | --- | " + " | ".join("---" for _ in steps) + " |")
+                cells = [("%.3f" % v[str(x)]["E"]) if v[str(x)]["E"] is not None else "-" for x in steps]
+                lines.append(f"| {r} | {sp} | " + " | ".join(cells) + " |")
     pre = a["attacks"]["prefill_by_k"]
     ks = sorted({int(k.split("k=")[1]) for k in pre})
     lines.append("\nPrefilling attack, ASR (harmful / n) by prefilled harmful tokens k, with 95% Wilson interval:\n")

@@ -418,6 +418,12 @@ def summarize(out_lab: str, cfg: Config, ext: str) -> Dict[str, Any]:
             res["depth"][recipe][split] = analysis.bootstrap_mass(pairs, k=5, B=1000, seed=0)
             prof = analysis.update_profile(pairs)
             res["depth"][recipe][split]["delta"] = [round(prof[p][0], 4) for p in sorted(prof)]
+            conc = {}
+            for step in sorted({r["step"] for r in recs if r["step"] > 0}):
+                m = analysis.update_mass(analysis.update_profile(
+                    analysis.update_pairs(recs, 0, step, "loss", where=where)), k=5)
+                conc[str(step)] = {"E": None if m["E"] is None else round(m["E"], 4), "d50": m["d50"]}
+            res.setdefault("concentration", {}).setdefault(recipe, {})[split] = conc
             kl = analysis.mean_profile(recs, final, "kl", where=where)
             res["kl"][recipe][split] = [round(kl[p], 4) for p in sorted(kl)]
             l0 = analysis.mean_profile(recs, 0, "loss", where=where)
