@@ -186,6 +186,9 @@ class JsonlAppender:
 
     def __init__(self, path: Union[str, os.PathLike], fsync_every: int = 0):
         self.path = os.fspath(path)
+        if self.path.endswith(".gz"):
+            raise ValueError("JsonlAppender writes plain JSON Lines (appending to gzip is not crash-safe); "
+                             "write .jsonl and compress it when the run is over")
         d = os.path.dirname(self.path)
         if d:
             os.makedirs(d, exist_ok=True)

@@ -170,3 +170,8 @@ def test_logger_appends_and_repairs_partial_tail(tmp_path):
     recs = [json.loads(l) for l in path.read_text().splitlines()]
     assert [r["step"] for r in recs] == [0, 2]
     assert recs[1]["offset"] == 3
+
+
+def test_logger_refuses_gzip_paths(tmp_path):
+    with pytest.raises(ValueError, match="plain JSON Lines"):
+        TokenLogger(tmp_path / "t.jsonl.gz")
