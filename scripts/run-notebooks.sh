@@ -70,11 +70,14 @@ for nb in "${NOTEBOOKS[@]}"; do
 done
 
 # >>> REPORT HOOK: the standalone HTML report (out/report.html), built by the CLI from the lab's
-# logs when data/lab holds them (REPORT_DATA overrides the folder).
+# logs when data/lab holds them (REPORT_DATA overrides the folder). The lab's alignment shows on
+# the harmful-answer probes (data/README.md says why the refusal probes look alike), so the report
+# analyses those (REPORT_WHERE overrides, e.g. split=refusal).
 REPORT_DATA="${REPORT_DATA:-data/lab}"
+REPORT_WHERE="${REPORT_WHERE:-split=harmful}"
 if [ "$REPORT" = 1 ] && compgen -G "$REPORT_DATA/tokens-*.jsonl.gz" >/dev/null; then
   log "building the report from $REPORT_DATA -> out/report.html"
-  REPORT_ARGS=("$REPORT_DATA/tokens-*.jsonl.gz")
+  REPORT_ARGS=("$REPORT_DATA/tokens-*.jsonl.gz" --where "$REPORT_WHERE")
   [ -f "$REPORT_DATA/attacks.jsonl.gz" ] && REPORT_ARGS+=(--attacks "$REPORT_DATA/attacks.jsonl.gz")
   compgen -G "$REPORT_DATA/gradnorm-*.jsonl.gz" >/dev/null && REPORT_ARGS+=(--grad-logs "$REPORT_DATA/gradnorm-*.jsonl.gz")
   mkdir -p out

@@ -15,6 +15,8 @@ import type { TokenUpdate } from "./stats/tokens";
 const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
 const ivPct = (iv: Interval) => (iv ? ` (95% CI ${pct(iv[0])} to ${pct(iv[1])})` : "");
 const ivNum = (iv: Interval) => (iv ? ` (95% CI ${fmt(iv[0])} to ${fmt(iv[1])})` : "");
+/** "1 position", "3 positions". */
+const leading = (n: number) => `${n} position${n === 1 ? "" : "s"}`;
 const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(1));
 
 /** One sentence per run: how much of the update the first k positions carry, and its depth. */
@@ -25,7 +27,7 @@ export function describeSummary(s: RunSummary, opts: { metric?: string; k: numbe
     return `${s.run}: no change in ${metric}${what} between step ${s.from} and step ${s.to} (${s.examples} examples paired), so the update has no shape.`;
   return (
     `${s.run}: the first ${opts.k} positions carry ${pct(s.early_share)}${ivPct(s.ci.early_share)} of the change in ${metric}${what} ` +
-    `between step ${s.from} and step ${s.to}; half of it lies in the first ${s.d50}${ivNum(s.ci.d50)} positions and 90% in the first ${s.d90}${ivNum(s.ci.d90)}, ` +
+    `between step ${s.from} and step ${s.to}; half of it lies in the first ${leading(s.d50 as number)}${ivNum(s.ci.d50)} and 90% in the first ${leading(s.d90 as number)}${ivNum(s.ci.d90)}, ` +
     `over ${s.positions} positions and ${s.examples} examples.`
   );
 }
