@@ -3,7 +3,7 @@
  * span length) per run with Wilson error bars, and the prefix_len x span_len heatmap.
  */
 import type { AsrRow, AsrTable2d } from "../attacks/asr";
-import { Figure, RUN_COLORS, baseLayout } from "./figure";
+import { Figure, RUN_COLORS, baseLayout, traceDropdown } from "./figure";
 
 export interface AsrLineOptions {
   /** Only this attack (default: every attack whose rows have the field; the legend then names it). */
@@ -109,21 +109,6 @@ export function asrHeatmapFigure(tables: readonly AsrTable2d[], opts: { run?: st
   const layout = baseLayout(title(t0), AXIS[(t0?.colField ?? "span_len") as Field] ?? t0?.colField, AXIS[(t0?.rowField ?? "prefix_len") as Field] ?? t0?.rowField);
   (layout.xaxis as Record<string, unknown>).type = "category";
   (layout.yaxis as Record<string, unknown>).type = "category";
-  if (tables.length > 1)
-    layout.updatemenus = [
-      {
-        type: "dropdown",
-        x: 1,
-        xanchor: "right",
-        y: 1.15,
-        yanchor: "top",
-        active: first,
-        buttons: tables.map((t, i) => ({
-          label: label(t),
-          method: "update",
-          args: [{ visible: tables.map((_, j) => j === i) }, { "title.text": title(t) }],
-        })),
-      },
-    ];
+  if (tables.length > 1) layout.updatemenus = [traceDropdown(tables.map(label), { active: first, titles: tables.map(title) })];
   return { data, layout };
 }

@@ -51,3 +51,23 @@ export function downsample<T>(points: T[], max = 2000): T[] {
   for (let i = 0; i < max; i++) out.push(points[Math.round((i * (points.length - 1)) / (max - 1))]);
   return out;
 }
+
+/**
+ * A dropdown that shows one trace at a time (trace i for entry i), optionally changing the title.
+ * Used by the figures that hold one trace per run.
+ */
+export function traceDropdown(labels: string[], opts: { active?: number; titles?: string[] } = {}): Record<string, unknown> {
+  return {
+    type: "dropdown",
+    x: 1,
+    xanchor: "right",
+    y: 1.15,
+    yanchor: "top",
+    active: opts.active ?? 0,
+    buttons: labels.map((label, i) => ({
+      label,
+      method: "update",
+      args: opts.titles ? [{ visible: labels.map((_, j) => j === i) }, { "title.text": opts.titles[i] }] : [{ visible: labels.map((_, j) => j === i) }],
+    })),
+  };
+}

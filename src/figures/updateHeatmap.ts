@@ -1,5 +1,5 @@
 import type { StepUpdateRow } from "../stats/concentration";
-import { Figure, baseLayout } from "./figure";
+import { Figure, baseLayout, traceDropdown } from "./figure";
 
 /**
  * Step x position heatmap of the update from the first checkpoint: the colour at (position, step)
@@ -35,16 +35,8 @@ export function updateHeatmapFigure(rows: StepUpdateRow[], opts: { metric?: stri
       visible: i === 0,
     };
   });
-  const layout: Record<string, unknown> = baseLayout(opts.title ?? `Change in ${metric} since the first checkpoint`, "token position (0 = first scored token)", "step");
-  if (runs.length > 1)
-    layout.updatemenus = [
-      {
-        type: "dropdown",
-        x: 1,
-        xanchor: "right",
-        y: 1.15,
-        buttons: runs.map((run, i) => ({ label: run, method: "update", args: [{ visible: runs.map((_, j) => j === i) }] })),
-      },
-    ];
+  const title = opts.title ?? `Change in ${metric} since the first checkpoint`;
+  const layout: Record<string, unknown> = baseLayout(runs.length > 1 ? `${title}, ${runs[0]}` : title, "token position (0 = first scored token)", "step");
+  if (runs.length > 1) layout.updatemenus = [traceDropdown(runs, { titles: runs.map((run) => `${title}, ${run}`) })];
   return { data, layout };
 }

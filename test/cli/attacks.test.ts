@@ -1,23 +1,11 @@
 /** `aligndepth attacks`: the JSON contract, the table, and the exit codes, through `main`. */
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { main } from "../../src/cli/main";
-import type { Output } from "../../src/cli/output";
+import { run } from "./run";
 
 const fx = (name: string) => join(__dirname, "..", "fixtures", "attacks", name);
 const judge = [fx("judge/m1_prefilled_3_harmful_tokens.jsonl"), fx("judge/m1_prefilled_10_harmful_tokens.jsonl.gz")];
 
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const out: Output = {
-    json: (v) => (stdout += `${JSON.stringify(v)}\n`),
-    text: (s) => (stdout += `${s}\n`),
-    note: (s) => (stderr += `${s}\n`),
-  };
-  const code = await main(argv, out);
-  return { code, stdout, stderr };
-}
 
 const ROW_KEYS = ["run", "attack", "k", "prefix_len", "span_len", "n", "harmful", "asr", "ci"];
 

@@ -1,22 +1,10 @@
 /** The JSON contracts of validate, profile and summary, and the exit codes, through `main`. */
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { main } from "../../src/cli/main";
-import type { Output } from "../../src/cli/output";
+import { run } from "./run";
 
 const fx = (name: string) => join(__dirname, "..", "fixtures", "core", name);
 
-export async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const out: Output = {
-    json: (v) => (stdout += `${JSON.stringify(v)}\n`),
-    text: (s) => (stdout += `${s}\n`),
-    note: (s) => (stderr += `${s}\n`),
-  };
-  const code = await main(argv, out);
-  return { code, stdout, stderr };
-}
 
 describe("aligndepth CLI", () => {
   it("summary --json follows the contract", async () => {

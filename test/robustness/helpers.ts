@@ -20,14 +20,5 @@ export async function cli(argv: string[]): Promise<CliRun> {
   return { code, stdout, stderr };
 }
 
-/** A deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The library's seeded generator (mulberry32), so that fuzz cases are the same on every machine. */
+export { rng } from "../../src/stats/bootstrap";
