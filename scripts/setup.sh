@@ -100,7 +100,9 @@ else
   kernel_registered || die "tslab install did not write $KERNEL_PREFIX/share/jupyter/kernels/tslab/kernel.json"
   did "registered the tslab kernel in .jupyter-local/ (use JUPYTER_PATH=$KERNEL_PREFIX/share/jupyter)"
 fi
-jupyter_cmd kernelspec list 2>/dev/null | grep -q "tslab.*$KERNEL_PREFIX" || die "Jupyter does not see the tslab kernel in $KERNEL_PREFIX"
+# Read the whole list first: with pipefail, `grep -q` closing the pipe early could fail the check.
+KERNELSPECS="$(jupyter_cmd kernelspec list 2>/dev/null || true)"
+grep -q "tslab.*$KERNEL_PREFIX" <<<"$KERNELSPECS" || die "Jupyter does not see the tslab kernel in $KERNEL_PREFIX"
 
 # --- 5. test dependencies (--tests) -----------------------------------------------------------------
 if [ "$WITH_TESTS" = 1 ]; then
