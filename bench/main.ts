@@ -31,6 +31,8 @@ export interface Outcome {
   wallSeconds: number;
   peakRss: number;
   result?: ChildResult;
+  /** Task times a stopped child reported before it stopped. */
+  partial?: Record<string, number>;
 }
 
 interface Contender {
@@ -83,7 +85,9 @@ function runChild(c: Contender, manifest: Manifest, manifestPath: string, rep: n
         resolve({ contender: c.name, workload: manifest.spec.name, rep, ok: true, wallSeconds, peakRss: Math.max(peak, result.peakRss), result });
       } else {
         const why = stopped ?? lastErrorLine(err) ?? `exit code ${code}`;
-        resolve({ contender: c.name, workload: manifest.spec.name, rep, ok: false, stopped: why, wallSeconds, peakRss: peak });
+        const partials = out.split("\n").filter((l) => l.startsWith("@@PARTIAL "));
+        const partial = partials.length ? (JSON.parse(partials[partials.length - 1].slice(10)) as Record<string, number>) : undefined;
+        resolve({ contender: c.name, workload: manifest.spec.name, rep, ok: false, stopped: why, wallSeconds, peakRss: peak, partial });
       }
     });
   });
@@ -172,7 +176,7 @@ async function main(): Promise<void> {
         const o = await runChild(CONTENDERS[name], input, mpath(input), rep);
         outcomes.push(o);
         const t = o.result?.times;
-        log(`  ${plan.label} ${name} rep ${rep + 1}: ${o.ok ? `load+profile ${t!.load_profile.toFixed(2)} s, update ${t!.update.toFixed(2)} s, concentration ${t!.concentration.toFixed(2)} s` : `stopped: ${o.stopped}`}, peak ${(o.peakRss / GB).toFixed(2)} GB`);
+        log(`  ${plan.label} ${name} rep ${rep + 1}: ${o.ok ? `load+profile ${t!.load_profile.toFixed(2)} s, update ${t!.update.toFixed(2)} s, concentration ${t!.concentration.toFixed(2)} s` : `stopped: ${o.stopped} (finished: ${JSON.stringify(o.partial ?? {})})`}, peak ${(o.peakRss / GB).toFixed(2)} GB`);
         // The slowest get fewer runs: over a minute means one run is enough to see the ratio.
         if (!o.ok || o.wallSeconds > 60) reps[name] = Math.min(reps[name], rep + 1);
       }
@@ -183,7 +187,7 @@ async function main(): Promise<void> {
   const extras = await runChild(CONTENDERS.aligndepth, b, mpath(b), 0, true);
   log(`  extras: ${extras.ok ? JSON.stringify(extras.result!.times) : extras.stopped}`);
   const agree: Agreement[] = agreement(outcomes, plans);
-  const results = { scale, machine: info, workloads: { a, b, bsubPq, bsubCsv }, plans: plans.map((p) => ({ label: p.label, inputs: Object.fromEntries(Object.entries(p.inputs).map(([k, v]) => [k, typeof v === "string" ? v : v.spec.name])) })), outcomes: outcomes.map(({ result, ...o }) => ({ ...o, times: result?.times })), extras: { ...extras, result: extras.result && { times: extras.result.times, extra: extras.result.extra } }, agreement: agree };
+  const results = { scale, machine: info, workloads: { a, b, bsubPq, bsubCsv }, plans: plans.map((p) => ({ label: p.label, inputs: Object.fromEntries(Object.entries(p.inputs).map(([k, v]) => [k, typeof v === "string" ? v : v.spec.name])) })), outcomes: outcomes.map(({ result, partial, ...o }) => ({ ...o, times: result?.times ?? partial })), extras: { ...extras, result: extras.result && { times: extras.result.times, extra: extras.result.extra } }, agreement: agree };
   writeFileSync(join(BENCH_DIR, `results${scale === 1 ? "" : `-x${scale}`}.json`), JSON.stringify(results, null, 2));
   const out = scale === 1 ? join(ROOT, "BENCH.md") : join(BENCH_DIR, `BENCH-x${scale}.md`);
   writeFileSync(out, writeReport(results));

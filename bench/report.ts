@@ -39,7 +39,8 @@ export function writeReport(r: Results): string {
     const mine = r.outcomes.filter((o) => o.contender === c && o.workload === input);
     const ok = mine.filter((o) => o.ok && o.times);
     const failed = mine.find((o) => !o.ok);
-    return { input, ok, failed, runs: mine.length, med: (t: string) => median(ok.map((o) => o.times![t])), peak: median(mine.map((o) => o.peakRss)) };
+    const partial = (t: string) => (failed?.times && failed.times[t] !== undefined ? failed.times[t] : undefined);
+    return { input, ok, failed, partial, runs: mine.length, med: (t: string) => median(ok.map((o) => o.times![t])), peak: median(mine.map((o) => o.peakRss)) };
   };
   const L: string[] = [];
   L.push("# Benchmarks");
@@ -80,7 +81,11 @@ export function writeReport(r: Results): string {
         const x = cs[c];
         if (!r.workloads || x.input === undefined) return ["-", "-"];
         if (!/^[ab]-/.test(x.input)) return [x.input, "-"];
-        if (x.ok.length === 0) return [x.failed ? `stopped: ${x.failed.stopped}` : "-", x.failed && /time limit/.test(x.failed.stopped ?? "") ? `> ${ratio(Number(/\d+/.exec(x.failed.stopped!)![0]) / ad)}` : "-"];
+        if (x.ok.length === 0) {
+          const done = x.partial(t);
+          if (done !== undefined) return [`${sec(done)} (stopped later)`, ratio(done / ad)];
+          return [x.failed ? `stopped: ${x.failed.stopped}` : "-", x.failed && /time limit/.test(x.failed.stopped ?? "") ? `> ${ratio(Number(/\d+/.exec(x.failed.stopped!)![0]) / ad)}` : "-"];
+        }
         const v = x.med(t);
         return [sec(v), ratio(v / ad)];
       };

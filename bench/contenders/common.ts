@@ -37,10 +37,13 @@ export function vmHwm(pid: number | "self" = "self"): number {
   }
 }
 
+/** Times a task; the times so far go to the parent after each task, so that a contender stopped later still shows what it finished. */
 export async function timed<T>(times: Record<string, number>, name: string, f: () => Promise<T> | T): Promise<T> {
   const t0 = process.hrtime.bigint();
   const out = await f();
   times[name] = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (name === "profile" && times.load !== undefined) times.load_profile = times.load + times.profile;
+  process.stdout.write(`\n@@PARTIAL ${JSON.stringify(times)}\n`);
   return out;
 }
 

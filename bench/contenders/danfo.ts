@@ -89,8 +89,8 @@ async function main(): Promise<void> {
     for (const run of runs) {
       const d = df.query(df["run"].eq(run)).resetIndex();
       const steps = d["step"].values as number[];
-      const from = Math.min(...steps);
-      const to = Math.max(...steps);
+      const from = steps.reduce((a, x) => Math.min(a, x), Infinity);
+      const to = steps.reduce((a, x) => Math.max(a, x), -Infinity);
       const a = d.query(d["step"].eq(from)).resetIndex().loc({ columns: ["example", "position", "loss"] });
       const b = d.query(d["step"].eq(to)).resetIndex().loc({ columns: ["example", "position", "loss"] }).rename({ loss: "loss_b" });
       const pairs = dfd.merge({ left: a, right: b, on: ["example", "position"], how: "inner" });
@@ -109,7 +109,7 @@ async function main(): Promise<void> {
     const runs = [...new Set(df["run"].values as string[])].sort();
     for (const run of runs) {
       const d = df.query(df["run"].eq(run)).resetIndex();
-      const first = Math.min(...(d["step"].values as number[]));
+      const first = (d["step"].values as number[]).reduce((a, x) => Math.min(a, x), Infinity);
       const base = d.query(d["step"].eq(first)).resetIndex().loc({ columns: ["example", "position", "loss"] }).rename({ loss: "loss_a" });
       const later = d.query(d["step"].gt(first)).resetIndex().loc({ columns: ["step", "example", "position", "loss"] });
       const pairs = dfd.merge({ left: later, right: base, on: ["example", "position"], how: "inner" });

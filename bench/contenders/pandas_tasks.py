@@ -22,6 +22,11 @@ def vm_hwm():
     return 0
 
 
+def partial(times):
+    sys.stdout.write("\n@@PARTIAL " + json.dumps(times) + "\n")
+    sys.stdout.flush()
+
+
 def main():
     manifest = json.load(open(sys.argv[1]))
     spec = manifest["spec"]
@@ -45,6 +50,7 @@ def main():
     prof = df.groupby(["run", "step", "position"])["loss"].agg(["count", "mean", "std"]).reset_index()
     times["profile"] = time.perf_counter() - t1
     times["load_profile"] = times["load"] + times["profile"]
+    partial(times)
     answers["profile"] = {
         f"{r.run}|{int(r.step)}|{int(r.position)}": [int(r.count), float(r.mean), None if pd.isna(r.std) else float(r.std)]
         for r in prof.itertuples(index=False)
@@ -69,6 +75,7 @@ def main():
             "to": int(b["max"]),
         }
     times["update"] = time.perf_counter() - t2
+    partial(times)
     answers["mass"] = mass
 
     t3 = time.perf_counter()
