@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadTokenLogs, summary } from "../../src/index";
+import { loadAttackResults, loadTokenLogs, summary } from "../../src/index";
 import { main } from "../../src/cli/main";
 import type { Output } from "../../src/cli/output";
 
@@ -29,16 +29,27 @@ describe.skipIf(!hasTorch)("lab smoke run", () => {
     });
   }, 600_000);
 
-  it("writes token logs and attack results that `aligndepth validate` accepts", async () => {
-    const files = readdirSync(join(dir, "lab")).filter((f) => f.endsWith(".jsonl.gz") && !f.startsWith("attacks"));
-    expect(files.length).toBeGreaterThanOrEqual(3);
-    let out = "";
-    const o: Output = { json: (v) => (out += JSON.stringify(v)), text: () => undefined, note: () => undefined };
-    const code = await main(["validate", ...files.map((f) => join(dir, "lab", f)), "--json"], o);
-    const res = JSON.parse(out) as { files: Array<{ path: string; valid: boolean; rows: number }> };
-    expect(res.files.map((f) => f.valid)).toEqual(files.map(() => true));
-    expect(code).toBe(0);
-    for (const f of res.files) expect(f.rows).toBeGreaterThan(0);
+  it("writes token logs that `aligndepth validate` accepts (each log family on its own: they share keys)", async () => {
+    const all = readdirSync(join(dir, "lab"));
+    for (const family of ["tokens-", "gradnorm-"]) {
+      const files = all.filter((f) => f.startsWith(family) && f.endsWith(".jsonl.gz"));
+      expect(files).toHaveLength(3);
+      let out = "";
+      const o: Output = { json: (v) => (out += JSON.stringify(v)), text: () => undefined, note: () => undefined };
+      const code = await main(["validate", ...files.map((f) => join(dir, "lab", f)), "--json"], o);
+      const res = JSON.parse(out) as { files: Array<{ path: string; valid: boolean; rows: number }> };
+      expect(res.files.map((f) => f.valid)).toEqual(files.map(() => true));
+      expect(code).toBe(0);
+      for (const f of res.files) expect(f.rows).toBeGreaterThan(0);
+    }
+  });
+
+  it("writes attack results the kit reads: every run, both attacks", async () => {
+    const { records, report } = await loadAttackResults(join(dir, "lab", "attacks.jsonl.gz"));
+    expect(report.recordsSkipped).toBe(0);
+    expect(report.recordsUsed).toBe(records.length);
+    expect([...new Set(records.map((r) => r.run))].sort()).toEqual(["augment", "base", "sft", "worst_insertion"]);
+    expect([...new Set(records.map((r) => r.attack))].sort()).toEqual(["insertion", "prefill"]);
   });
 
   it("loads every recipe with loss and kl, and the refusal probes have an update", async () => {
