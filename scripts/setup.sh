@@ -54,7 +54,8 @@ elif [ -f package-lock.json ] && npm ci --no-audit --no-fund 2>"${TMPDIR:-/tmp}/
 elif [ -f package-lock.json ]; then
   # npm ci refuses a lock file that lacks other platforms' optional packages (e.g. DuckDB's darwin
   # bindings, when the registry in use does not serve them); npm install accepts it.
-  grep -v "nodedir" "${TMPDIR:-/tmp}/aligndepth-npm-ci.log" | head -5 >&2
+  # awk reads to the end: `| head` would close the pipe early, and pipefail would end the script.
+  awk '!/nodedir/ && n++ < 5' "${TMPDIR:-/tmp}/aligndepth-npm-ci.log" >&2
   log "npm ci failed (above; full log in ${TMPDIR:-/tmp}/aligndepth-npm-ci.log); falling back to npm install"
   npm install --no-audit --no-fund
   did "installed npm packages (npm install, because npm ci failed)"
