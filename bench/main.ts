@@ -7,6 +7,7 @@
  *   npm run bench                 # full scale (10M and 100M token rows; about 30 minutes)
  *   npm run bench -- --scale 0.01 # 1% of the rows, for developing the bench
  *   npm run bench -- --reps 1
+ *   npm run bench -- --report     # rewrite BENCH.md from .bench/results.json
  */
 import { spawn } from "node:child_process";
 import { cpus, loadavg, totalmem } from "node:os";
@@ -149,6 +150,14 @@ async function main(): Promise<void> {
     return i >= 0 ? argv[i + 1] : d;
   };
   const scale = Number(opt("scale", process.env.BENCH_SCALE ?? "1"));
+  if (argv.includes("--report")) {
+    // Rewrite BENCH.md from the last run's results (no measuring).
+    const results = JSON.parse(readFileSync(join(BENCH_DIR, `results${scale === 1 ? "" : `-x${scale}`}.json`), "utf8"));
+    const out = scale === 1 ? join(ROOT, "BENCH.md") : join(BENCH_DIR, `BENCH-x${scale}.md`);
+    writeFileSync(out, writeReport(results));
+    console.log(`[bench] wrote ${out} from the last results`);
+    return;
+  }
   const maxReps = Number(opt("reps", "3"));
   const log = (s: string) => console.log(`[bench] ${s}`);
   const info = await machine();

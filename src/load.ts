@@ -55,6 +55,8 @@ export interface LoadReport {
   skipped: Record<string, number>;
   /** Metric columns (numeric) and label columns found. */
   metrics: string[];
+  /** Metrics that every file has: never null in the table (validation refuses nulls), so analyses skip the IS NOT NULL filter. */
+  completeMetrics?: string[];
   labels: string[];
   options: { format?: Format; layout?: Layout; skipInvalid: boolean };
 }
@@ -269,6 +271,7 @@ function buildReport(prepared: PreparedFile[], columns: Column[], options: LoadO
     tokens: sum((r) => r.tokens),
     skipped,
     metrics: columns.filter((c) => c.kind === "metric").map((c) => c.name),
+    completeMetrics: columns.filter((c) => c.kind === "metric" && prepared.every((p) => p.report.tokens === 0 || p.columns.some((o) => o.name === c.name))).map((c) => c.name),
     labels: columns.filter((c) => c.kind !== "metric").map((c) => c.name),
     options: { format: options.format, layout: options.layout, skipInvalid: Boolean(options.skipInvalid) },
   };

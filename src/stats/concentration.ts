@@ -3,7 +3,7 @@
  * d50 of the update from the first checkpoint to s (per run).
  */
 import type { DuckDBValue } from "@duckdb/node-api";
-import { RowFilter, filteredSource, runsCondition, stepOr } from "./source";
+import { RowFilter, filteredSource, hasValue, runsCondition, stepOr } from "./source";
 import type { TokenLogs } from "../load";
 import { sqlIdent } from "../engine";
 import { MassOptions, updateMass } from "./updateMass";
@@ -30,15 +30,16 @@ export interface StepUpdateRow {
 
 /** Mean update from each run's first step (or `from`) to every later step, per position. */
 export async function updateByStep(logs: TokenLogs, opts: { metric?: string; runs?: string[]; from?: number; where?: RowFilter } = {}): Promise<StepUpdateRow[]> {
-  const m = sqlIdent(logs.metric(opts.metric ?? "loss"));
+  const name = logs.metric(opts.metric ?? "loss");
+  const m = sqlIdent(name);
   const params: Record<string, DuckDBValue> = {};
   const t = filteredSource(logs, opts.where, params);
   const runFilter = runsCondition(opts.runs, params);
   const from = stepOr(opts.from, "from", "min(step)", params);
   return logs.engine.rows<StepUpdateRow>(
-    `WITH first AS (SELECT run, ${from} AS f FROM ${t} WHERE ${m} IS NOT NULL ${runFilter} GROUP BY run),
-     base AS (SELECT x.run, x.example, x."position", x.${m} AS va, f FROM ${t} x JOIN first USING (run) WHERE x.step = first.f AND x.${m} IS NOT NULL),
-     later AS (SELECT x.run, x.step, x.example, x."position", x.${m} AS vb FROM ${t} x JOIN first USING (run) WHERE x.step > first.f AND x.${m} IS NOT NULL)
+    `WITH first AS (SELECT run, ${from} AS f FROM ${t} WHERE ${hasValue(logs, name, m)} ${runFilter} GROUP BY run),
+     base AS (SELECT x.run, x.example, x."position", x.${m} AS va, f FROM ${t} x JOIN first USING (run) WHERE x.step = first.f AND ${hasValue(logs, name, `x.${m}`)}),
+     later AS (SELECT x.run, x.step, x.example, x."position", x.${m} AS vb FROM ${t} x JOIN first USING (run) WHERE x.step > first.f AND ${hasValue(logs, name, `x.${m}`)})
      SELECT later.run, any_value(base.f) AS "from", later.step, later."position", count(*)::BIGINT AS n, avg(vb - va) AS delta
      FROM later JOIN base ON later.run = base.run AND later.example = base.example AND later."position" = base."position"
      GROUP BY later.run, later.step, later."position" ORDER BY later.run, later.step, later."position"`,

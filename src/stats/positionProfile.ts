@@ -7,7 +7,7 @@ import type { TokenLogs } from "../load";
 import type { DuckDBValue } from "@duckdb/node-api";
 import { sqlIdent } from "../engine";
 import { Moments, mergeMoments, summarize } from "./moments";
-import { RowFilter, filteredSource } from "./source";
+import { RowFilter, filteredSource, hasValue } from "./source";
 
 export interface ProfileOptions {
   /** Metric column (default `loss`). */
@@ -53,8 +53,10 @@ export function selection(opts: { runs?: string[]; steps?: number[] }, metricCol
 
 /** Mergeable per-(run, step, position) moments of the metric, sorted by run, step, position. */
 export async function positionMoments(logs: TokenLogs, opts: ProfileOptions = {}): Promise<PositionMoments[]> {
-  const m = sqlIdent(logs.metric(opts.metric ?? "loss"));
-  const { where, params } = selection(opts, m);
+  const name = logs.metric(opts.metric ?? "loss");
+  const m = sqlIdent(name);
+  const { where: sel, params } = selection(opts, m);
+  const where = sel.replace(`${m} IS NOT NULL`, hasValue(logs, name, m));
   const { listValue } = await import("@duckdb/node-api");
   const bound: Record<string, DuckDBValue> = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, listValue(v)]));
   const from = filteredSource(logs, opts.where, bound);

@@ -11,6 +11,14 @@ import { sqlIdent } from "../engine";
 /** Equality filters on label (or metric) columns: `{ split: "refusal" }`; an array means "any of". */
 export type RowFilter = Record<string, string | number | Array<string | number>>;
 
+/**
+ * SQL condition "the metric has a value here": `expr IS NOT NULL`, or `true` when every loaded file
+ * has the metric (then no row is null, and the filter would only cost a column read per scan).
+ */
+export function hasValue(logs: TokenLogs, metric: string, expr: string): string {
+  return logs.report.completeMetrics?.includes(metric) ? "true" : `${expr} IS NOT NULL`;
+}
+
 export function filteredSource(logs: TokenLogs, filter: RowFilter | undefined, params: Record<string, DuckDBValue>): string {
   if (!filter || Object.keys(filter).length === 0) return logs.table;
   const known = [...logs.labels, ...logs.metrics, "run", "step", "example", "position"];

@@ -4,7 +4,7 @@
  */
 import type { TokenLogs } from "../load";
 import { sqlIdent } from "../engine";
-import { filteredSource } from "./source";
+import { filteredSource, hasValue } from "./source";
 import { Interval, bootstrapMass, groupDiffs } from "./bootstrap";
 import { pairsSql, updateProfile, UpdateOptions } from "./updateProfile";
 import { MassOptions, updateMass } from "./updateMass";
@@ -42,7 +42,7 @@ export async function summary(logs: TokenLogs, opts: SummaryOptions = {}): Promi
   const m = sqlIdent(logs.metric(opts.metric ?? "loss"));
   const tokenCounts = await logs.engine.rows<{ run: string; tokens: number }>(
     `${boundsSql}
-     SELECT x.run, count(*)::BIGINT AS tokens FROM ${filteredSource(logs, opts.where, {})} x JOIN bounds b ON x.run = b.run AND (x.step = b.s_from OR x.step = b.s_to) WHERE x.${m} IS NOT NULL GROUP BY x.run`,
+     SELECT x.run, count(*)::BIGINT AS tokens FROM ${filteredSource(logs, opts.where, {})} x JOIN bounds b ON x.run = b.run AND (x.step = b.s_from OR x.step = b.s_to) WHERE ${hasValue(logs, logs.metric(opts.metric ?? "loss"), `x.${m}`)} GROUP BY x.run`,
     params,
   );
   const bounds = await logs.engine.rows<{ run: string; s_from: number; s_to: number }>(`${boundsSql} SELECT run, s_from, s_to FROM bounds ORDER BY run`, params);

@@ -8,7 +8,7 @@ import type { DuckDBValue } from "@duckdb/node-api";
 import type { TokenLogs } from "../load";
 import { Params, sqlIdent } from "../engine";
 import { Moments, mergeMoments, summarize } from "./moments";
-import { RowFilter, filteredSource, runsCondition, stepOr } from "./source";
+import { RowFilter, filteredSource, hasValue, runsCondition, stepOr } from "./source";
 
 export interface UpdateOptions {
   metric?: string;
@@ -42,16 +42,17 @@ export interface UpdateMoments extends Moments {
 
 /** The SQL of the paired differences (run, example, position, diff, from, to), with its parameters. */
 export function pairsSql(logs: TokenLogs, opts: UpdateOptions): { sql: string; boundsSql: string; params: Params } {
-  const m = sqlIdent(logs.metric(opts.metric ?? "loss"));
+  const name = logs.metric(opts.metric ?? "loss");
+  const m = sqlIdent(name);
   const params: Record<string, DuckDBValue> = {};
   const t = filteredSource(logs, opts.where, params);
   const runFilter = runsCondition(opts.runs, params);
   const from = stepOr(opts.from, "from", "min(step)", params);
   const to = stepOr(opts.to, "to", "max(step)", params);
-  const boundsSql = `WITH bounds AS (SELECT run, ${from} AS s_from, ${to} AS s_to FROM ${t} WHERE ${m} IS NOT NULL ${runFilter} GROUP BY run)`;
+  const boundsSql = `WITH bounds AS (SELECT run, ${from} AS s_from, ${to} AS s_to FROM ${t} WHERE ${hasValue(logs, name, m)} ${runFilter} GROUP BY run)`;
   const sql = `${boundsSql},
-  pa AS (SELECT x.run, x.example, x."position", x.${m} AS va, b.s_from, b.s_to FROM ${t} x JOIN bounds b ON x.run = b.run AND x.step = b.s_from WHERE x.${m} IS NOT NULL),
-  pb AS (SELECT x.run, x.example, x."position", x.${m} AS vb FROM ${t} x JOIN bounds b ON x.run = b.run AND x.step = b.s_to WHERE x.${m} IS NOT NULL),
+  pa AS (SELECT x.run, x.example, x."position", x.${m} AS va, b.s_from, b.s_to FROM ${t} x JOIN bounds b ON x.run = b.run AND x.step = b.s_from WHERE ${hasValue(logs, name, `x.${m}`)}),
+  pb AS (SELECT x.run, x.example, x."position", x.${m} AS vb FROM ${t} x JOIN bounds b ON x.run = b.run AND x.step = b.s_to WHERE ${hasValue(logs, name, `x.${m}`)}),
   pairs AS (SELECT pa.run, pa.example, pa."position", vb - va AS diff, pa.s_from, pa.s_to FROM pa JOIN pb ON pa.run = pb.run AND pa.example = pb.example AND pa."position" = pb."position")`;
   return { sql, boundsSql, params };
 }
