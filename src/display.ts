@@ -26,8 +26,12 @@ export interface Figure {
 
 /** Options of `figureHtml` and `show`. */
 export interface FigureHtmlOptions {
-  /** Put the plotly.js library in front of the figure (a `<script>` of about 4.8 MB). Default false. */
-  includePlotly?: boolean;
+  /**
+   * Put the plotly.js library in front of the figure: `true` for the smallest build that draws it
+   * (1.5 MB for the kit's figures, 4.8 MB for trace types outside the cartesian build), or a build.
+   * Default false.
+   */
+  includePlotly?: boolean | PlotlyBundle;
   /** Id of the figure's `<div>`; default a random `aligndepth-fig-…` id. */
   id?: string;
   /** Height of the figure in pixels when the layout sets none. Default 450. */
@@ -105,15 +109,40 @@ export function escapeHtml(text: string): string {
     .replace(/'/g, "&#39;");
 }
 
-let plotlySource: { version: string; code: string } | undefined;
+/**
+ * Which plotly.js build to inline. `cartesian` (plotly.js-cartesian-dist-min, 1.5 MB) draws every
+ * figure the kit makes (scatter, bar, heatmap, ...) and keeps notebooks and reports light; `full`
+ * (plotly.js-dist-min, 4.8 MB) is inlined only when a figure has a trace type outside it.
+ */
+export type PlotlyBundle = "cartesian" | "full";
 
-function loadPlotly(): { version: string; code: string } {
-  if (plotlySource) return plotlySource;
+const BUNDLE_PACKAGES: Record<PlotlyBundle, string> = { cartesian: "plotly.js-cartesian-dist-min", full: "plotly.js-dist-min" };
+
+/** The trace types of the cartesian build (Plotly.PlotSchema of plotly.js-cartesian-dist-min 4.1). */
+export const CARTESIAN_TRACE_TYPES: readonly string[] = [
+  "scatter", "bar", "box", "heatmap", "histogram", "histogram2d", "histogram2dcontour", "contour", "scatterternary", "violin", "image", "pie",
+];
+
+/** The smallest build that draws every trace of the figures (a trace without `type` is a scatter). */
+export function plotlyBundleFor(...figures: Figure[]): PlotlyBundle {
+  for (const f of figures)
+    for (const t of f?.data ?? []) {
+      const type = (t as { type?: unknown }).type ?? "scatter";
+      if (typeof type !== "string" || !CARTESIAN_TRACE_TYPES.includes(type)) return "full";
+    }
+  return "cartesian";
+}
+
+const plotlySources = new Map<PlotlyBundle, { version: string; code: string }>();
+
+function loadPlotly(bundle: PlotlyBundle): { version: string; code: string } {
+  const cached = plotlySources.get(bundle);
+  if (cached) return cached;
   let file: string;
   try {
-    file = require.resolve("plotly.js-dist-min");
+    file = require.resolve(BUNDLE_PACKAGES[bundle]);
   } catch {
-    throw new Error("aligndepth display: the npm package plotly.js-dist-min is not installed (run `npm install`).");
+    throw new Error(`aligndepth display: the npm package ${BUNDLE_PACKAGES[bundle]} is not installed (run \`npm install\`).`);
   }
   const code = readFileSync(file, "utf8");
   // Inside a <script>, only "</script" ends the element, and "<!--" followed by "<script" changes how
@@ -122,20 +151,23 @@ function loadPlotly(): { version: string; code: string } {
     throw new Error(`aligndepth display: ${file} contains "<script" or "</script" and cannot be inlined safely.`);
   }
   const pkg = JSON.parse(readFileSync(join(dirname(file), "package.json"), "utf8")) as { version?: string };
-  plotlySource = { version: pkg.version ?? "unknown", code };
-  return plotlySource;
+  const source = { version: pkg.version ?? "unknown", code };
+  plotlySources.set(bundle, source);
+  return source;
 }
 
 /**
  * The plotly.js library as one inline `<script>` tag (no network). It is wrapped so that it does
  * not see require.js's `define` or a CommonJS `module` (classic Notebook and nbconvert pages load
- * require.js) and always sets `window.Plotly`; it does nothing when `window.Plotly` already exists.
+ * require.js) and always sets `window.Plotly`. It does nothing when the page already has plotly.js,
+ * except that the full build replaces a cartesian one (figures already drawn stay drawn).
  */
-export function plotlyScript(): string {
-  const { version, code } = loadPlotly();
+export function plotlyScript(bundle: PlotlyBundle = "cartesian"): string {
+  const { version, code } = loadPlotly(bundle);
+  const guard = bundle === "full" ? `!window.Plotly || window.__aligndepthPlotly !== "full"` : `!window.Plotly`;
   return (
-    `<script type="text/javascript">/* plotly.js ${version}, inlined by aligndepth */\n` +
-    `if (!window.Plotly) { (function (define, module, exports, require) {\n${code}\n}).call(window); }\n` +
+    `<script type="text/javascript">/* plotly.js ${version} (${bundle}), inlined by aligndepth */\n` +
+    `if (${guard}) { (function (define, module, exports, require) {\n${code}\n}).call(window); window.__aligndepthPlotly = ${JSON.stringify(bundle)}; }\n` +
     `</script>`
   );
 }
@@ -176,7 +208,8 @@ export function figureHtml(figure: Figure, options: FigureHtmlOptions = {}): str
     `  }\n` +
     `  draw();\n` +
     `})();\n</script>`;
-  return (options.includePlotly ? plotlyScript() + "\n" : "") + div + "\n" + script;
+  const lib = options.includePlotly === true ? plotlyBundleFor(figure) : options.includePlotly || null;
+  return (lib ? plotlyScript(lib) + "\n" : "") + div + "\n" + script;
 }
 
 /**
@@ -187,7 +220,7 @@ export function figurePage(figure: Figure, options: { title?: string; id?: strin
   const title = options.title ?? (figureTitle(figure) || "aligndepth figure");
   return (
     `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>${escapeHtml(title)}</title>\n` +
-    `${plotlyScript()}\n</head>\n<body>\n${figureHtml(figure, { id: options.id })}\n</body>\n</html>\n`
+    `${plotlyScript(plotlyBundleFor(figure))}\n</head>\n<body>\n${figureHtml(figure, { id: options.id })}\n</body>\n</html>\n`
   );
 }
 
@@ -379,11 +412,15 @@ export function displayBundle(data: Record<string, unknown>): void {
  */
 export function show(figure: Figure, options: ShowOptions = {}): void {
   const state = globalThis as Record<symbol, unknown>;
+  const inlined = state[INLINED] as PlotlyBundle | false | undefined;
+  const needed = plotlyBundleFor(figure);
   const mode = options.includePlotly ?? "auto";
-  const includePlotly = mode === "auto" ? state[INLINED] !== true : mode;
-  const bundle = figureBundle(figure, { ...options, includePlotly });
+  // "auto": the first figure carries the library; a later figure only if it needs the full build
+  // and the kernel session has inlined only the cartesian one.
+  const include = mode === "auto" ? (!inlined || (needed === "full" && inlined !== "full")) : mode;
+  const bundle = figureBundle(figure, { ...options, includePlotly: include ? needed : false });
   displayBundle(bundle);
-  if (includePlotly) state[INLINED] = true;
+  if (include && inlined !== "full") state[INLINED] = needed;
 }
 
 /** Shows raw HTML (trusted: it is not escaped) with a text fallback of its visible text. */

@@ -63,8 +63,8 @@ export { tokenTimelineHtml } from "./figures/tokenTimeline";
 export type { TokenTimelineOptions } from "./figures/tokenTimeline";
 
 // display
-export { show, showHtml, showTable, figureHtml, figurePage, figureText, figureBundle, plotlyScript, tableHtml, tableText, scriptJson, escapeHtml, PLOTLY_MIME } from "./display";
-export type { FigureHtmlOptions, ShowOptions, TableInput, TableOptions } from "./display";
+export { show, showHtml, showTable, figureHtml, figurePage, figureText, figureBundle, plotlyScript, plotlyBundleFor, tableHtml, tableText, scriptJson, escapeHtml, PLOTLY_MIME } from "./display";
+export type { FigureHtmlOptions, ShowOptions, TableInput, TableOptions, PlotlyBundle } from "./display";
 
 // report (one self-contained HTML file; the CLI's `aligndepth report`)
 export { buildReport } from "./report/build";

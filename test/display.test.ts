@@ -6,6 +6,7 @@ import {
   figureHtml,
   figureText,
   plotlyScript,
+  plotlyBundleFor,
   resetPlotlyInlined,
   scriptJson,
   setDisplayWriter,
@@ -61,8 +62,23 @@ describe("show", () => {
     const first = sent[0].data["text/html"] as string;
     expect(first.split("inlined by aligndepth").length - 1).toBe(1);
     expect(first.match(/<script/g)?.length).toBe(2);
-    expect(first.length).toBeGreaterThan(4_000_000);
+    // The kit's figures need only the cartesian build (about 1.5 MB, not the full 4.8 MB).
+    expect(first).toContain("(cartesian), inlined by aligndepth");
+    expect(first.length).toBeGreaterThan(1_000_000);
+    expect(first.length).toBeLessThan(2_000_000);
     expect((sent[1].data["text/html"] as string).length).toBeLessThan(5_000);
+  });
+
+  it("inlines the full build when a figure needs a trace type outside the cartesian one, once", () => {
+    show(figure);
+    show({ data: [{ type: "scatter3d", x: [1], y: [2], z: [3] }] });
+    show({ data: [{ type: "sankey" }] });
+    show(figure);
+    const libs = sent.map((m) => /\((cartesian|full)\), inlined by aligndepth/.exec(m.data["text/html"] as string)?.[1] ?? null);
+    expect(libs).toEqual(["cartesian", "full", null, null]);
+    expect(plotlyBundleFor(figure)).toBe("cartesian");
+    expect(plotlyBundleFor({ data: [{ y: [1] }, { type: "heatmap", z: [[1]] }] })).toBe("cartesian");
+    expect(plotlyBundleFor({ data: [{ type: "scattergl", y: [1] }] })).toBe("full");
   });
 
   it("does not inline the library when told not to", () => {
@@ -128,9 +144,13 @@ describe("escaping", () => {
     // (Assertions on slices: a failure must not print 4.8 MB of library.)
     expect(tag.match(/<\/script/gi)?.length).toBe(1);
     expect(tag.endsWith("</script>")).toBe(true);
-    expect(tag.slice(0, 200)).toMatch(/^<script type="text\/javascript">\/\* plotly\.js \d+\.\d+\.\d+, inlined by aligndepth \*\/\n/);
+    expect(tag.slice(0, 200)).toMatch(/^<script type="text\/javascript">\/\* plotly\.js \d+\.\d+\.\d+ \(cartesian\), inlined by aligndepth \*\/\n/);
     expect(tag.slice(0, 200)).toContain("if (!window.Plotly) { (function (define, module, exports, require) {");
-    expect(tag.slice(-100)).toContain("}).call(window); }");
+    expect(tag.slice(-100)).toContain('}).call(window); window.__aligndepthPlotly = "cartesian"; }');
+    const full = plotlyScript("full");
+    expect(full.length).toBeGreaterThan(4_000_000);
+    expect(full.slice(0, 300)).toContain('if (!window.Plotly || window.__aligndepthPlotly !== "full") {');
+    expect(full.match(/<\/script/gi)?.length).toBe(1);
   });
 
   it("escapes table cells and column names", () => {

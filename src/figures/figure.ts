@@ -59,10 +59,11 @@ export function downsample<T>(points: T[], max = 2000): T[] {
 export function traceDropdown(labels: string[], opts: { active?: number; titles?: string[] } = {}): Record<string, unknown> {
   return {
     type: "dropdown",
-    x: 1,
-    xanchor: "right",
-    y: 1.15,
-    yanchor: "top",
+    // Top left, above the plot: clear of the centred title and of the legend and colour bar.
+    x: 0,
+    xanchor: "left",
+    y: 1.02,
+    yanchor: "bottom",
     active: opts.active ?? 0,
     buttons: labels.map((label, i) => ({
       label,
