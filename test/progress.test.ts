@@ -1,0 +1,49 @@
+/** Progress: the loader reports what it reads; the terminal sink draws a bar only after its delay. */
+import { join } from "node:path";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { loadTokenLogs } from "../src/index";
+import { progressSink } from "../src/progress";
+
+afterEach(() => vi.restoreAllMocks());
+
+describe("progress", () => {
+  it("the loader reports each file it validates line by line, with a fraction for plain files", async () => {
+    const updates: Array<[string, number | null]> = [];
+    let done = 0;
+    const logs = await loadTokenLogs(join(__dirname, "fixtures", "core", "ragged-long.csv"), {
+      progress: { update: (label, f) => updates.push([label, f]), done: () => done++ },
+    });
+    logs.close();
+    expect(updates.length).toBeGreaterThan(0);
+    expect(updates[0][0]).toMatch(/^loading ragged-long\.csv/);
+    const fractions = updates.map(([, f]) => f).filter((f): f is number => f !== null);
+    expect(fractions.length).toBeGreaterThan(0);
+    expect(Math.max(...fractions)).toBeCloseTo(1, 6);
+    expect(done).toBeGreaterThan(0);
+  });
+
+  it("draws a bar on stderr after the delay, and nothing for short work", () => {
+    const writes: string[] = [];
+    vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => {
+      writes.push(String(s));
+      return true;
+    });
+    const quiet = progressSink(true, 60_000);
+    quiet.update("loading x", 0.5);
+    quiet.done();
+    expect(writes).toEqual([]);
+    const bar = progressSink(true, 0);
+    bar.update("loading x", 0.5);
+    bar.done();
+    expect(writes[0]).toMatch(/^\rloading x \[#{12}-{12}\] 50% 0s/);
+    expect(writes[writes.length - 1]).toBe("\n");
+  });
+
+  it("is silent when turned off", () => {
+    const spy = vi.spyOn(process.stderr, "write");
+    const off = progressSink(false, 0);
+    off.update("x", 0.1);
+    off.done();
+    expect(spy).not.toHaveBeenCalled();
+  });
+});
