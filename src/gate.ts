@@ -15,6 +15,7 @@
  */
 import { statSync } from "node:fs";
 import { Engine, sqlString } from "./engine";
+import type { ProgressSink } from "./progress";
 import { RecordChecker } from "./records";
 import { readLines, ScanOptions, ScanResult } from "./scan";
 import { Column, Layout, OFFSET_FIELD, REQUIRED_METRIC } from "./schema";
@@ -35,9 +36,9 @@ const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 const array = (el: string) => `\\[${WS}${el}(?:${WS},${WS}${el})*${WS}\\]`;
 
 /** Returns the scan result of a clean file, or null when the validator must decide. */
-export async function gateJsonLines(engine: Engine, file: string, opts: ScanOptions): Promise<ScanResult | null> {
+export async function gateJsonLines(engine: Engine, file: string, opts: ScanOptions, watch?: { progress: ProgressSink; label: string }): Promise<ScanResult | null> {
   try {
-    return await gate(engine, file, opts);
+    return await gate(engine, file, opts, watch);
   } catch {
     return null;
   }
@@ -47,7 +48,7 @@ function groupsHasOffset(rec: Record<string, unknown>): boolean {
   return OFFSET_FIELD in rec;
 }
 
-async function gate(engine: Engine, file: string, opts: ScanOptions): Promise<ScanResult | null> {
+async function gate(engine: Engine, file: string, opts: ScanOptions, watch?: { progress: ProgressSink; label: string }): Promise<ScanResult | null> {
   // Byte accounting (below) needs the file's real size: gzip files go to the validator.
   if (file.endsWith(".gz")) return null;
   let first: Buffer | null = null;
@@ -92,13 +93,17 @@ async function gate(engine: Engine, file: string, opts: ScanOptions): Promise<Sc
   const keyPaths = ["run", "step", "example", ...(layout === "long" ? ["position"] : groupsHasOffset(rec) ? [OFFSET_FIELD] : [])];
   const lead = arrays.find((c) => c.name === REQUIRED_METRIC) ?? arrays[0];
   const ordered = lead ? [lead, ...arrays.filter((c) => c !== lead)] : [];
-  await engine.run(
+  // The one pass over the file: DuckDB's own progress feeds the bar.
+  await engine.rows(
     `CREATE TEMP TABLE __aligndepth_gate AS SELECT ok, k[1] AS run, CAST(k[2] AS INTEGER) AS step, k[3] AS example, ${layout === "long" ? "CAST(k[4] AS INTEGER)" : "0"} AS "position",
        ${layout === "wide" ? "l[1]" : "1"} AS n, ${layout === "wide" ? ordered.map((_, i) => `l[${i + 1}] = l[1]`).join(" AND ") : "true"} AS same_length, bytes
      FROM (SELECT ok, bytes,
                   CASE WHEN ok THEN json_extract_string(line, [${keyPaths.map(path).join(", ")}]) END AS k,
                   ${layout === "wide" ? `CASE WHEN ok THEN json_array_length(line, [${ordered.map((c) => path(c.name)).join(", ")}]) END` : "NULL"} AS l
            FROM (SELECT line, regexp_full_match(line, ${sqlString(pattern)}) AS ok, strlen(line) AS bytes FROM ${lines}))`,
+    undefined,
+    watch?.progress,
+    watch?.label,
   );
   try {
     const [s] = await engine.rows<{ records: number; bad: number; tokens: number; longest: number; total: number }>(

@@ -302,7 +302,7 @@ async function prepareText(
   const onBytes = (n: number) => progress.update(label, gz ? null : n / size);
   const scanOpts = { layout: options.layout ?? null, expected, onBytes, maxProblems: options.maxProblems ?? 100 };
   // JSON Lines: a DuckDB pass proves most clean files clean (src/gate.ts); on any doubt the validator runs.
-  const gated = format === "jsonl" ? await gateJsonLines(engine, file, scanOpts) : null;
+  const gated = format === "jsonl" ? await gateJsonLines(engine, file, scanOpts, { progress, label }) : null;
   let scan: ScanResult = gated ?? (format === "csv" ? await scanCsv(file, scanOpts) : await scanJsonLines(file, scanOpts));
   if (scan.records === 0) throw new InvalidFileError({ file, line: null, field: null, reason: "empty-file", message: format === "csv" ? "the file has a header but no records" : "the file holds no records" });
   let readPath = file;
