@@ -165,28 +165,23 @@ def markdown_report(summary: Dict[str, Any]) -> str:
                     lines.append("| --- | --- | " + " | ".join("---" for _ in steps) + " |")
                 cells = [("%.3f" % v[str(x)]["E"]) if v[str(x)]["E"] is not None else "-" for x in steps]
                 lines.append(f"| {r} | {sp} | " + " | ".join(cells) + " |")
-    pre = a["attacks"]["prefill_by_k"]
-    ks = sorted({int(k.split("k=")[1]) for k in pre})
-    lines.append("\nPrefilling attack, ASR (harmful / n) by prefilled harmful tokens k, with 95% Wilson interval:\n")
-    lines.append("| k | " + " | ".join(r for r in runs) + " |")
-    lines.append("| --- | " + " | ".join("---" for _ in runs) + " |")
-    for k in ks:
-        cells = []
-        for r in runs:
-            v = pre.get(f"{r}|k={k}")
-            cells.append(f"{v['asr']:.3f} [{v['lo']:.3f}, {v['hi']:.3f}]" if v else "")
-        lines.append(f"| {k} | " + " | ".join(cells) + " |")
-    ins = a["attacks"]["insertion_by_prefix_len"]
-    pls = sorted({int(k.split("=")[1]) for k in ins})
-    lines.append("\nInsertion attack, ASR by refusal-prefix length (pooled over span lengths), 95% Wilson interval:\n")
-    lines.append("| prefix_len | " + " | ".join(r for r in runs) + " |")
-    lines.append("| --- | " + " | ".join("---" for _ in runs) + " |")
-    for p in pls:
-        cells = []
-        for r in runs:
-            v = ins.get(f"{r}|prefix_len={p}")
-            cells.append(f"{v['asr']:.3f} [{v['lo']:.3f}, {v['hi']:.3f}]" if v else "")
-        lines.append(f"| {p} | " + " | ".join(cells) + " |")
+    def asr_rows(title: str, field: str, table: Dict[str, Any]) -> None:
+        # One row per value of `field`, one column per run: "ASR [lo, hi]".
+        values = sorted({int(key.split("=")[1]) for key in table})
+        lines.append(title)
+        lines.append(f"| {field} | " + " | ".join(r for r in runs) + " |")
+        lines.append("| --- | " + " | ".join("---" for _ in runs) + " |")
+        for x in values:
+            cells = []
+            for r in runs:
+                v = table.get(f"{r}|{field}={x}")
+                cells.append(f"{v['asr']:.3f} [{v['lo']:.3f}, {v['hi']:.3f}]" if v else "")
+            lines.append(f"| {x} | " + " | ".join(cells) + " |")
+
+    asr_rows("\nPrefilling attack, ASR (harmful / n) by prefilled harmful tokens k, with 95% Wilson interval:\n",
+             "k", a["attacks"]["prefill_by_k"])
+    asr_rows("\nInsertion attack, ASR by refusal-prefix length (pooled over span lengths), 95% Wilson interval:\n",
+             "prefix_len", a["attacks"]["insertion_by_prefix_len"])
     ov = a["attacks"]["insertion_overall"]
     lines.append("\nInsertion attack over all conditions: " + "; ".join(
         f"{r} {ov[r]['asr']:.3f} [{ov[r]['lo']:.3f}, {ov[r]['hi']:.3f}] (n = {ov[r]['n']})" for r in runs if r in ov))
