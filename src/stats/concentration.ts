@@ -2,10 +2,8 @@
  * Concentration over training: for each checkpoint s after the first, the early share E_k and depth
  * d50 of the update from the first checkpoint to s (per run).
  */
-import type { DuckDBValue } from "@duckdb/node-api";
-import { RowFilter, filteredSource, hasValue, runsCondition, stepOr } from "./source";
+import { RowFilter, metricQuery, stepOr } from "./source";
 import type { TokenLogs } from "../load";
-import { sqlIdent } from "../engine";
 import { MassOptions, updateMass } from "./updateMass";
 
 export interface ConcentrationRow {
@@ -30,16 +28,12 @@ export interface StepUpdateRow {
 
 /** Mean update from each run's first step (or `from`) to every later step, per position. */
 export async function updateByStep(logs: TokenLogs, opts: { metric?: string; runs?: string[]; from?: number; where?: RowFilter } = {}): Promise<StepUpdateRow[]> {
-  const name = logs.metric(opts.metric ?? "loss");
-  const m = sqlIdent(name);
-  const params: Record<string, DuckDBValue> = {};
-  const t = filteredSource(logs, opts.where, params);
-  const runFilter = runsCondition(opts.runs, params);
+  const { m, params, source: t, runFilter, has } = metricQuery(logs, opts);
   const from = stepOr(opts.from, "from", "min(step)", params);
   return logs.engine.rows<StepUpdateRow>(
-    `WITH first AS (SELECT run, ${from} AS f FROM ${t} WHERE ${hasValue(logs, name, m)} ${runFilter} GROUP BY run),
-     base AS (SELECT x.run, x.example, x."position", x.${m} AS va, f FROM ${t} x JOIN first USING (run) WHERE x.step = first.f AND ${hasValue(logs, name, `x.${m}`)}),
-     later AS (SELECT x.run, x.step, x.example, x."position", x.${m} AS vb FROM ${t} x JOIN first USING (run) WHERE x.step > first.f AND ${hasValue(logs, name, `x.${m}`)})
+    `WITH first AS (SELECT run, ${from} AS f FROM ${t} WHERE ${has()} ${runFilter} GROUP BY run),
+     base AS (SELECT x.run, x.example, x."position", x.${m} AS va, f FROM ${t} x JOIN first USING (run) WHERE x.step = first.f AND ${has(`x.${m}`)}),
+     later AS (SELECT x.run, x.step, x.example, x."position", x.${m} AS vb FROM ${t} x JOIN first USING (run) WHERE x.step > first.f AND ${has(`x.${m}`)})
      SELECT later.run, any_value(base.f) AS "from", later.step, later."position", count(*)::BIGINT AS n, avg(vb - va) AS delta
      FROM later JOIN base ON later.run = base.run AND later.example = base.example AND later."position" = base."position"
      GROUP BY later.run, later.step, later."position" ORDER BY later.run, later.step, later."position"`,

@@ -4,10 +4,9 @@
  * tokens (ragged sequences are never padded).
  */
 import type { TokenLogs } from "../load";
-import type { DuckDBValue } from "@duckdb/node-api";
-import { sqlIdent } from "../engine";
+import { listValue } from "@duckdb/node-api";
 import { Moments, mergeMoments, summarize } from "./moments";
-import { RowFilter, filteredSource, hasValue } from "./source";
+import { RowFilter, metricQuery } from "./source";
 
 export interface ProfileOptions {
   /** Metric column (default `loss`). */
@@ -36,34 +35,18 @@ export interface PositionProfileRow {
   se: number | null;
 }
 
-/** SQL filter for the runs/steps options, with its bound parameters. */
-export function selection(opts: { runs?: string[]; steps?: number[] }, metricCol: string): { where: string; params: Record<string, string[] | number[]> } {
-  const parts = [`${metricCol} IS NOT NULL`];
-  const params: Record<string, string[] | number[]> = {};
-  if (opts.runs) {
-    parts.push(`list_contains($runs::VARCHAR[], run)`);
-    params.runs = opts.runs;
-  }
-  if (opts.steps) {
-    parts.push(`list_contains($steps::INTEGER[], step)`);
-    params.steps = opts.steps;
-  }
-  return { where: parts.join(" AND "), params };
-}
-
 /** Mergeable per-(run, step, position) moments of the metric, sorted by run, step, position. */
 export async function positionMoments(logs: TokenLogs, opts: ProfileOptions = {}): Promise<PositionMoments[]> {
-  const name = logs.metric(opts.metric ?? "loss");
-  const m = sqlIdent(name);
-  const { where: sel, params } = selection(opts, m);
-  const where = sel.replace(`${m} IS NOT NULL`, hasValue(logs, name, m));
-  const { listValue } = await import("@duckdb/node-api");
-  const bound: Record<string, DuckDBValue> = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, listValue(v)]));
-  const from = filteredSource(logs, opts.where, bound);
+  const { m, params, source: from, runFilter, has } = metricQuery(logs, opts);
+  let where = `${has()} ${runFilter}`;
+  if (opts.steps) {
+    params.steps = listValue(opts.steps);
+    where += " AND list_contains($steps::INTEGER[], step)";
+  }
   return logs.engine.rows<PositionMoments>(
     `SELECT run, step, "position", count(*)::BIGINT AS n, avg(${m}) AS mean, COALESCE(var_pop(${m}) * count(*), 0) AS m2
      FROM ${from} WHERE ${where} GROUP BY run, step, "position" ORDER BY run, step, "position"`,
-    bound,
+    params,
   );
 }
 

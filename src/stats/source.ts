@@ -47,3 +47,16 @@ export function stepOr(step: number | undefined, name: string, perRun: string, p
   params[name] = step;
   return `CAST($${name} AS INTEGER)`;
 }
+
+/**
+ * What every analysis query starts from: the metric's column (checked and quoted), the rows to read
+ * (`where` applied), the run filter, the "has a value" condition, and the parameters they bind.
+ */
+export function metricQuery(logs: TokenLogs, opts: { metric?: string; where?: RowFilter; runs?: string[] }) {
+  const name = logs.metric(opts.metric ?? "loss");
+  const m = sqlIdent(name);
+  const params: Record<string, DuckDBValue> = {};
+  const source = filteredSource(logs, opts.where, params);
+  const runFilter = runsCondition(opts.runs, params);
+  return { m, params, source, runFilter, has: (expr: string = m) => hasValue(logs, name, expr) };
+}

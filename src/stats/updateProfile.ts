@@ -4,11 +4,10 @@
  * sequences whose lengths differ (ragged) or that are missing at one step contribute only where
  * they pair.
  */
-import type { DuckDBValue } from "@duckdb/node-api";
 import type { TokenLogs } from "../load";
-import { Params, sqlIdent } from "../engine";
+import { Params } from "../engine";
 import { Moments, mergeMoments, summarize } from "./moments";
-import { RowFilter, filteredSource, hasValue, runsCondition, stepOr } from "./source";
+import { RowFilter, metricQuery, stepOr } from "./source";
 
 export interface UpdateOptions {
   metric?: string;
@@ -42,17 +41,13 @@ export interface UpdateMoments extends Moments {
 
 /** The SQL of the paired differences (run, example, position, diff, from, to), with its parameters. */
 export function pairsSql(logs: TokenLogs, opts: UpdateOptions): { sql: string; boundsSql: string; params: Params } {
-  const name = logs.metric(opts.metric ?? "loss");
-  const m = sqlIdent(name);
-  const params: Record<string, DuckDBValue> = {};
-  const t = filteredSource(logs, opts.where, params);
-  const runFilter = runsCondition(opts.runs, params);
+  const { m, params, source: t, runFilter, has } = metricQuery(logs, opts);
   const from = stepOr(opts.from, "from", "min(step)", params);
   const to = stepOr(opts.to, "to", "max(step)", params);
-  const boundsSql = `WITH bounds AS (SELECT run, ${from} AS s_from, ${to} AS s_to FROM ${t} WHERE ${hasValue(logs, name, m)} ${runFilter} GROUP BY run)`;
+  const boundsSql = `WITH bounds AS (SELECT run, ${from} AS s_from, ${to} AS s_to FROM ${t} WHERE ${has()} ${runFilter} GROUP BY run)`;
   const sql = `${boundsSql},
-  pa AS (SELECT x.run, x.example, x."position", x.${m} AS va, b.s_from, b.s_to FROM ${t} x JOIN bounds b ON x.run = b.run AND x.step = b.s_from WHERE ${hasValue(logs, name, `x.${m}`)}),
-  pb AS (SELECT x.run, x.example, x."position", x.${m} AS vb FROM ${t} x JOIN bounds b ON x.run = b.run AND x.step = b.s_to WHERE ${hasValue(logs, name, `x.${m}`)}),
+  pa AS (SELECT x.run, x.example, x."position", x.${m} AS va, b.s_from, b.s_to FROM ${t} x JOIN bounds b ON x.run = b.run AND x.step = b.s_from WHERE ${has(`x.${m}`)}),
+  pb AS (SELECT x.run, x.example, x."position", x.${m} AS vb FROM ${t} x JOIN bounds b ON x.run = b.run AND x.step = b.s_to WHERE ${has(`x.${m}`)}),
   pairs AS (SELECT pa.run, pa.example, pa."position", vb - va AS diff, pa.s_from, pa.s_to FROM pa JOIN pb ON pa.run = pb.run AND pa.example = pb.example AND pa."position" = pb."position")`;
   return { sql, boundsSql, params };
 }
