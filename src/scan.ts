@@ -6,8 +6,8 @@
 import { createReadStream } from "node:fs";
 import { createGunzip } from "node:zlib";
 import { Problem } from "./errors";
-import { ColumnKind, Layout } from "./schema";
-import { RecordChecker, duplicateJsonKey, parseJsonLenient } from "./records";
+import { ColumnKind, Layout, fixedKind } from "./schema";
+import { RecordCheck, RecordChecker, duplicateJsonKey, parseJsonLenient } from "./records";
 
 /** Longest line accepted (V8's string limit is about 512 MB). */
 const MAX_LINE_BYTES = 256 * 1024 * 1024;
@@ -145,6 +145,14 @@ function addProblems(r: ScanResult, ps: Problem[], max: number): void {
   r.skippedByReason[reason] = (r.skippedByReason[reason] ?? 0) + 1;
 }
 
+/** Counts one checked record: its problems, or a valid record and its tokens (then `onValid`). */
+function tally(r: ScanResult, c: RecordCheck, max: number, onValid: () => void): void {
+  if (c.problems.length) return addProblems(r, c.problems, max);
+  r.validRecords++;
+  r.tokens += c.tokens;
+  onValid();
+}
+
 /** Validates a JSON Lines token log line by line. */
 export async function scanJsonLines(file: string, opts: ScanOptions = {}): Promise<ScanResult> {
   const r = newResult(file);
@@ -184,13 +192,7 @@ export async function scanJsonLines(file: string, opts: ScanOptions = {}): Promi
           continue;
         }
       }
-      const c = checker.check(value, line);
-      if (c.problems.length) addProblems(r, c.problems, max);
-      else {
-        r.validRecords++;
-        r.tokens += c.tokens;
-        opts.onValid?.(text);
-      }
+      tally(r, checker.check(value, line), max, () => opts.onValid?.(text));
     }
   } catch (e) {
     throw readError(file, e);
@@ -336,14 +338,8 @@ export async function scanCsv(file: string, opts: ScanOptions = {}): Promise<Sca
       return addProblems(r, [{ file, line, field: null, reason: "invalid-csv", message: `${fields.length} fields, but the header has ${header.length}` }], max);
     if (numeric.length === 0) numeric = header.map((h, i) => csvColumnIsNumeric(h, fields[i]));
     const rec: Record<string, unknown> = {};
-    header.forEach((h, i) => (rec[h] = csvValue(h, fields[i], numeric[i])));
-    const c = checker.check(rec, line);
-    if (c.problems.length) addProblems(r, c.problems, max);
-    else {
-      r.validRecords++;
-      r.tokens += c.tokens;
-      opts.onValid?.(raw);
-    }
+    header.forEach((h, i) => (rec[h] = csvValue(fields[i], numeric[i])));
+    tally(r, checker.check(rec, line), max, () => opts.onValid?.(raw));
   };
   try {
     for await (const { bytes } of readRaw(file, opts.onBytes, () => (r.gzipCut = true))) {
@@ -406,13 +402,15 @@ async function* readRaw(file: string, onBytes?: (n: number) => void, onGzipCut?:
 
 /** A CSV column is numeric if it is a known metric, or an unknown column whose first value is a number. */
 function csvColumnIsNumeric(name: string, first: string): boolean {
-  if (["run", "example", "token", "segment", "split", "tag"].includes(name)) return false;
-  if (["step", "position", "token_id", "loss", "kl", "grad_norm", "logprob", "ref_logprob"].includes(name)) return true;
+  if (name === "run" || name === "example") return false;
+  if (name === "step" || name === "position") return true;
+  const fixed = fixedKind(name);
+  if (fixed !== null) return fixed !== "label-string";
   return NUMBER_RE.test(first.trim()) || /^[+-]?(nan|inf|infinity)$/i.test(first.trim());
 }
 
 /** Turns a CSV cell into the value a JSON record would hold, so that one checker serves both. */
-function csvValue(name: string, cell: string, numeric: boolean): unknown {
+function csvValue(cell: string, numeric: boolean): unknown {
   if (!numeric) return cell;
   const t = cell.trim();
   if (t === "") return null;
