@@ -14,6 +14,13 @@ export const LOAD_OPTIONS: OptionSpec[] = [
   { name: "no-progress", type: "flag", help: "do not show progress on stderr" },
 ];
 
+/** The update-mass options: early-share cut-off and the seeded bootstrap. */
+export const MASS_OPTIONS: OptionSpec[] = [
+  { name: "k", type: "int", default: 5, help: "early share counts positions < k" },
+  { name: "bootstrap", type: "int", default: 1000, help: "bootstrap replicates for the intervals (0: none)" },
+  { name: "seed", type: "int", default: 0, help: "bootstrap seed" },
+];
+
 /** `--where FIELD=VALUE` (repeatable): restrict an analysis to rows with these label values. */
 export const WHERE_OPTION: OptionSpec = { name: "where", type: "repeat", help: "only rows with FIELD=VALUE, e.g. split=refusal (repeatable; the same field twice means either value)" };
 

@@ -7,7 +7,7 @@ import { readLines } from "../scan";
 import { AttackResults, loadAttackResults } from "../attacks/load";
 import { buildReport } from "../report/build";
 import { CommandSpec, Parsed } from "./args";
-import { LOAD_OPTIONS, WHERE_OPTION, loadOptions, parseWhere } from "./common";
+import { LOAD_OPTIONS, MASS_OPTIONS, WHERE_OPTION, loadOptions, parseWhere } from "./common";
 import { Output, skippedNote } from "./output";
 
 export const reportSpec: CommandSpec = {
@@ -31,9 +31,7 @@ export const reportSpec: CommandSpec = {
     { name: "attacks", type: "repeat", help: "attack result files or globs (repeatable)" },
     { name: "grad-logs", type: "repeat", help: "token logs with grad_norm that share keys with FILES, loaded apart (repeatable)" },
     { name: "metric", type: "string", default: "loss", help: "metric of the core figures (loss, kl, logprob, ...)" },
-    { name: "k", type: "int", default: 5, help: "early share counts positions < k" },
-    { name: "bootstrap", type: "int", default: 1000, help: "bootstrap replicates for the intervals (0: none)" },
-    { name: "seed", type: "int", default: 0, help: "bootstrap seed" },
+    ...MASS_OPTIONS,
     { name: "threshold", type: "number", default: 5, help: "attack results: a judge score >= this is harmful" },
     { name: "title", type: "string", help: "title of the report" },
     { name: "timestamp", type: "flag", help: "put the generation time in the header (the file then differs between runs)" },

@@ -3,7 +3,7 @@ import { loadTokenLogs } from "../load";
 import { summary } from "../stats/summary";
 import { textTable } from "../table";
 import { CommandSpec, Parsed } from "./args";
-import { LOAD_OPTIONS, WHERE_OPTION, loadOptions, parseWhere } from "./common";
+import { LOAD_OPTIONS, MASS_OPTIONS, WHERE_OPTION, loadOptions, parseWhere } from "./common";
 import { Output, skippedNote } from "./output";
 
 export const summarySpec: CommandSpec = {
@@ -16,10 +16,8 @@ export const summarySpec: CommandSpec = {
     { name: "metric", type: "string", default: "loss", help: "numeric column (loss, kl, grad_norm, ...)" },
     { name: "from", type: "int", help: "first step (default: each run's first)" },
     { name: "to", type: "int", help: "last step (default: each run's last)" },
-    { name: "k", type: "int", default: 5, help: "early share counts positions < k" },
+    ...MASS_OPTIONS,
     { name: "min-pairs", type: "int", default: 1, help: "use positions with at least this many pairs" },
-    { name: "bootstrap", type: "int", default: 1000, help: "bootstrap replicates for the intervals (0: none)" },
-    { name: "seed", type: "int", default: 0, help: "bootstrap seed" },
     { name: "run", type: "repeat", help: "only this run (repeatable)" },
     { name: "json", type: "flag", help: "print {\"metric\", \"k\", \"runs\": [...]}" },
     WHERE_OPTION,
