@@ -21,8 +21,11 @@ export function sequentialColor(t: number): string {
   return `rgb(${c[0]},${c[1]},${c[2]})`;
 }
 
-/** Categorical colours for runs. */
-export const RUN_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+/**
+ * Categorical colours for runs, in the order `runColors` gives them (Okabe-Ito). Figures take their
+ * run colours from a `RunColors` map (palette.ts), never by position in a list.
+ */
+export { RUN_COLOR_CYCLE as RUN_COLORS } from "./palette";
 
 export function baseLayout(title: string, x: string, y: string): Record<string, unknown> {
   return {

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { asrByK, asrByPrefixLen, asrBySpanLen, asrTable2d } from "../../src/attacks/asr";
 import { loadAttackResults } from "../../src/attacks/load";
-import { asrByKFigure, asrByPrefixLenFigure, asrBySpanLenFigure, asrHeatmapFigure } from "../../src/figures/attacks";
+import { asrByKFigure, asrByPrefixLenFigure, asrBySpanLenFigure, asrHeatmapFigure, mostInformativeTable } from "../../src/figures/attacks";
 
 const fx = (name: string) => join(__dirname, "..", "fixtures", "attacks", name);
 
@@ -12,8 +12,12 @@ describe("attack figures", () => {
     const { records } = await loadAttackResults(fx("results.jsonl"));
     const fig = asrByKFigure(asrByK(records));
     expect(fig.data.map((t) => t.name)).toEqual(["augment", "sft"]);
-    const sft = fig.data[1] as { x: number[]; y: number[]; error_y: { array: number[]; arrayminus: number[] } };
-    expect(sft.x).toEqual([5, 10]);
+    const sft = fig.data[1] as { x: number[]; y: number[]; customdata: unknown[][]; error_y: { array: number[]; arrayminus: number[] } };
+    // Two runs dodged by +-0.3 * 5 / 2 = 0.75 around the true k (the hover shows the true k).
+    expect(sft.x).toEqual([5.75, 10.75]);
+    expect(fig.data[0].x).toEqual([4.25]); // augment has k = 5 only
+    expect(sft.customdata.map((c) => c[4])).toEqual([5, 10]);
+    expect(asrByKFigure(asrByK(records), { dodge: 0 }).data[1].x).toEqual([5, 10]);
     expect(sft.y[1]).toBeCloseTo(2 / 3, 12);
     // 2/3: Wilson [0.207660, 0.938508] -> +0.271841, -0.459007
     expect(sft.error_y.array[1]).toBeCloseTo(0.938508 - 2 / 3, 5);
@@ -43,5 +47,8 @@ describe("attack figures", () => {
     expect(menu.buttons.map((b) => b.label)).toEqual(["augment", "sft"]);
     expect(menu.buttons[0].args[0]).toEqual({ visible: [true, false] });
     expect(asrHeatmapFigure(tables.slice(1)).layout.updatemenus).toBeUndefined();
+    // Without a run it opens on the most varied table: augment is all 0 (variance 0), sft is not.
+    expect(mostInformativeTable(tables)).toBe(1);
+    expect(asrHeatmapFigure(tables).data.map((t) => t.visible)).toEqual([false, true]);
   });
 });
