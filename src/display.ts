@@ -224,7 +224,32 @@ export function figurePage(figure: Figure, options: { title?: string; id?: strin
   );
 }
 
-/** The figure as plain JSON (typed arrays and bigints converted), with a default config. */
+/**
+ * Config entries that keep every figure offline whatever the figure's own config says. plotly.js 4
+ * shows a "Share chart..." modebar button by default (`showSendToCloud`, dflt true) that uploads the
+ * figure's data to a plotly server: a hazard for unpublished safety data. It and the other
+ * network-capable actions (`showLink` "Edit chart", `showEditInChartStudio`, button
+ * `sendChartToCloud`) are switched off, and `plotlyServerURL` is emptied.
+ */
+export const OFFLINE_CONFIG = {
+  showSendToCloud: false,
+  showEditInChartStudio: false,
+  showLink: false,
+  sendData: false,
+  plotlyServerURL: "",
+} as const;
+
+/** Modebar buttons that talk to a server: always removed. */
+export const NETWORK_MODEBAR_BUTTONS: readonly string[] = ["sendChartToCloud", "sendDataToCloud", "editInChartStudio"];
+
+/** The figure's config with the offline entries forced (see `OFFLINE_CONFIG`). */
+export function offlineConfig(config: object | undefined): Record<string, unknown> {
+  const c = { responsive: true, displaylogo: false, ...(config ?? {}) } as Record<string, unknown>;
+  const remove = Array.isArray(c.modeBarButtonsToRemove) ? (c.modeBarButtonsToRemove as unknown[]) : [];
+  return { ...c, ...OFFLINE_CONFIG, modeBarButtonsToRemove: [...new Set([...remove, ...NETWORK_MODEBAR_BUTTONS])] };
+}
+
+/** The figure as plain JSON (typed arrays and bigints converted), with a default config (offline). */
 function plotlySpec(figure: Figure): { data: unknown[]; layout: object; config: object } {
   if (figure === null || typeof figure !== "object" || !Array.isArray(figure.data)) {
     throw new TypeError("aligndepth display: a figure is an object { data: [...traces], layout?, config? }");
@@ -233,7 +258,7 @@ function plotlySpec(figure: Figure): { data: unknown[]; layout: object; config: 
   return {
     data: plain.data as unknown[],
     layout: { autosize: true, ...(plain.layout ?? {}) },
-    config: { responsive: true, displaylogo: false, ...(plain.config ?? {}) },
+    config: offlineConfig(plain.config),
   };
 }
 

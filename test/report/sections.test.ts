@@ -11,7 +11,7 @@ import { figureBlock, headerSection, skippedText } from "../../src/report/sectio
 import { classifyInputs, isAttackFile } from "../../src/cli/report";
 import { main } from "../../src/cli/main";
 import type { Output } from "../../src/cli/output";
-import { HOSTILE_RUN, HOSTILE_TOKENS, writeReportFixture } from "./fixture";
+import { HOSTILE_RUN, HOSTILE_TOKENS, RUNS, writeReportFixture } from "./fixture";
 
 const dir = mkdtempSync(join(tmpdir(), "aligndepth-report-"));
 const fx = writeReportFixture(dir);
@@ -77,6 +77,18 @@ describe("report sections", () => {
     expect(menu.buttons.map((b) => b.label)).toEqual(["r1", "r2"]);
     expect(menu.buttons[1].args).toEqual([{ visible: [false, false, true, true] }, { "title.text": "two" }]);
   });
+
+  it("runDropdown fixes the y axis over all runs, so switching does not rescale it", () => {
+    const fig = (y: number[]) => ({ data: [{ name: "a", y }], layout: { yaxis: { title: { text: "loss" } } } });
+    const f = runDropdown([{ run: "r1", figure: fig([0, 12]) }, { run: "r2", figure: fig([2, 7.5]) }]);
+    // [0, 12] padded by 5% of 12 = 0.6 on each side; the buttons do not touch the axis.
+    const y = f.layout.yaxis as { range: number[]; autorange: boolean };
+    expect(y.autorange).toBe(false);
+    expect(y.range[0]).toBeCloseTo(-0.6, 12);
+    expect(y.range[1]).toBeCloseTo(12.6, 12);
+    const menu = (f.layout.updatemenus as Array<{ buttons: Array<{ args: Array<Record<string, unknown>> }> }>)[0];
+    expect(menu.buttons.every((b) => Object.keys(b.args[1] ?? {}).every((k) => !k.startsWith("yaxis")))).toBe(true);
+  });
 });
 
 describe("buildReport", () => {
@@ -116,8 +128,30 @@ describe("buildReport", () => {
     for (const id of ["compare", "by-position", "slider", "heatmap", "cumulative", "early-share", "kl", "gradient", "attacks", "tokens", "appendix"]) expect(html1).toContain(`<section id="${id}"`);
     expect(html1.match(/inlined by aligndepth/g)).toHaveLength(1);
     const ids = [...html1.matchAll(/<div id="([^"]+)" class="aligndepth-figure"/g)].map((m) => m[1]);
-    expect(ids).toEqual(["fig-compare", "fig-by-position", "fig-slider-0", "fig-slider-1", "fig-heatmap", "fig-cumulative", "fig-early-share", "fig-kl", "fig-gradient", "fig-asr-k", "fig-asr-prefix", "fig-asr-span", "fig-asr-heatmap"]);
+    expect(ids).toEqual(["fig-compare", "fig-by-position", "fig-by-probe-set", "fig-slider-0", "fig-slider-1", "fig-heatmap", "fig-cumulative", "fig-early-share", "fig-kl", "fig-gradient", "fig-asr-k", "fig-asr-prefix", "fig-asr-span", "fig-asr-heatmap"]);
     expect(markup(html1)).not.toMatch(/(src|href)="(https?:)?\/\//);
+  });
+
+  it("draws each run in one colour in every figure, and no figure offers a cloud button", () => {
+    const figures = [...html1.matchAll(/var figure = (\{.*\});\n/g)].map((m) => JSON.parse(m[1]) as { data: Array<Record<string, any>>; config: Record<string, unknown> });
+    expect(figures.length).toBe(14);
+    const seen = new Map<string, Set<string>>();
+    let traces = 0;
+    for (const f of figures) {
+      expect(f.config).toMatchObject({ showSendToCloud: false, showLink: false });
+      for (const t of f.data) {
+        const run = RUNS.find((r) => t.name === r || String(t.name).startsWith(`${r} `) || String(t.name).startsWith(`${r},`));
+        const color = t.line?.color ?? t.marker?.color;
+        if (!run || t.type === "heatmap" || typeof color !== "string") continue;
+        traces++;
+        if (!seen.has(run)) seen.set(run, new Set());
+        seen.get(run)!.add(color);
+      }
+    }
+    expect(traces).toBeGreaterThanOrEqual(10);
+    // runColors over the sorted names: the hostile run ("<" sorts before "s") blue, sft vermillion.
+    expect([...seen.entries()].map(([r, c]) => [r, [...c]])).toEqual(expect.arrayContaining([[RUNS[0], ["#D55E00"]], [RUNS[1], ["#0072B2"]]]));
+    expect(seen.size).toBe(2);
   });
 
   it("escapes every log string outside scripts", () => {
