@@ -90,3 +90,13 @@ export async function openOffline(file: string, timeoutMs = 60_000): Promise<Off
     throw err;
   }
 }
+
+/**
+ * The modebar buttons plotly.js drew in the page (their `data-title`s), and those of them that can
+ * send data over the network ("Share chart...", Chart Studio, "Edit chart"). Every figure's modebar
+ * is in the DOM from the start (shown on hover).
+ */
+export async function modebarButtons(page: Page): Promise<{ titles: string[]; network: string[] }> {
+  const titles = await page.evaluate(() => Array.from(document.querySelectorAll(".modebar-btn")).map((b) => b.getAttribute("data-title") ?? ""));
+  return { titles, network: titles.filter((t) => /share|cloud|chart studio|edit chart|plotly\.com/i.test(t)) };
+}
