@@ -72,6 +72,10 @@ export type { TokenTimelineOptions } from "./figures/tokenTimeline";
 export { show, showHtml, showTable, figureHtml, figurePage, figureText, figureBundle, plotlyScript, plotlyBundleFor, tableHtml, tableText, scriptJson, escapeHtml, PLOTLY_MIME } from "./display";
 export type { FigureHtmlOptions, ShowOptions, TableInput, TableOptions, PlotlyBundle } from "./display";
 
+// export (PDF, SVG, PNG through headless Chromium)
+export { saveFigure, exportFormatOf } from "./export/saveFigure";
+export type { SaveFigureOptions, SavedFigure, ExportFormat } from "./export/saveFigure";
+
 // report (one self-contained HTML file; the CLI's `aligndepth report`)
 export { buildReport } from "./report/build";
 export type { ReportOptions, ReportLimits } from "./report/build";

@@ -12,3 +12,6 @@ registerCommand({ spec: convertSpec, run: convertCommand });
 import { reportCommand, reportSpec } from "./report";
 
 registerCommand({ spec: reportSpec, run: reportCommand });
+import { figureCommand, figureSpec } from "./figure";
+
+registerCommand({ spec: figureSpec, run: figureCommand });
