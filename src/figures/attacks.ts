@@ -20,6 +20,11 @@ export interface AsrLineOptions {
    * hover shows the true value.
    */
   dodge?: number;
+  /**
+   * One panel per run (small multiples on one y axis) instead of one overlay: `"auto"` (default)
+   * when there are more than 2 runs, where equal ASRs would put lines on top of each other.
+   */
+  facets?: boolean | "auto";
 }
 
 type Field = "k" | "prefix_len" | "span_len";
@@ -34,8 +39,9 @@ const AXIS: Record<Field, string> = {
 
 /**
  * ASR against `field`, one line per (run, attack), with asymmetric Wilson error bars. Runs keep
- * their colour and marker from `colors`; attacks differ by dash. Runs are dodged sideways (see
- * `dodge`), so no line or interval is hidden under another.
+ * their colour and marker from `colors`; attacks differ by dash. With more than 2 runs each run
+ * gets its own panel (`facets`), on one shared y axis; in a panel or overlay, series are dodged
+ * sideways (see `dodge`). So no line or interval is hidden under another.
  */
 export function asrLineFigure(rows: readonly AsrRow[], field: Field, opts: AsrLineOptions = {}): Figure {
   const mine = rows.filter((r) => r[field] !== null && r.asr !== null && (opts.attack === undefined || r.attack === opts.attack) && (!opts.runs || opts.runs.includes(r.run)));
@@ -49,13 +55,24 @@ export function asrLineFigure(rows: readonly AsrRow[], field: Field, opts: AsrLi
   let gapX = 1;
   for (let i = 1; i < xs.length; i++) gapX = i === 1 ? xs[1] - xs[0] : Math.min(gapX, xs[i] - xs[i - 1]);
   const width = (opts.dodge ?? 0.3) * gapX;
-  const slots = series.map((s) => `${s.run}\u0000${s.attack}`).sort();
-  const data = series.map((s) => {
+  const facets = opts.facets === "auto" || opts.facets === undefined ? runs.length > 2 : opts.facets;
+  // Panels: a grid of about square shape, runs in name order.
+  const cols = facets ? (runs.length <= 3 ? runs.length : Math.ceil(Math.sqrt(runs.length))) : 1;
+  const nrows = facets ? Math.ceil(runs.length / cols) : 1;
+  const panelOf = (run: string) => (facets ? runs.indexOf(run) : 0);
+  const slots = series.map((s) => (facets ? s.attack : `${s.run}\u0000${s.attack}`));
+  const slotsIn = (s: { run: string }) => [...new Set(series.filter((x) => panelOf(x.run) === panelOf(s.run)).map((x) => (facets ? x.attack : `${x.run}\u0000${x.attack}`)))].sort();
+  const data = series.map((s, si) => {
     const pts = mine.filter((r) => r.run === s.run && r.attack === s.attack).sort((a, b) => (a[field] as number) - (b[field] as number));
     const st = colors.style(s.run);
-    const slot = slots.indexOf(`${s.run}\u0000${s.attack}`);
-    const shift = slots.length > 1 ? (slot / (slots.length - 1) - 0.5) * width : 0;
+    const mySlots = slotsIn(s);
+    const slot = mySlots.indexOf(slots[si]);
+    const shift = mySlots.length > 1 ? (slot / (mySlots.length - 1) - 0.5) * width : 0;
+    const pi = panelOf(s.run);
+    const ax = pi === 0 ? "" : String(pi + 1);
     return {
+      xaxis: `x${ax}`,
+      yaxis: `y${ax}`,
       type: "scatter",
       mode: "lines+markers",
       name: attacks.length > 1 ? `${s.run} (${s.attack})` : s.run,
@@ -79,8 +96,31 @@ export function asrLineFigure(rows: readonly AsrRow[], field: Field, opts: AsrLi
   });
   const what = opts.attack ?? (attacks.length === 1 ? attacks[0] : "attacks");
   const layout = baseLayout(opts.title ?? `Attack success rate (${what}) by ${field}`, AXIS[field], "attack success rate");
+  const xrange = xs.length ? [xs[0] - 0.6 * gapX, xs[xs.length - 1] + 0.6 * gapX] : undefined;
+  const ticks = xs.length > 12 && facets ? xs.filter((_, i) => i % Math.ceil(xs.length / 6) === 0) : xs;
   layout.yaxis = { title: { text: "attack success rate (95% Wilson CI)" }, range: [-0.04, 1.04], zeroline: false };
-  layout.xaxis = { title: { text: AXIS[field] }, zeroline: false, tickmode: "array", tickvals: xs, range: xs.length ? [xs[0] - 0.6 * gapX, xs[xs.length - 1] + 0.6 * gapX] : undefined };
+  layout.xaxis = { title: { text: AXIS[field] }, zeroline: false, tickmode: "array", tickvals: ticks, range: xrange };
+  if (facets) {
+    const gx = 0.04;
+    const gy = 0.12;
+    const w = (1 - gx * (cols - 1)) / cols;
+    const h = (1 - gy * (nrows - 1)) / nrows;
+    const annotations: unknown[] = [];
+    runs.forEach((run, i) => {
+      const ax = i === 0 ? "" : String(i + 1);
+      const c = i % cols;
+      const r = Math.floor(i / cols);
+      const x0 = c * (w + gx);
+      const y1 = 1 - r * (h + gy);
+      const bottom = r === nrows - 1 || i + cols >= runs.length;
+      layout[`xaxis${ax}`] = { domain: [x0, x0 + w], anchor: `y${ax}`, zeroline: false, tickmode: "array", tickvals: ticks, range: xrange, ...(bottom ? { title: { text: field } } : {}) };
+      layout[`yaxis${ax}`] = { domain: [y1 - h, y1], anchor: `x${ax}`, range: [-0.04, 1.04], zeroline: false, ...(c === 0 ? { title: { text: r === 0 || nrows === 1 ? "ASR (95% Wilson CI)" : "ASR" } } : { showticklabels: false }) };
+      annotations.push({ text: `<b>${run.replace(/[<>&]/g, "")}</b>`, font: { color: colors.color(run) }, x: x0 + w / 2, xref: "paper", y: y1, yref: "paper", xanchor: "center", yanchor: "bottom", showarrow: false });
+    });
+    layout.annotations = annotations;
+    layout.margin = { l: 60, r: 20, t: 70, b: 50 };
+    if (nrows > 1) layout.height = 260 * nrows + 120;
+  }
   return { data, layout };
 }
 

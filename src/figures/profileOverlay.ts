@@ -54,7 +54,7 @@ export function profileFacetsFigure(panels: readonly ProfilePanel[], series: rea
     const ax = pi === 0 ? "" : String(pi + 1);
     if (panels.length > 1) {
       const x0 = pi * (w + gap);
-      layout[`xaxis${ax}`] = { title: { text: "token position (0 = first scored token)" }, zeroline: false, domain: [x0, x0 + w], anchor: `y${ax}` };
+      layout[`xaxis${ax}`] = { title: { text: pi === 0 ? "position (0 = first scored)" : "position" }, zeroline: false, domain: [x0, x0 + w], anchor: `y${ax}` };
       if (pi > 0) layout[`yaxis${ax}`] = { matches: "y", anchor: `x${ax}`, showticklabels: false, zeroline: false, ...(opts.logY ? { type: "log" } : {}) };
       annotations.push({ text: `<b>${panel.title.replace(/[<>&]/g, "")}</b>`, x: x0 + w / 2, xref: "paper", y: 1.0, yref: "paper", xanchor: "center", yanchor: "bottom", showarrow: false });
     }

@@ -25,6 +25,19 @@ describe("attack figures", () => {
     expect((fig.layout.xaxis as { tickvals: number[] }).tickvals).toEqual([5, 10]);
     expect(JSON.parse(JSON.stringify(fig))).toEqual(fig);
   });
+  it("ASR by k with more than 2 runs: one panel per run on one y axis, nothing drawn on top of another", () => {
+    const row = (run: string, k: number, asr: number) => ({ run, attack: "prefill", k, prefix_len: null, span_len: null, n: 10, harmful: asr * 10, asr, ci: [Math.max(0, asr - 0.2), Math.min(1, asr + 0.2)] as [number, number] });
+    const rows = ["sft", "augment", "base", "worst"].flatMap((run) => [row(run, 0, 0), row(run, 1, run === "augment" ? 0 : 1)]);
+    const fig = asrByKFigure(rows);
+    // Panels in name order: augment, base, sft, worst.
+    expect(fig.data.map((t) => [t.name, t.xaxis, t.yaxis])).toEqual([["sft", "x3", "y3"], ["augment", "x", "y"], ["base", "x2", "y2"], ["worst", "x4", "y4"]]);
+    // 2 x 2 grid, every panel on [-0.04, 1.04], the true k (no dodge with one series per panel).
+    for (const ax of ["yaxis", "yaxis2", "yaxis3", "yaxis4"]) expect((fig.layout[ax] as { range: number[] }).range).toEqual([-0.04, 1.04]);
+    expect((fig.layout.xaxis2 as { domain: number[] }).domain[0]).toBeCloseTo(0.52, 12);
+    expect(fig.data[0].x).toEqual([0, 1]);
+    expect((fig.layout.annotations as Array<{ text: string }>).map((a) => a.text)).toEqual(["<b>augment</b>", "<b>base</b>", "<b>sft</b>", "<b>worst</b>"]);
+    expect(asrByKFigure(rows, { facets: false }).layout.xaxis2).toBeUndefined();
+  });
   it("ASR by prefix_len and by span_len", async () => {
     const { records } = await loadAttackResults(fx("results.jsonl"));
     const p = asrByPrefixLenFigure(asrByPrefixLen(records));
