@@ -4,7 +4,7 @@
  */
 import { AligndepthError, InvalidInputError, UsageError, formatProblems } from "../errors";
 import { CommandSpec, Parsed, helpText, parseArgs } from "./args";
-import { Output, stdio } from "./output";
+import { Output, exitQuietlyOnClosedPipe, stdio } from "./output";
 import { profileCommand, profileSpec } from "./profile";
 import { summaryCommand, summarySpec } from "./summary";
 import { validateCommand, validateSpec } from "./validate";
@@ -41,6 +41,7 @@ function mainHelp(): string {
 
 /** Runs the CLI with `argv` (without `node` and the script); returns the exit code. */
 export async function main(argv: string[], out: Output = stdio): Promise<number> {
+  if (out === stdio) exitQuietlyOnClosedPipe();
   try {
     await import("./extra").catch(() => undefined);
     const [name, ...rest] = argv;
