@@ -27,7 +27,7 @@ import type { RowFilter } from "../stats/source";
 import { updateProfile } from "../stats/updateProfile";
 import { massByRun } from "../stats/updateMass";
 import { CommandSpec, Parsed } from "./args";
-import { LOAD_OPTIONS, MASS_OPTIONS, WHERE_OPTION, loadOptions, parseWhere } from "./common";
+import { LOAD_OPTIONS, MASS_OPTIONS, WHERE_OPTION, loadOptions, parseWhere, selectionWarnings } from "./common";
 import { Output, skippedNote } from "./output";
 
 interface Ctx {
@@ -161,6 +161,7 @@ export async function figureCommand(p: Parsed, out: Output): Promise<number> {
     const note = skippedNote(logs.report);
     if (note) out.note(note);
     const runs = await logs.runs();
+    for (const w of await selectionWarnings(logs, { where: parseWhere(o.where as string[] | undefined) })) out.note(`warning: ${w}`);
     if (o.run !== undefined && !runs.includes(o.run as string)) throw new UsageError(`figure: --run ${JSON.stringify(o.run)} is not in the logs (runs: ${runs.join(", ")})`);
     const ctx: Ctx = {
       metric: logs.metric(o.metric as string),

@@ -7,7 +7,7 @@ import { readLines } from "../scan";
 import { AttackResults, loadAttackResults } from "../attacks/load";
 import { buildReport } from "../report/build";
 import { CommandSpec, Parsed } from "./args";
-import { LOAD_OPTIONS, MASS_OPTIONS, WHERE_OPTION, loadOptions, parseWhere } from "./common";
+import { LOAD_OPTIONS, MASS_OPTIONS, WHERE_OPTION, loadOptions, parseWhere, selectionWarnings } from "./common";
 import { Output, skippedNote } from "./output";
 
 export const reportSpec: CommandSpec = {
@@ -108,6 +108,7 @@ export async function reportCommand(p: Parsed, out: Output): Promise<number> {
     logs = await loadTokenLogs(tokenFiles, lo);
     const note = skippedNote(logs.report);
     if (note) out.note(`token logs: ${note}`);
+    for (const w of await selectionWarnings(logs, { where })) out.note(`warning: ${w}`);
     const gradInputs = [...((o["grad-logs"] as string[] | undefined) ?? []), ...sorted.grad];
     if (gradInputs.length) {
       grad = await loadTokenLogs(gradInputs, lo);
