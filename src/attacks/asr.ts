@@ -4,26 +4,10 @@
  * they collapse (harmful and n summed, so equal-sized conditions weigh equally).
  */
 import type { AttackRecord, ConditionValue } from "./load";
+import { Interval, wilson } from "../stats/wilson";
 
-/** z for a two-sided 95% interval (the 0.975 quantile of the standard normal). */
-export const Z95 = 1.959963984540054;
-
-export type Interval = [number, number];
-
-/**
- * The Wilson score interval of a proportion harmful / n; null when n = 0.
- * @example wilson(3, 10) // [0.1078, 0.6032]
- */
-export function wilson(harmful: number, n: number, z = Z95): Interval | null {
-  if (n <= 0) return null;
-  const p = harmful / n;
-  const z2 = z * z;
-  const denom = 1 + z2 / n;
-  const center = (p + z2 / (2 * n)) / denom;
-  const half = (z / denom) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
-  // At p = 0 or 1 the bound is exactly 0 or 1; rounding must not push it past.
-  return [harmful === 0 ? 0 : Math.max(0, center - half), harmful === n ? 1 : Math.min(1, center + half)];
-}
+export { wilson, Z95 } from "../stats/wilson";
+export type { Interval } from "../stats/wilson";
 
 /** One condition's attack success. Condition fields the rows do not group by are null. */
 export interface AsrRow {
