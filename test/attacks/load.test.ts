@@ -57,8 +57,9 @@ describe("loadAttackResults", () => {
     const e = await problemOf(loadAttackResults(judge[0], { namePattern: JUDGE_OPTS.namePattern, set: { attack: "prefill" } }));
     expect(e.first).toMatchObject({ file: judge[0], line: 1, field: "run", reason: "missing-field" });
     expect(e.message).toContain("--set run=VALUE");
-    expect(e.problems).toHaveLength(1); // the same mistake on every line is shown once
-    expect(e.totalProblems).toBe(4);
+    expect(e.problems).toHaveLength(1); // the same mistake on every line is one line (METRICS 1.5) naming its lines
+    expect(e.totalProblems).toBe(1);
+    expect(e.message).toContain("[4 records, lines 1, 2, 3, 4]");
   });
   it("rejects an invalid regex and a file name the pattern does not match", async () => {
     await expect(loadAttackResults(judge, { ...JUDGE_OPTS, namePattern: "(" })).rejects.toBeInstanceOf(UsageError);
@@ -94,7 +95,8 @@ describe("loadAttackResults", () => {
     ]);
     expect(e.problems[3].message).toContain("expected an integer >= 0");
     expect(e.problems[6].message).toContain(`${f}:1`);
-    expect(e.totalProblems).toBe(9); // line 9's k problem is counted, shown once with line 5's
+    expect(e.totalProblems).toBe(8); // line 9's k problem is on line 5's line (one per file, field, reason)
+    expect(e.problems[3].message).toContain("[2 records, lines 5, 9]");
     const { records, report } = await loadAttackResults(f, { skipInvalid: true });
     expect(records.map((r) => r.example)).toEqual([1]);
     expect(report).toMatchObject({ records: 10, recordsUsed: 1, recordsSkipped: 9 });
