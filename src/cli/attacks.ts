@@ -77,7 +77,8 @@ export async function attacksCommand(p: Parsed, out: Output): Promise<number> {
   const note = skippedNote(report);
   if (note) out.note(note);
   const njNote = report.notJudged > 0 ? `${report.notJudged} record${report.notJudged === 1 ? " was" : "s were"} not judged (score ${report.notJudgedValues.join(" or ")}): left out of n` : null;
-  if (njNote) out.note(njNote);
+  // The plain ASR table prints it under the table; every other view says it on stderr.
+  if (njNote && (o.json || compare || o["by-example"] || recipePattern !== undefined)) out.note(njNote);
   const warnings = [...report.warnings];
   const header = {
     threshold: report.threshold,
@@ -156,7 +157,8 @@ function compareText(a: string, b: string, runsA: string[], runsB: string[], row
   const attacks = [...new Set(rows.map((r) => r.attack))];
   for (const attack of attacks) {
     const mine = rows.filter((r) => r.attack === attack);
-    parts.push(`\n${attack} (Holm over its ${mine.filter((r) => r.p !== null).length} tests)`);
+    const m = mine.filter((r) => r.p !== null).length;
+    parts.push(`\n${attack} (Holm over its ${m} test${m === 1 ? "" : "s"})`);
     parts.push(textTable(mine.map((r) => ({ condition: conditionLabel(r), n: r.examples, asr_a: r.asr_a, asr_b: r.asr_b, diff: r.diff, ci_lo: r.ci?.[0] ?? null, ci_hi: r.ci?.[1] ?? null, p: r.p, p_holm: r.p_holm, h: r.cohen_h, method: METHOD_SHORT[r.method] }))));
   }
   if (rows.length === 0) parts.push("(no condition both sides have)");
