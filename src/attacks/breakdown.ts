@@ -1,7 +1,8 @@
 /**
  * Which prompts drive an attack success rate: per (run, attack), examples ranked by their harmful
  * outcomes across all conditions (and samples), with the share of all harmful outcomes each
- * carries. A pooled ASR whose harmful outcomes come from a few prompts is a statement about those
+ * carries; or, for an attack that nearly always works, ranked by the outcomes where it failed
+ * (`outcome: "not_harmful"`). A pooled ASR whose harmful outcomes come from a few prompts is a statement about those
  * prompts, not about the attack in general (and its records are not independent: METRICS.md 4).
  */
 import type { AttackRecord } from "./load";
@@ -11,11 +12,13 @@ export interface ExampleBreakdownRow {
   example: string | number;
   /** Harmful outcomes of this example over every condition and sample. */
   harmful: number;
+  /** Not-harmful outcomes (the attack failed). */
+  not_harmful: number;
   /** Judged records of this example. */
   records: number;
   /** harmful / records. */
   asr: number;
-  /** harmful / all harmful outcomes of the (run, attack); null when there are none. */
+  /** This example's count of the ranked outcome / all such outcomes of the (run, attack); null when there are none. */
   share: number | null;
   /** Share carried by this example and every example ranked above it. */
   cumulative_share: number | null;
@@ -25,15 +28,18 @@ export interface ExampleBreakdownRow {
 export interface ExampleBreakdown {
   run: string;
   attack: string;
-  /** All harmful outcomes and judged records of the (run, attack). */
+  /** The outcome examples are ranked by. */
+  outcome: "harmful" | "not_harmful";
+  /** All harmful and not-harmful outcomes, and judged records, of the (run, attack). */
   harmful: number;
+  not_harmful: number;
   records: number;
-  /** Distinct examples, and those with at least one harmful outcome. */
+  /** Distinct examples, and those with at least one of the ranked outcome. */
   examples: number;
-  examples_harmful: number;
-  /** The fewest examples that carry at least half of the harmful outcomes (null when none). */
+  examples_with_outcome: number;
+  /** The fewest examples that carry at least half of the ranked outcomes (null when none). */
   examples_for_half: number | null;
-  /** Examples, most harmful outcomes first (ties: by example id as text); at most `top`. */
+  /** Examples, most of the ranked outcome first (ties: by example id as text); at most `top`. */
   rows: ExampleBreakdownRow[];
 }
 
@@ -43,6 +49,8 @@ export interface ExampleBreakdownOptions {
   attack?: string;
   /** Rows kept per (run, attack) (default all). */
   top?: number;
+  /** Rank by harmful outcomes (default) or by not-harmful ones (where the attack failed). */
+  outcome?: "harmful" | "not_harmful";
 }
 
 /**
@@ -63,23 +71,29 @@ export function exampleBreakdown(records: readonly AttackRecord[], opts: Example
     if (r.harmful) e.harmful++;
   }
   const out: ExampleBreakdown[] = [];
+  const outcome = opts.outcome ?? "harmful";
+  const count = (e: { harmful: number; records: number }) => (outcome === "harmful" ? e.harmful : e.records - e.harmful);
   for (const g of groups.values()) {
-    const ex = [...g.byExample.values()].sort((x, y) => y.harmful - x.harmful || (String(x.example) < String(y.example) ? -1 : String(x.example) > String(y.example) ? 1 : 0));
-    const H = ex.reduce((a, e) => a + e.harmful, 0);
+    const ex = [...g.byExample.values()].sort((x, y) => count(y) - count(x) || (String(x.example) < String(y.example) ? -1 : String(x.example) > String(y.example) ? 1 : 0));
+    const H = ex.reduce((a, e) => a + count(e), 0);
     let cum = 0;
     let half: number | null = null;
     const rows = ex.map((e, i) => {
-      cum += e.harmful;
+      cum += count(e);
       if (H > 0 && half === null && cum * 2 >= H) half = i + 1;
-      return { example: e.example, harmful: e.harmful, records: e.records, asr: e.harmful / e.records, share: H > 0 ? e.harmful / H : null, cumulative_share: H > 0 ? cum / H : null };
+      return { example: e.example, harmful: e.harmful, not_harmful: e.records - e.harmful, records: e.records, asr: e.harmful / e.records, share: H > 0 ? count(e) / H : null, cumulative_share: H > 0 ? cum / H : null };
     });
+    const harmful = ex.reduce((a, e) => a + e.harmful, 0);
+    const records = ex.reduce((a, e) => a + e.records, 0);
     out.push({
       run: g.run,
       attack: g.attack,
-      harmful: H,
-      records: ex.reduce((a, e) => a + e.records, 0),
+      outcome,
+      harmful,
+      not_harmful: records - harmful,
+      records,
       examples: ex.length,
-      examples_harmful: ex.filter((e) => e.harmful > 0).length,
+      examples_with_outcome: ex.filter((e) => count(e) > 0).length,
       examples_for_half: half,
       rows: opts.top !== undefined ? rows.slice(0, opts.top) : rows,
     });

@@ -40,6 +40,7 @@ export const attacksSpec: CommandSpec = {
     { name: "recipe-pattern", type: "string", help: "regex over run names with a named group recipe: ASR per recipe (mean over its seeds), or --compare recipes" },
     { name: "attack", type: "string", help: "only this attack (with --compare or --by-example)" },
     { name: "by-example", type: "flag", help: "rank the examples of each run and attack by harmful outcomes (which prompts drive the ASR)" },
+    { name: "outcome", type: "string", choices: ["harmful", "not_harmful"], default: "harmful", help: "with --by-example: rank by harmful outcomes, or by not-harmful ones (where the attack failed)" },
     { name: "top", type: "int", default: 10, help: "examples shown per run and attack with --by-example" },
     { name: "bootstrap", type: "int", default: 2000, help: "cluster-bootstrap replicates (a comparison raises it to 20 m / 0.05 for m conditions)" },
     { name: "seed", type: "int", default: 0, help: "bootstrap seed" },
@@ -100,15 +101,18 @@ export async function attacksCommand(p: Parsed, out: Output): Promise<number> {
   }
   if (o["by-example"]) {
     for (const w of warnings) out.note(`warning: ${w}`);
-    const b = exampleBreakdown(records, { attack, top });
+    const outcome = o.outcome as "harmful" | "not_harmful";
+    const b = exampleBreakdown(records, { attack, top, outcome });
     if (o.json) out.json({ ...header, warnings, breakdown: b, ...skipped });
     else {
       const parts = b.map((x) => {
-        const half = x.examples_for_half === null ? "no harmful outcome" : `${x.examples_for_half} of ${x.examples} examples carry half of the ${x.harmful} harmful outcomes`;
+        const what = outcome === "harmful" ? "harmful" : "not-harmful";
+        const total = outcome === "harmful" ? x.harmful : x.not_harmful;
+        const half = x.examples_for_half === null ? `no ${what} outcome` : `${x.examples_for_half} of ${x.examples} examples carry half of the ${total} ${what} outcomes`;
         const rows = x.rows.map((r) => ({ example: r.example, harmful: r.harmful, records: r.records, asr: r.asr, share: r.share, cumulative: r.cumulative_share }));
-        return `${x.run} (${x.attack}): ${half}; ${x.examples_harmful} examples have any${x.rows.length < x.examples ? ` (top ${x.rows.length} shown)` : ""}\n${textTable(rows)}`;
+        return `${x.run} (${x.attack}): ${half}; ${x.examples_with_outcome} examples have any${x.rows.length < x.examples ? ` (top ${x.rows.length} shown)` : ""}\n${textTable(rows)}`;
       });
-      out.text(`examples ranked by harmful outcomes over every condition (harmful: ${harmfulText})\n\n${parts.join("\n\n")}`);
+      out.text(`examples ranked by ${outcome === "harmful" ? "harmful" : "not-harmful"} outcomes over every condition (harmful: ${harmfulText}; share: of all such outcomes)\n\n${parts.join("\n\n")}`);
     }
     return 0;
   }

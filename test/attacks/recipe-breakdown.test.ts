@@ -117,7 +117,7 @@ describe("exampleBreakdown", () => {
       ...[5, 10, 20].map((k) => rec("sft", "p4", false, { k })),
     ];
     const [b] = exampleBreakdown(records);
-    expect(b).toMatchObject({ run: "sft", attack: "prefill", harmful: 6, records: 12, examples: 4, examples_harmful: 3, examples_for_half: 1 });
+    expect(b).toMatchObject({ run: "sft", attack: "prefill", outcome: "harmful", harmful: 6, not_harmful: 6, records: 12, examples: 4, examples_with_outcome: 3, examples_for_half: 1 });
     expect(b.rows.map((r) => [r.example, r.harmful, r.records, r.share, r.cumulative_share])).toEqual([
       ["p1", 3, 3, 0.5, 0.5],
       ["p2", 2, 3, 2 / 6, 5 / 6],
@@ -125,6 +125,10 @@ describe("exampleBreakdown", () => {
       ["p4", 0, 3, 0, 1],
     ]);
     expect(exampleBreakdown(records, { top: 2 })[0].rows).toHaveLength(2);
+    // where the attack failed: p4 3, p3 2, p2 1 of 6 not-harmful outcomes; p4 and p3 together pass half
+    const [f] = exampleBreakdown(records, { outcome: "not_harmful" });
+    expect(f).toMatchObject({ outcome: "not_harmful", examples_with_outcome: 3, examples_for_half: 1 });
+    expect(f.rows.map((r) => [r.example, r.not_harmful, r.share])).toEqual([["p4", 3, 0.5], ["p3", 2, 2 / 6], ["p2", 1, 1 / 6], ["p1", 0, 0]]);
     expect(exampleBreakdown(records, { run: "other" })).toEqual([]);
   });
   it("null shares when nothing is harmful", () => {

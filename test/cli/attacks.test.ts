@@ -155,10 +155,13 @@ describe("aligndepth attacks --compare and --by-example", () => {
     expect(r.code).toBe(0);
     const [b] = JSON.parse(r.stdout).breakdown;
     // insertion, sft: a harmful at (0,2) and (2,2), not at (0,4); b harmful at (0,2); c not harmful: 3 harmful in all
-    expect(b).toMatchObject({ run: "sft", attack: "insertion", harmful: 3, records: 6, examples: 3, examples_harmful: 2, examples_for_half: 1 });
+    expect(b).toMatchObject({ run: "sft", attack: "insertion", outcome: "harmful", harmful: 3, records: 6, examples: 3, examples_with_outcome: 2, examples_for_half: 1 });
     expect(b.rows.map((x: { example: string; harmful: number }) => [x.example, x.harmful])).toEqual([["a", 2], ["b", 1], ["c", 0]]);
     expect(b.rows[0].share).toBeCloseTo(2 / 3, 14);
     const t = await run(["attacks", fx("results.jsonl"), "--by-example"]);
     expect(t.stdout).toContain("1 of 3 examples carry half of the 3 harmful outcomes");
+    const f = await run(["attacks", fx("results.jsonl"), "--by-example", "--attack", "insertion", "--outcome", "not_harmful", "--json"]);
+    // not harmful: a once (0,4), b once (2,2), c once (2,2): 3 outcomes, ties by id
+    expect(JSON.parse(f.stdout).breakdown[0].rows.map((x: { example: string; not_harmful: number }) => [x.example, x.not_harmful])).toEqual([["a", 1], ["b", 1], ["c", 1]]);
   });
 });
