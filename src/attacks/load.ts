@@ -35,8 +35,11 @@ export interface AttackRecord {
   run: string;
   attack: string;
   example: string | number;
-  /** The sampled generation, when several are judged per example and condition (null otherwise). */
-  sample: string | number | null;
+  /**
+   * The sampled generation, when several are judged per example and condition (null otherwise; the
+   * loader always sets it, records built by hand may leave it out).
+   */
+  sample?: string | number | null;
   /** Prefilled harmful tokens (prefilling attack). */
   k: number | null;
   /** Refusal tokens before the inserted span (insertion attack). */
@@ -343,7 +346,7 @@ function conditionsOf(merged: Fields): Record<string, ConditionValue> {
 /** The identity of a record for the duplicate check: run, attack, every condition, example. */
 function recordKey(r: AttackRecord): string {
   const cond = Object.keys(r.conditions).sort().map((k) => [k, r.conditions[k]]);
-  return JSON.stringify([r.run, r.attack, r.k, r.prefix_len, r.span_len, cond, String(r.example), r.sample === null ? null : String(r.sample)]); // 1 and "1" are one example, as in token logs
+  return JSON.stringify([r.run, r.attack, r.k, r.prefix_len, r.span_len, cond, String(r.example), r.sample == null ? null : String(r.sample)]); // 1 and "1" are one example, as in token logs
 }
 
 /**
@@ -356,6 +359,13 @@ function recordKey(r: AttackRecord): string {
  *   namePattern: "prefilled_(?<k>\\d+)_harmful",
  * });
  * const rows = attackSuccess(records); // ASR per k with Wilson intervals
+ * @example
+ * // a judge that writes -1 when it cannot parse its reply; your own column names
+ * const res = await loadAttackResults("judged.jsonl", { scale: "1:5", notJudged: -1, columns: { example: "prompt_id" } });
+ * attackSuccess(res.records, { notJudged: res.notJudged }); // n without the -1 records, `not_judged` counts them
+ * @throws UsageError for an invalid scale, threshold, not-judged value, column mapping or name pattern.
+ * @throws InvalidInputError naming file, line, field and reason (one per file, field and reason, with
+ *   the first 5 lines and the count), unless `skipInvalid`.
  */
 export async function loadAttackResults(inputs: string | string[], opts: AttackLoadOptions = {}): Promise<AttackResults> {
   const scale: [number, number] = opts.scale === undefined ? [1, 5] : typeof opts.scale === "string" ? parseScale(opts.scale) : parseScale(`${opts.scale[0]}:${opts.scale[1]}`);
@@ -432,7 +442,7 @@ export async function loadAttackResults(inputs: string | string[], opts: AttackL
         const key = recordKey(r.record);
         const prev = seen.get(key);
         if (prev) {
-          const s = r.record.sample === null ? "" : `, sample ${JSON.stringify(r.record.sample)}`;
+          const s = r.record.sample == null ? "" : `, sample ${JSON.stringify(r.record.sample)}`;
           skip({ file, line, field: "example", reason: "duplicate", message: `example ${JSON.stringify(r.record.example)}${s} of run ${JSON.stringify(r.record.run)}, attack ${JSON.stringify(r.record.attack)} and the same condition already appears at ${prev.file}:${prev.line}` });
           continue;
         }

@@ -105,3 +105,15 @@ describe("attackSuccess", () => {
     expect(pooled.map((r) => [r.k, r.harmful, r.n, "conditions" in r])).toEqual([[3, 2, 3, false]]);
   });
 });
+
+describe("marginal tables count not-judged records per row", () => {
+  it("asrByK keeps the not-judged records of each k, and only those with a k", async () => {
+    const mk = (k: number | null, example: number, harmful: boolean): AttackRecord => ({
+      run: "r", attack: "prefill", example, sample: null, k, prefix_len: null, span_len: null, conditions: {}, harmful, score: harmful ? 5 : 1, file: "x", line: example + 1,
+    });
+    const records = [mk(5, 0, true), mk(5, 1, false), mk(10, 0, true)];
+    const notJudged = [mk(5, 2, false), mk(10, 1, false), mk(10, 2, false), mk(null, 3, false)];
+    const rows = asrByK(records, { notJudged });
+    expect(rows.map((r) => [r.k, r.n, r.harmful, r.not_judged])).toEqual([[5, 2, 1, 1], [10, 1, 1, 2]]);
+  });
+});
