@@ -56,7 +56,7 @@ export function newcombePhi(t: PairedTable): number {
  * with Wilson limits [l1, u1] of pA, [l2, u2] of pB, phi = newcombePhi(table) and d = (b - c) / n,
  * L = d - sqrt((pA - l1)^2 - 2 phi (pA - l1)(u2 - pB) + (u2 - pB)^2),
  * U = d + sqrt((u1 - pA)^2 - 2 phi (u1 - pA)(pB - l2) + (pB - l2)^2). Null when n = 0.
- * @example newcombePaired({ a: 59, b: 6, c: 16, d: 80 }) // d -0.0621, [-0.1186, -0.0046]
+ * @example newcombePaired({ a: 36, b: 12, c: 2, d: 0 }) // d 0.2, [0.0569, 0.3404] (the paper's first example)
  * @throws RangeError for counts that are not integers >= 0.
  */
 export function newcombePaired(t: PairedTable, z = Z95): { diff: number; ci: Interval; phi: number } | null {

@@ -39,6 +39,20 @@ describe("newcombeIndependent (Stat Med 17:873-890, method 10)", () => {
 });
 
 describe("newcombePaired (Stat Med 17:2635-2650, method 10)", () => {
+  it("reproduces the paper's worked examples (a, b, c, d = e, f, g, h of its table)", () => {
+    const cases: Array<[[number, number, number, number], number, number]> = [
+      [[36, 12, 2, 0], 0.0569, 0.3404],
+      [[18, 12, 2, 18], 0.0562, 0.329],
+      [[53, 0, 0, 1], -0.0729, 0.0729],
+      [[0, 30, 0, 0], 0.8395, 1],
+    ];
+    for (const [[a, b, c, d], lo, hi] of cases) {
+      const r = newcombePaired({ a, b, c, d })!;
+      expect(r.diff).toBeCloseTo((b - c) / (a + b + c + d), 14);
+      expect(r.ci[0], `${a} ${b} ${c} ${d}`).toBeCloseTo(lo, 4);
+      expect(r.ci[1], `${a} ${b} ${c} ${d}`).toBeCloseTo(hi, 4);
+    }
+  });
   it("reproduces Fagerland et al.'s Cavo et al. example: -0.0621 (-0.1186 to -0.0046)", () => {
     const r = newcombePaired({ a: 59, b: 6, c: 16, d: 80 })!;
     expect(r.diff).toBeCloseTo(-10 / 161, 12);
