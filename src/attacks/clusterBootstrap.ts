@@ -69,29 +69,32 @@ export function clusterReplicates(groups: ReadonlyArray<readonly ExampleOutcomes
   const rand = rng(opts.seed ?? 0);
   const E = groups[0]?.[0]?.n.length ?? 0;
   const out = groups.map(() => new Float64Array(B));
-  const draw = new Int32Array(E);
-  // How often each example is drawn: a run's replicate sums are then one pass over the examples.
+  // How often each example is drawn, as (index, times) over the distinct drawn examples: a run's
+  // replicate sums are then one pass over those.
   const times = new Float64Array(E);
+  const drawn = new Int32Array(E);
   for (let b = 0; b < B; b++) {
     times.fill(0);
-    for (let i = 0; i < E; i++) draw[i] = Math.floor(rand() * E);
-    for (let i = 0; i < E; i++) times[draw[i]]++;
-    groups.forEach((runs, g) => {
+    for (let i = 0; i < E; i++) times[Math.floor(rand() * E)]++;
+    let m = 0;
+    for (let i = 0; i < E; i++) if (times[i] > 0) drawn[m++] = i;
+    for (let g = 0; g < groups.length; g++) {
+      const runs = groups[g];
       const R = runs.length;
       let sum = 0;
       for (let j = 0; j < R; j++) {
         const run = opts.drawRuns && R > 1 ? runs[Math.floor(rand() * R)] : runs[j];
         let h = 0;
         let n = 0;
-        for (let i = 0; i < E; i++) {
-          if (times[i] === 0) continue;
+        for (let q = 0; q < m; q++) {
+          const i = drawn[q];
           h += times[i] * run.harmful[i];
           n += times[i] * run.n[i];
         }
         sum += n > 0 ? h / n : NaN;
       }
       out[g][b] = sum / R;
-    });
+    }
   }
   return out;
 }
