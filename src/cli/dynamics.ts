@@ -2,8 +2,8 @@
 import { UsageError } from "../errors";
 import { loadDynamicsLogs } from "../dynamics/load";
 import { loadTokenLogs, TokenLogs } from "../load";
-import { compileRecipePattern, DEFAULT_RECIPE_PATTERN } from "../dynamics/recipes";
-import { dynamicsSummary } from "../dynamics/summary";
+import { compileRecipePattern } from "../stats/recipes";
+import { DEFAULT_RECIPE_PATTERN, dynamicsSummary } from "../dynamics/summary";
 import { describeApproximation, describeSourceEarlyShare, describeTrainGradient } from "../dynamics/describe";
 import { textTable } from "../table";
 import { CommandSpec, Parsed } from "./args";
@@ -26,7 +26,7 @@ export const dynamicsSpec: CommandSpec = {
   ].join("\n"),
   options: [
     { name: "k", type: "int", default: 5, help: "early cut-off: training positions q < k (S_k, X_k, level share) and probe positions p >= k (X_k)" },
-    { name: "recipe-pattern", type: "string", default: DEFAULT_RECIPE_PATTERN, help: "regex over run names with a named group (?<recipe>...); a run's \"recipe\" label wins" },
+    { name: "recipe-pattern", type: "string", help: `regex over run names with a named group (?<recipe>...) (default: the runs' "recipe" labels if any, else ${DEFAULT_RECIPE_PATTERN})` },
     { name: "bootstrap", type: "int", default: 1000, help: "bootstrap replicates over runs for recipes with 5 or more seeds" },
     { name: "seed", type: "int", default: 0, help: "bootstrap seed" },
     { name: "tokens", type: "repeat", help: "token logs to join with by run and step (repeatable; globs allowed)" },
@@ -39,8 +39,8 @@ export async function dynamicsCommand(p: Parsed, out: Output): Promise<number> {
   const o = p.options;
   const k = o.k as number;
   if (k < 1) throw new UsageError("dynamics: --k takes an integer >= 1");
-  const pattern = o["recipe-pattern"] as string;
-  compileRecipePattern(pattern);
+  const pattern = o["recipe-pattern"] as string | undefined;
+  if (pattern !== undefined) compileRecipePattern(pattern);
   const B = o.bootstrap as number;
   if (B < 1) throw new UsageError("dynamics: --bootstrap takes an integer >= 1");
   const tokenInputs = (o.tokens as string[] | undefined) ?? [];

@@ -3,7 +3,7 @@
  * and the CLI), so that no number is typed in by hand beside a figure.
  */
 import type { ApproximationCheckRow } from "./approximationCheck";
-import type { SeedInterval } from "./recipes";
+import type { SeedInterval } from "./seedInterval";
 import type { DynamicsSummary, RecipeInfluenceRow, RecipeTrainGradientRow } from "./summary";
 
 const pct = (x: number) => `${(100 * x).toFixed(0)}%`;

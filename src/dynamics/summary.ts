@@ -10,9 +10,13 @@ import { crossInfluence } from "./crossInfluence";
 import { influenceMatrices } from "./influenceMatrix";
 import type { DynamicsLogs, TokenJoin } from "./load";
 import { requireInfluence } from "./load";
-import { DEFAULT_RECIPE_PATTERN, SeedInterval, groupRecipes, seedInterval } from "./recipes";
+import { groupRecipes } from "../stats/recipes";
+import { SeedInterval, seedInterval } from "./seedInterval";
 import { sourceEarlyShare } from "./sourceEarlyShare";
 import { TrainGradientProfileRow, trainGradientProfile } from "./trainGradientProfile";
+
+/** The default recipe pattern: `RECIPE[-ABLATION]-seedN`, the recipe being everything before `-seed`. */
+export const DEFAULT_RECIPE_PATTERN = "^(?<recipe>.+)-seed\\d+$";
 
 /** What the influence leaves out (METRICS 7); always the first warning. */
 export const LEFT_OUT_WARNING =
@@ -21,7 +25,11 @@ export const LEFT_OUT_WARNING =
 export interface DynamicsOptions {
   /** Early cut-off on both position axes (default 5). */
   k?: number;
-  /** Pattern over run names with a named group `recipe` (default `^(?<recipe>.+)-seed\d+$`); a run's `recipe` label wins. */
+  /**
+   * Pattern over run names with a named group `recipe`. When given, it groups every run; when not,
+   * runs are grouped by their `recipe` label if any run has one, else by `DEFAULT_RECIPE_PATTERN`
+   * (`^(?<recipe>.+)-seed\d+$`). Runs left ungrouped are recipes of their own (warned about).
+   */
   recipePattern?: string;
   /** Bootstrap replicates for recipes with R >= 5 (default 1000) and its seed (default 0). */
   replicates?: number;
@@ -72,7 +80,8 @@ export interface RecipeTrainGradientRow {
 
 export interface DynamicsSummary {
   k: number;
-  recipe_pattern: string;
+  /** How runs were grouped: the pattern used, or null when grouped by `recipe` labels. */
+  recipe_pattern: string | null;
   runs: Array<{ run: string; recipe: string; seed: string | null }>;
   influence: InfluenceRow[];
   train_gradient: Array<TrainGradientProfileRow & { recipe: string }>;
@@ -94,11 +103,13 @@ export function dynamicsSummary(logs: DynamicsLogs, opts: DynamicsOptions = {}):
   requireInfluence(logs);
   const k = opts.k ?? 5;
   if (!Number.isSafeInteger(k) || k < 1) throw new RangeError(`k must be an integer >= 1, got ${k}`);
-  const pattern = opts.recipePattern ?? DEFAULT_RECIPE_PATTERN;
-  const allRuns = new Set([...logs.influence, ...logs.trainGradient, ...logs.probeChange].map((r) => r.run));
-  const recipes = groupRecipes(allRuns, logs.labels, pattern);
-  const recipeOf = new Map<string, string>();
-  for (const [recipe, runs] of recipes) for (const r of runs) recipeOf.set(r, recipe);
+  const allRuns = [...new Set([...logs.influence, ...logs.trainGradient, ...logs.probeChange].map((r) => r.run))];
+  const labelled = new Map([...logs.labels].map(([run, l]) => [run, l.recipe]));
+  const byLabel = opts.recipePattern === undefined && [...labelled.values()].some((v) => v !== null);
+  const pattern = byLabel ? null : (opts.recipePattern ?? DEFAULT_RECIPE_PATTERN);
+  const grouping = byLabel ? groupRecipes(allRuns, { labels: labelled }) : groupRecipes(allRuns, { pattern: pattern as string });
+  const recipes = grouping.runsOf;
+  const recipeOf = grouping.recipeOf;
   const matrices = influenceMatrices(logs.influence);
   const se = sourceEarlyShare(matrices, logs.trainGradient, { k });
   const xk = crossInfluence(matrices, { k });
@@ -164,9 +175,11 @@ export function dynamicsSummary(logs: DynamicsLogs, opts: DynamicsOptions = {}):
   recipeTg.sort((a, b) => (a.recipe < b.recipe ? -1 : a.recipe > b.recipe ? 1 : a.step - b.step));
 
   const warnings: string[] = [LEFT_OUT_WARNING];
-  const single = [...recipes.entries()].filter(([, runs]) => runs.length === 1).map(([r]) => r);
+  const single = [...recipes.entries()].filter(([, runs]) => runs.length === 1).map(([r]) => r).sort();
   if (single.length)
     warnings.push(`${single.length === 1 ? "recipe" : "recipes"} ${single.map((r) => JSON.stringify(r)).join(", ")} ${single.length === 1 ? "has" : "have"} one run: no interval, and a single seed ignores training randomness (these logs are aggregated over examples, so intervals come from seeds only)`);
+  if (grouping.unmatched.length)
+    warnings.push(`${grouping.unmatched.length} run${grouping.unmatched.length === 1 ? "" : "s"} ${byLabel ? "without a recipe label" : `not matched by the recipe pattern ${pattern}`}, each kept as a recipe of its own: ${grouping.unmatched.map((r) => JSON.stringify(r)).join(", ")}`);
   const holes = influence.filter((r) => r.missing_cells > 0);
   if (holes.length)
     warnings.push(`${holes.length} of ${influence.length} influence matrices lack cells (${holes.reduce((a, r) => a + r.missing_cells, 0)} (position, source_position) pairs in all); missing cells count as 0`);

@@ -244,13 +244,18 @@ describe("dynamicsSummary", () => {
     expect(s.warnings.some((w) => /3 of 5 influence matrices have no probe-change records/.test(w))).toBe(true);
     expect(s.warnings.some((w) => /misses the measured change .* in 1 of 2 checks/.test(w))).toBe(true);
   });
-  it("a recipe label wins over the pattern; a run the pattern does not match is its own recipe", async () => {
+  it("recipe labels group the runs when no pattern is given; unlabelled or unmatched runs are their own recipes, warned about", async () => {
     const logs = await load();
     logs.labels.set("sft-seed2", { recipe: "other", seed: "2" });
     const s = dynamicsSummary(logs, { k: 1 });
-    expect(s.runs).toEqual([{ run: "sft-seed1", recipe: "sft", seed: null }, { run: "sft-seed2", recipe: "other", seed: "2" }]);
-    expect(s.warnings.some((w) => /recipes "other", "sft" have one run/.test(w))).toBe(true);
+    expect(s.recipe_pattern).toBeNull();
+    expect(s.runs).toEqual([{ run: "sft-seed1", recipe: "sft-seed1", seed: null }, { run: "sft-seed2", recipe: "other", seed: "2" }]);
+    expect(s.warnings).toContain('1 run without a recipe label, each kept as a recipe of its own: "sft-seed1"');
+    expect(s.warnings.some((w) => /recipes "other", "sft-seed1" have one run/.test(w))).toBe(true);
+    // an explicit pattern wins over labels
+    expect(dynamicsSummary(logs, { k: 1, recipePattern: "^(?<recipe>[a-z]+)-" }).runs.map((r) => r.recipe)).toEqual(["sft", "sft"]);
     const t = dynamicsSummary(await load(), { k: 1, recipePattern: "^(?<recipe>none)$" });
     expect(t.runs.map((r) => r.recipe)).toEqual(["sft-seed1", "sft-seed2"]);
+    expect(t.warnings).toContain('2 runs not matched by the recipe pattern ^(?<recipe>none)$, each kept as a recipe of its own: "sft-seed1", "sft-seed2"');
   });
 });

@@ -1,9 +1,8 @@
-/** Recipes of seeds and the across-seed interval (METRICS 3.7), and Student's t quantiles. */
+/** The across-seed interval (METRICS 3.7), and Student's t quantiles. */
 import { describe, expect, it } from "vitest";
-import { compileRecipePattern, groupRecipes, seedInterval } from "../../src/dynamics/recipes";
+import { seedInterval } from "../../src/dynamics/seedInterval";
 import { studentTCdf, studentTQuantile } from "../../src/dynamics/studentT";
 import { percentile, rng } from "../../src/stats/bootstrap";
-import { UsageError } from "../../src/errors";
 
 describe("studentTQuantile", () => {
   it("matches tabulated 97.5% quantiles", () => {
@@ -18,22 +17,6 @@ describe("studentTQuantile", () => {
     // df 1 is the Cauchy distribution: CDF(1) = 0.75
     expect(studentTCdf(1, 1)).toBeCloseTo(0.75, 12);
     expect(() => studentTQuantile(1, 3)).toThrow(RangeError);
-  });
-});
-
-describe("groupRecipes", () => {
-  it("by the default pattern RECIPE[-ABLATION]-seedN, by label, else the run itself", () => {
-    const g = groupRecipes(["sft-seed1", "sft-seed2", "deep-noconsist-seed1", "base", "x-seed3"], new Map([["x-seed3", { recipe: "deep-noconsist" }]]));
-    expect([...g.entries()]).toEqual([
-      ["base", ["base"]],
-      ["deep-noconsist", ["deep-noconsist-seed1", "x-seed3"]],
-      ["sft", ["sft-seed1", "sft-seed2"]],
-    ]);
-    expect([...groupRecipes(["a_s1", "a_s2"], new Map(), "^(?<recipe>[a-z]+)_s\\d$").keys()]).toEqual(["a"]);
-  });
-  it("a pattern without the recipe group, or an invalid one, is a usage error", () => {
-    expect(() => compileRecipePattern("^(.+)-seed\\d+$")).toThrow(UsageError);
-    expect(() => compileRecipePattern("(")).toThrow(UsageError);
   });
 });
 

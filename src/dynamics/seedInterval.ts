@@ -1,49 +1,17 @@
 /**
- * Replicate runs (seeds) of a recipe (METRICS 3.7), for statistics of logs that are aggregated
- * over examples (the learning-dynamics logs): runs are grouped into recipes by their `recipe`
- * label, else by a pattern over run names with a named group `recipe`; a recipe's statistic is the
- * mean over its runs (runs whose statistic is null left out and counted), with the sd across runs
- * and a 95% interval across seeds:
+ * The interval across replicate runs (seeds) of a recipe (METRICS 3.7), for statistics of logs that
+ * are aggregated over examples (the learning-dynamics logs; runs are grouped into recipes by
+ * `groupRecipes` of src/stats/recipes.ts): a recipe's statistic is the mean over its runs (runs
+ * whose statistic is null left out and counted), with the sd across runs and a 95% interval
+ * across seeds:
  * - R >= 5: bootstrap over runs (each replicate draws R runs with replacement; percentile interval,
  *   linear interpolation between order statistics);
  * - 2 <= R < 5: mean +/- t(R - 1, 0.975) s / sqrt(R) (v_ex = 0: no example-level variance is left
  *   in logs aggregated over examples);
  * - R = 1: no interval, and the note says that it ignores training randomness.
  */
-import { UsageError } from "../errors";
 import { percentile, rng } from "../stats/bootstrap";
 import { studentTQuantile } from "./studentT";
-
-/** The default pattern: `RECIPE[-ABLATION]-seedN`, the recipe being everything before `-seed`. */
-export const DEFAULT_RECIPE_PATTERN = "^(?<recipe>.+)-seed\\d+$";
-
-/** Compiles a recipe pattern; an invalid one, or one without the named group `recipe`, is a usage error. */
-export function compileRecipePattern(pattern: string): RegExp {
-  let re: RegExp;
-  try {
-    re = new RegExp(pattern);
-  } catch (e) {
-    throw new UsageError(`invalid --recipe-pattern ${JSON.stringify(pattern)}: ${(e as Error).message}`);
-  }
-  if (!pattern.includes("(?<recipe>")) throw new UsageError(`--recipe-pattern ${JSON.stringify(pattern)} has no named group (?<recipe>...)`);
-  return re;
-}
-
-/**
- * The recipe of each run: its `recipe` label when it has one, else the pattern's `recipe` group,
- * else the run itself (a recipe of one run). Returns recipe -> runs (sorted), recipes sorted.
- */
-export function groupRecipes(runs: Iterable<string>, labels: ReadonlyMap<string, { recipe: string | null }> = new Map(), pattern: string | RegExp = DEFAULT_RECIPE_PATTERN): Map<string, string[]> {
-  const re = typeof pattern === "string" ? compileRecipePattern(pattern) : pattern;
-  const out = new Map<string, string[]>();
-  for (const run of [...new Set(runs)].sort()) {
-    const recipe = labels.get(run)?.recipe ?? re.exec(run)?.groups?.recipe ?? run;
-    const g = out.get(recipe) ?? [];
-    g.push(run);
-    out.set(recipe, g);
-  }
-  return new Map([...out.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
-}
 
 export interface SeedInterval {
   /** Mean over the runs with a value; null when none has one. */
