@@ -13,7 +13,8 @@ export interface SourceEarlyShareFigureOptions {
  * Source early share S_k over training (METRICS 7), one colour per recipe: each seed as a thin line,
  * the recipe's mean over seeds as a thick line with its across-seed 95% interval (METRICS 3.7) as
  * error bars where it has one, and the recipe's token-share reference n_tokens(q < k) / n_tokens(all)
- * as a dotted line. Rows are `dynamicsSummary(...).influence` and `.recipes`.
+ * as a dotted line. Run and recipe names reach plotly only as trace names (never inside a hover
+ * template). Rows are `dynamicsSummary(...).influence` and `.recipes`.
  * @example const s = dynamicsSummary(logs); show(sourceEarlyShareFigure(s.influence, s.recipes, { split: "harmful", k: s.k }))
  */
 export function sourceEarlyShareFigure(runs: readonly InfluenceRow[], recipes: readonly RecipeInfluenceRow[], opts: SourceEarlyShareFigureOptions = {}): Figure {
@@ -37,7 +38,7 @@ export function sourceEarlyShareFigure(runs: readonly InfluenceRow[], recipes: r
         y: pts.map((p) => p.source_early_share),
         line: { color, width: 1 },
         opacity: 0.5,
-        hovertemplate: `step %{x}<br>S${k} %{y:.3f}<extra>${run}</extra>`,
+        hovertemplate: `step %{x}<br>S${k} %{y:.3f}<extra>%{fullData.name}</extra>`,
       });
     }
     const rows = recipes.filter((r) => r.recipe === recipe && r.split === split && r.source_early_share.mean !== null).sort((a, b) => a.step - b.step);
@@ -63,7 +64,7 @@ export function sourceEarlyShareFigure(runs: readonly InfluenceRow[], recipes: r
         : {}),
       line: { color, width: 3 },
       marker: { color, size: 6 },
-      hovertemplate: `step %{x}<br>mean S${k} %{y:.3f}<extra>${recipe}</extra>`,
+      hovertemplate: `step %{x}<br>mean S${k} %{y:.3f}<extra>%{fullData.name}</extra>`,
     });
     const ref = recipes.filter((r) => r.recipe === recipe && r.split === split && r.token_share.mean !== null).sort((a, b) => a.step - b.step);
     if (ref.length)
@@ -75,7 +76,7 @@ export function sourceEarlyShareFigure(runs: readonly InfluenceRow[], recipes: r
         x: ref.map((r) => r.step),
         y: ref.map((r) => r.token_share.mean),
         line: { color, width: 1.5, dash: "dot" },
-        hovertemplate: `step %{x}<br>token share %{y:.3f}<extra>${recipe}</extra>`,
+        hovertemplate: `step %{x}<br>token share %{y:.3f}<extra>%{fullData.name}</extra>`,
       });
   });
   const layout = baseLayout(opts.title ?? `Source early share S${k} over training (${split})`, "training step", `S${k}: share of the first-order change from training positions < ${k}`);

@@ -57,6 +57,16 @@ describe("aligndepth dynamics", () => {
     expect(head).toBeGreaterThan(0);
     expect(lines[head + 2].trim().split(/\s+/)).toEqual(["sft-seed1", "sft", "0", "harmful", "0.7000", "0.4000", "0.7143", "1.8000", "0.6000"]);
   });
+  it("--tokens joins with token logs by run and step, and warns about unmatched steps", async () => {
+    const tmp = mkdtempSync(join(tmpdir(), "aligndepth-dyntok-"));
+    const tok = join(tmp, "tokens.jsonl");
+    writeFileSync(tok, '{"run": "sft-seed1", "step": 0, "example": 1, "position": 0, "loss": 1}\n{"run": "sft-seed1", "step": 10, "example": 1, "position": 0, "loss": 0.5}\n');
+    const r = await run(["dynamics", ...files, "--tokens", tok, "--json"]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.token_join).toEqual({ matched: [{ run: "sft-seed1", step: 0 }, { run: "sft-seed1", step: 10 }], unmatched: [{ run: "sft-seed2", step: 0 }], runsMissing: ["sft-seed2"] });
+    expect(j.warnings).toContain('1 (run, step) pairs of the dynamics logs have no token-log checkpoint at the same step (e.g. run "sft-seed2", step 0)');
+  });
   it("exits 1 on invalid input, naming file, line and field", async () => {
     const tmp = mkdtempSync(join(tmpdir(), "aligndepth-dyncli-"));
     const f = join(tmp, "influence-bad.jsonl");

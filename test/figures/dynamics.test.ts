@@ -54,6 +54,8 @@ describe("sourceEarlyShareFigure", () => {
     // token share k = 1: 0.4 for both seeds at step 0, 0.4 for seed 1 at step 10
     expect(fig.data[3]).toMatchObject({ x: [0, 10], line: { dash: "dot" } });
     expect((fig.data[3].y as number[]).map((v) => Number(v.toFixed(12)))).toEqual([0.4, 0.4]);
+    // names from logs are trace names, never spliced into a hover template
+    for (const d of fig.data) expect(String(d.hovertemplate)).not.toContain("sft");
   });
 });
 
