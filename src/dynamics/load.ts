@@ -129,7 +129,12 @@ export function dynamicsKind(file: string): DynamicsKind | null {
 }
 
 /** Checks one parsed line of a kind; returns its fields or the problem. */
-function check(value: unknown, kind: DynamicsKind, file: string, line: number, text: string): Fields | Problem {
+function check(value: unknown, kind: DynamicsKind, file: string, line: number, text: string): { fields: Fields } | { problem: Problem } {
+  const r = checkFields(value, kind, file, line, text);
+  return "reason" in r ? { problem: r as Problem } : { fields: r };
+}
+
+function checkFields(value: unknown, kind: DynamicsKind, file: string, line: number, text: string): Fields | Problem {
   const bad = (field: string | null, reason: string, message: string): Problem => ({ file, line, field, reason, message });
   if (value === null || typeof value !== "object" || Array.isArray(value)) return bad(null, "not-an-object", "expected a JSON object per line");
   const rec = value as Fields;
@@ -231,12 +236,12 @@ export async function loadDynamicsLogs(inputs: string | string[], opts: Dynamics
             : { file, line, field: null, reason: "invalid-json", message: `invalid JSON (${(e as Error).message.slice(0, 120)})` });
           continue;
         }
-        const r = check(value, kind, file, line, text);
-        if ("reason" in r && "message" in r && "file" in r) {
-          skip(r as Problem);
+        const checked = check(value, kind, file, line, text);
+        if ("problem" in checked) {
+          skip(checked.problem);
           continue;
         }
-        const fields = r as Fields;
+        const fields = checked.fields;
         const key = JSON.stringify(KEYS[kind].map((k) => fields[k]));
         const prev = seen[kind].get(key);
         if (prev !== undefined) {
