@@ -200,10 +200,12 @@ export async function loadDynamicsLogs(inputs: string | string[], opts: Dynamics
   };
   const out: DynamicsLogs = { influence: [], trainGradient: [], probeChange: [], labels: new Map(), report: undefined as unknown as DynamicsReport };
   const labelSeen = new Map<string, { recipe: [string, string] | null; seed: [string, string] | null }>();
-  const seen: Record<DynamicsKind, Map<string, string>> = { influence: new Map(), trainGradient: new Map(), probeChange: new Map() };
+  // Where each key was first seen, packed as file index * 2^32 + line (a number per key keeps the heap small).
+  const seen: Record<DynamicsKind, Map<string, number>> = { influence: new Map(), trainGradient: new Map(), probeChange: new Map() };
+  const where = (packed: number) => `${files[Math.floor(packed / 2 ** 32)]}:${packed % 2 ** 32}`;
   const reports: DynamicsFileReport[] = [];
   const utf8 = new TextDecoder("utf-8", { fatal: true });
-  for (const file of files) {
+  for (const [fileIndex, file] of files.entries()) {
     const kind = dynamicsKind(file) as DynamicsKind;
     const rep: DynamicsFileReport = { path: file, kind, records: 0, recordsUsed: 0, recordsSkipped: 0, skipped: {} };
     reports.push(rep);
@@ -242,11 +244,16 @@ export async function loadDynamicsLogs(inputs: string | string[], opts: Dynamics
           continue;
         }
         const fields = checked.fields;
-        const key = JSON.stringify(KEYS[kind].map((k) => fields[k]));
+        // Text fields are JSON-quoted, so that no run or split name can make two keys collide.
+        const key = kind === "influence"
+          ? `${JSON.stringify(fields.run)}\t${fields.step}\t${JSON.stringify(fields.split)}\t${fields.position}\t${fields.source_position}`
+          : kind === "trainGradient"
+            ? `${JSON.stringify(fields.run)}\t${fields.step}\t${fields.source_position}`
+            : `${JSON.stringify(fields.run)}\t${fields.step}\t${JSON.stringify(fields.split)}\t${fields.position}`;
         const prev = seen[kind].get(key);
         if (prev !== undefined) {
           const last = KEYS[kind][KEYS[kind].length - 1];
-          skip({ file, line, field: last, reason: "duplicate", message: `the key (${KEYS[kind].map((k) => `${k} ${JSON.stringify(fields[k])}`).join(", ")}) already appears at ${prev}` });
+          skip({ file, line, field: last, reason: "duplicate", message: `the key (${KEYS[kind].map((k) => `${k} ${JSON.stringify(fields[k])}`).join(", ")}) already appears at ${where(prev)}` });
           continue;
         }
         const run = fields.run as string;
@@ -264,7 +271,7 @@ export async function loadDynamicsLogs(inputs: string | string[], opts: Dynamics
           continue;
         }
         labelSeen.set(run, ls);
-        seen[kind].set(key, `${file}:${line}`);
+        seen[kind].set(key, fileIndex * 2 ** 32 + line);
         rep.recordsUsed++;
         if (kind === "influence") out.influence.push(pick(fields, FIELDS.influence) as unknown as InfluenceRecord);
         else if (kind === "trainGradient") out.trainGradient.push(pick(fields, FIELDS.trainGradient) as unknown as TrainGradientRecord);

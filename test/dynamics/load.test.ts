@@ -83,6 +83,16 @@ describe("loadDynamicsLogs", () => {
       expect(line, name).toContain(`${f}${expected}`);
     }
   });
+  it("a duplicate names where the key was first seen, across files", async () => {
+    const a = write("influence-first.jsonl", [inf()]);
+    const b = write("influence-second.jsonl", [inf({ position: 1 }), inf({ influence: 2 })]);
+    try {
+      await loadDynamicsLogs([a, b]);
+      throw new Error("expected an InvalidInputError");
+    } catch (e) {
+      expect(formatProblem((e as InvalidInputError).first)).toBe(`${b}:2: field "source_position": the key (run "r-seed1", step 0, split "harmful", position 0, source_position 0) already appears at ${a}:1`);
+    }
+  });
   it("a cut-off last line is named as such", async () => {
     const f = join(tmp, "influence-cut.jsonl");
     writeFileSync(f, `${JSON.stringify(inf())}\n{"run": "r", "step"`);
