@@ -8,6 +8,8 @@ import type { DynamicsSummary, RecipeInfluenceRow, RecipeTrainGradientRow } from
 
 const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
 const num = (x: number) => x.toFixed(2);
+/** Percentages below 1% keep two significant digits (a good first-order check has errors of 0.1%). */
+const pctFine = (x: number) => (Math.abs(x) > 0 && Math.abs(x) < 0.01 ? `${(100 * x).toPrecision(2)}%` : pct(x));
 
 /** "60% (95% CI across 2 seeds -67% to 187%)", or the one-seed caveat. */
 function withInterval(iv: SeedInterval, f: (x: number) => string): string {
@@ -69,6 +71,6 @@ export function describeApproximation(rows: readonly ApproximationCheckRow[]): s
     `First-order check over ${rows.length} (run, step, probe set) combination${rows.length === 1 ? "" : "s"}: ` +
     `${part("Pearson r between predicted and measured change across positions", rows.map((r) => r.pearson_r), num)}; ` +
     `${part("ratio of sums", rows.map((r) => r.ratio_of_sums), num)}; ` +
-    `${part("relative L2 error", rows.map((r) => r.relative_l2_error), pct)}.`
+    `${part("relative L2 error", rows.map((r) => r.relative_l2_error), pctFine)}.`
   );
 }

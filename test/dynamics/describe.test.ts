@@ -29,5 +29,8 @@ describe("dynamics sentences", () => {
       "First-order check over 2 (run, step, probe set) combinations: Pearson r between predicted and measured change across positions median 0.76 (0.76 to 0.76); ratio of sums median 0.50 (0.00 to 1.00); relative L2 error median 62% (24% to 100%).",
     );
     expect(describeApproximation([])).toMatch(/not checked/);
+    // small errors keep two significant digits: 0.0013 -> 0.13%, 5.1e-4 -> 0.051%, median 9.05e-4 (9.0499...e-4 in floating point) -> 0.090%
+    const row = (await summary()).approximation[0];
+    expect(describeApproximation([{ ...row, relative_l2_error: 0.0013 }, { ...row, relative_l2_error: 5.1e-4 }])).toContain("relative L2 error median 0.090% (0.051% to 0.13%)");
   });
 });
