@@ -10,6 +10,8 @@ export interface PredictedVsMeasuredOptions {
 }
 
 const fmt = (x: number | null, digits = 2) => (x === null ? "n/a" : x.toFixed(digits));
+/** A relative error in percent; below 1% with two significant digits. */
+const pctFine = (x: number | null) => (x === null ? "n/a" : Math.abs(x) > 0 && Math.abs(x) < 0.01 ? `${(100 * x).toPrecision(2)}%` : `${(100 * x).toFixed(0)}%`);
 
 /**
  * The check of the first-order approximation (METRICS 7) at one step: per probe position p, the
@@ -44,7 +46,7 @@ export function predictedVsMeasuredFigure(rows: readonly ApproximationCheckRow[]
       hovertemplate: "probe position %{x}<br>measured %{y:.4g} nats<extra></extra>",
     },
   ];
-  const stats = row ? `: r ${fmt(row.pearson_r)}, ratio of sums ${fmt(row.ratio_of_sums)}, relative error ${fmt(row.relative_l2_error)}` : ": no check";
+  const stats = row ? `: r ${fmt(row.pearson_r)}, ratio of sums ${fmt(row.ratio_of_sums)}, relative error ${pctFine(row.relative_l2_error)}` : ": no check";
   const layout = baseLayout(opts.title ?? `Predicted vs measured change, ${run}, ${split}, step ${row?.step ?? "n/a"}${stats}`, "probe position p (0 = first scored token)", "change of the mean probe loss (nats)");
   return { data, layout };
 }

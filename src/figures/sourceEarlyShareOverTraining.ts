@@ -79,6 +79,7 @@ export function sourceEarlyShareFigure(runs: readonly InfluenceRow[], recipes: r
         hovertemplate: `step %{x}<br>token share %{y:.3f}<extra>%{fullData.name}</extra>`,
       });
   });
-  const layout = baseLayout(opts.title ?? `Source early share S${k} over training (${split})`, "training step", `S${k}: share of the first-order change from training positions < ${k}`);
+  const layout = baseLayout(opts.title ?? `Source early share S${k} over training (${split})`, "training step", `S${k} (share of the change from q < ${k})`);
+  (layout.xaxis as Record<string, unknown>).tickformat = "d";
   return { data, layout };
 }

@@ -68,8 +68,8 @@ describe("predictedVsMeasuredFigure", () => {
       [[0, 1, 2], [-0.5, -0.5, -0.25]],
     ]);
     // r = sqrt(4/7) = 0.756, ratio 1, relative error 0.2357
-    expect((fig.layout.title as { text: string }).text).toBe("Predicted vs measured change, sft-seed1, harmful, step 0: r 0.76, ratio of sums 1.00, relative error 0.24");
+    expect((fig.layout.title as { text: string }).text).toBe("Predicted vs measured change, sft-seed1, harmful, step 0: r 0.76, ratio of sums 1.00, relative error 24%");
     const last = predictedVsMeasuredFigure(s.approximation, { run: "sft-seed1", split: "harmful" });
-    expect((last.layout.title as { text: string }).text).toContain("step 10: r n/a, ratio of sums 0.00, relative error 1.00");
+    expect((last.layout.title as { text: string }).text).toContain("step 10: r n/a, ratio of sums 0.00, relative error 100%");
   });
 });
