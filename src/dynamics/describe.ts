@@ -2,6 +2,7 @@
  * Sentences about learning dynamics, computed from `dynamicsSummary` (for notebooks, the report
  * and the CLI), so that no number is typed in by hand beside a figure.
  */
+import { percentFine } from "../figures/dynamicsNote";
 import type { ApproximationCheckRow } from "./approximationCheck";
 import type { SeedInterval } from "./seedInterval";
 import type { DynamicsSummary, RecipeInfluenceRow, RecipeTrainGradientRow } from "./summary";
@@ -9,7 +10,7 @@ import type { DynamicsSummary, RecipeInfluenceRow, RecipeTrainGradientRow } from
 const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
 const num = (x: number) => x.toFixed(2);
 /** Percentages below 1% keep two significant digits (a good first-order check has errors of 0.1%). */
-const pctFine = (x: number) => (Math.abs(x) > 0 && Math.abs(x) < 0.01 ? `${(100 * x).toPrecision(2)}%` : pct(x));
+const pctFine = (x: number) => percentFine(x);
 
 /** "60% (95% CI across 2 seeds -67% to 187%)", or the one-seed caveat. */
 function withInterval(iv: SeedInterval, f: (x: number) => string): string {

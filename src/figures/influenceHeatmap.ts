@@ -1,4 +1,6 @@
 import type { InfluenceMatrix } from "../dynamics/influenceMatrix";
+import type { ApproximationCheckRow } from "../dynamics/approximationCheck";
+import { LEFT_OUT_NOTE, checkText, noteAnnotation } from "./dynamicsNote";
 import { Figure, baseLayout, spreadSteps } from "./figure";
 
 export interface InfluenceHeatmapOptions {
@@ -12,6 +14,8 @@ export interface InfluenceHeatmapOptions {
   maxSteps?: number;
   /** The checkpoint shown first (default the last). */
   active?: number;
+  /** The approximation check rows (`dynamicsSummary(...).approximation`): each checkpoint's check is shown under the title. */
+  approximation?: readonly ApproximationCheckRow[];
   title?: string;
 }
 
@@ -22,7 +26,9 @@ const round = (x: number) => Number(x.toPrecision(4));
  * heatmap: x = training (source) position q, y = probe position p (both 0-based), colour = nats per
  * step on a diverging scale centred on 0 and fixed over all checkpoints (negative, blue: the step
  * lowers that probe loss). One heatmap per checkpoint, a slider shows one at a time. Cells without
- * a record are drawn as 0 (as the statistics count them). Values are rounded to 4 significant digits.
+ * a record are drawn as 0 (as the statistics count them). Under the title: what the first-order
+ * influence leaves out and, with `approximation`, the checkpoint's check (r, ratio of sums,
+ * relative error), updated by the slider. Values are rounded to 4 significant digits.
  * @example show(influenceHeatmapFigure(influenceMatrices(logs.influence), { run: "sft-seed1", split: "harmful" }))
  */
 export function influenceHeatmapFigure(matrices: readonly InfluenceMatrix[], opts: InfluenceHeatmapOptions = {}): Figure {
@@ -50,14 +56,17 @@ export function influenceHeatmapFigure(matrices: readonly InfluenceMatrix[], opt
     colorbar: { title: { text: "I(p, q)<br>nats/step" } },
     hovertemplate: `training position %{x}<br>probe position %{y}<br>I %{z:.3g}<extra>step ${m.step}</extra>`,
   }));
+  const note = (step: number) =>
+    opts.approximation ? `${checkText(opts.approximation.find((r) => r.run === run && r.split === split && r.step === step))}; ${LEFT_OUT_NOTE}` : LEFT_OUT_NOTE;
   const layout = baseLayout(opts.title ?? `Influence of training positions on probe positions, ${run}, ${split}`, "training position q (0 = first response token)", "probe position p (0 = first scored token)");
-  layout.margin = { l: 60, r: 20, t: 50, b: 100 };
+  layout.margin = { l: 60, r: 20, t: 60, b: 100 };
+  layout.annotations = [noteAnnotation(steps.length ? note(steps[active]) : LEFT_OUT_NOTE)];
   layout.sliders = [
     {
       active,
       currentvalue: { prefix: "training step ", font: { size: 12 } },
       pad: { t: 50 },
-      steps: steps.map((step, i) => ({ label: String(step), method: "update", args: [{ visible: steps.map((_, j) => j === i) }] })),
+      steps: steps.map((step, i) => ({ label: String(step), method: "update", args: [{ visible: steps.map((_, j) => j === i) }, { "annotations[0].text": note(step) }] })),
     },
   ];
   return { data, layout };

@@ -1,4 +1,5 @@
 import type { ApproximationCheckRow } from "../dynamics/approximationCheck";
+import { LEFT_OUT_NOTE, noteAnnotation, percentFine } from "./dynamicsNote";
 import { Figure, baseLayout } from "./figure";
 
 export interface PredictedVsMeasuredOptions {
@@ -10,14 +11,12 @@ export interface PredictedVsMeasuredOptions {
 }
 
 const fmt = (x: number | null, digits = 2) => (x === null ? "n/a" : x.toFixed(digits));
-/** A relative error in percent; below 1% with two significant digits. */
-const pctFine = (x: number | null) => (x === null ? "n/a" : Math.abs(x) > 0 && Math.abs(x) < 0.01 ? `${(100 * x).toPrecision(2)}%` : `${(100 * x).toFixed(0)}%`);
 
 /**
  * The check of the first-order approximation (METRICS 7) at one step: per probe position p, the
  * predicted change sum over q of I(p, q) and the measured change loss_after - loss_before of the
  * probe set's mean loss (nats), with Pearson r, the ratio of sums and the relative L2 error in the
- * title. Rows are `approximationCheck(...).rows` (or `dynamicsSummary(...).approximation`).
+ * title, and under it what the first-order influence leaves out. Rows are `approximationCheck(...).rows` (or `dynamicsSummary(...).approximation`).
  * @example show(predictedVsMeasuredFigure(summary.approximation, { run: "sft-seed1", split: "harmful" }))
  */
 export function predictedVsMeasuredFigure(rows: readonly ApproximationCheckRow[], opts: PredictedVsMeasuredOptions = {}): Figure {
@@ -46,7 +45,8 @@ export function predictedVsMeasuredFigure(rows: readonly ApproximationCheckRow[]
       hovertemplate: "probe position %{x}<br>measured %{y:.4g} nats<extra></extra>",
     },
   ];
-  const stats = row ? `: r ${fmt(row.pearson_r)}, ratio of sums ${fmt(row.ratio_of_sums)}, relative error ${pctFine(row.relative_l2_error)}` : ": no check";
+  const stats = row ? `: r ${fmt(row.pearson_r)}, ratio of sums ${fmt(row.ratio_of_sums)}, relative error ${percentFine(row.relative_l2_error)}` : ": no check";
   const layout = baseLayout(opts.title ?? `Predicted vs measured change, ${run}, ${split}, step ${row?.step ?? "n/a"}${stats}`, "probe position p (0 = first scored token)", "change of the mean probe loss (nats)");
+  layout.annotations = [noteAnnotation(LEFT_OUT_NOTE)];
   return { data, layout };
 }

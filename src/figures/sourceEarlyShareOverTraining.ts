@@ -1,4 +1,5 @@
 import type { InfluenceRow, RecipeInfluenceRow } from "../dynamics/summary";
+import { LEFT_OUT_NOTE, noteAnnotation } from "./dynamicsNote";
 import { Figure, RUN_COLORS, baseLayout } from "./figure";
 
 export interface SourceEarlyShareFigureOptions {
@@ -13,7 +14,7 @@ export interface SourceEarlyShareFigureOptions {
  * Source early share S_k over training (METRICS 7), one colour per recipe: each seed as a thin line,
  * the recipe's mean over seeds as a thick line with its across-seed 95% interval (METRICS 3.7) as
  * error bars where it has one, and the recipe's token-share reference n_tokens(q < k) / n_tokens(all)
- * as a dotted line. Run and recipe names reach plotly only as trace names (never inside a hover
+ * as a dotted line; under the title, what the first-order influence leaves out. Run and recipe names reach plotly only as trace names (never inside a hover
  * template). Rows are `dynamicsSummary(...).influence` and `.recipes`.
  * @example const s = dynamicsSummary(logs); show(sourceEarlyShareFigure(s.influence, s.recipes, { split: "harmful", k: s.k }))
  */
@@ -81,5 +82,6 @@ export function sourceEarlyShareFigure(runs: readonly InfluenceRow[], recipes: r
   });
   const layout = baseLayout(opts.title ?? `Source early share S${k} over training (${split})`, "training step", `S${k} (share of the change from q < ${k})`);
   (layout.xaxis as Record<string, unknown>).tickformat = "d";
+  layout.annotations = [noteAnnotation(LEFT_OUT_NOTE)];
   return { data, layout };
 }

@@ -7,6 +7,7 @@ import { dynamicsSummary } from "../../src/dynamics/summary";
 import { influenceHeatmapFigure } from "../../src/figures/influenceHeatmap";
 import { sourceEarlyShareFigure } from "../../src/figures/sourceEarlyShareOverTraining";
 import { predictedVsMeasuredFigure } from "../../src/figures/predictedVsMeasured";
+import { LEFT_OUT_NOTE, percentFine } from "../../src/figures/dynamicsNote";
 
 const dir = join(__dirname, "..", "fixtures", "dynamics");
 const load = () => loadDynamicsLogs(["influence-sft.jsonl", "train-gradient-sft.jsonl", "probe-change-sft.jsonl"].map((f) => join(dir, f)));
@@ -28,8 +29,21 @@ describe("influenceHeatmapFigure", () => {
     const slider = (fig.layout.sliders as Array<{ active: number; steps: Array<{ label: string; args: unknown[] }> }>)[0];
     expect(slider.active).toBe(1);
     expect(slider.steps.map((s) => s.label)).toEqual(["0", "10"]);
-    expect(slider.steps[0].args).toEqual([{ visible: [true, false] }]);
+    expect(slider.steps[0].args).toEqual([{ visible: [true, false] }, { "annotations[0].text": LEFT_OUT_NOTE }]);
+    expect((fig.layout.annotations as Array<{ text: string }>)[0].text).toBe(LEFT_OUT_NOTE);
     expect(JSON.stringify(fig.layout.title)).toContain("sft-seed1, refusal");
+  });
+  it("with the check rows, each checkpoint's check is shown under the title and moves with the slider", async () => {
+    const logs = await load();
+    const s = dynamicsSummary(logs, { k: 1 });
+    const fig = influenceHeatmapFigure(influenceMatrices(logs.influence), { run: "sft-seed1", split: "harmful", approximation: s.approximation });
+    const slider = (fig.layout.sliders as Array<{ steps: Array<{ args: Array<Record<string, unknown>> }> }>)[0];
+    // step 0: r sqrt(4/7) = 0.76, ratio 1, relative error 23.57%; step 10: r n/a, ratio 0, relative error 100%
+    expect(slider.steps[0].args[1]["annotations[0].text"]).toBe(`check: r 0.76, ratio of sums 1.00, relative error 24%; ${LEFT_OUT_NOTE}`);
+    expect(slider.steps[1].args[1]["annotations[0].text"]).toBe(`check: r n/a, ratio of sums 0.00, relative error 100%; ${LEFT_OUT_NOTE}`);
+    expect((fig.layout.annotations as Array<{ text: string }>)[0].text).toBe(slider.steps[1].args[1]["annotations[0].text"]);
+    const refusal = influenceHeatmapFigure(influenceMatrices(logs.influence), { run: "sft-seed1", split: "refusal", approximation: s.approximation });
+    expect((refusal.layout.annotations as Array<{ text: string }>)[0].text).toBe(`not checked (no probe-change log for this step); ${LEFT_OUT_NOTE}`);
   });
   it("the active checkpoint can be chosen", async () => {
     const fig = influenceHeatmapFigure(influenceMatrices((await load()).influence), { run: "sft-seed1", split: "harmful", active: 0 });
@@ -56,6 +70,7 @@ describe("sourceEarlyShareFigure", () => {
     expect((fig.data[3].y as number[]).map((v) => Number(v.toFixed(12)))).toEqual([0.4, 0.4]);
     // names from logs are trace names, never spliced into a hover template
     for (const d of fig.data) expect(String(d.hovertemplate)).not.toContain("sft");
+    expect((fig.layout.annotations as Array<{ text: string }>)[0].text).toBe(LEFT_OUT_NOTE);
   });
 });
 
@@ -71,5 +86,15 @@ describe("predictedVsMeasuredFigure", () => {
     expect((fig.layout.title as { text: string }).text).toBe("Predicted vs measured change, sft-seed1, harmful, step 0: r 0.76, ratio of sums 1.00, relative error 24%");
     const last = predictedVsMeasuredFigure(s.approximation, { run: "sft-seed1", split: "harmful" });
     expect((last.layout.title as { text: string }).text).toContain("step 10: r n/a, ratio of sums 0.00, relative error 100%");
+    expect((last.layout.annotations as Array<{ text: string }>)[0].text).toBe(LEFT_OUT_NOTE);
+  });
+});
+
+describe("percentFine", () => {
+  it("two significant digits below 1%, whole percent above", () => {
+    expect(percentFine(0.0013)).toBe("0.13%");
+    expect(percentFine(0.2357)).toBe("24%");
+    expect(percentFine(0)).toBe("0%");
+    expect(percentFine(null)).toBe("n/a");
   });
 });
