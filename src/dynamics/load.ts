@@ -12,9 +12,9 @@
  */
 import { basename } from "node:path";
 import { InvalidInputError, Problem, UsageError } from "../errors";
-import { resolveInputs } from "../files";
-import { readError, readLines } from "../scan";
-import { NON_FINITE_MARK, duplicateJsonKey, parseJsonLenient } from "../records";
+import { resolveInputs } from "../load/inputs";
+import { readError, readLines } from "../load/lines";
+import { NON_FINITE_MARK, duplicateJsonKey, parseJsonLenient } from "../load/checkRecord";
 import type { TokenLogs } from "../load";
 
 /** The three record kinds and their file-name prefixes. */
