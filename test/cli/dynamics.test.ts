@@ -76,6 +76,22 @@ describe("aligndepth dynamics", () => {
     expect(r.stdout).toBe("");
     expect(r.stderr).toContain(`error: ${f}:2: field "step": expected an integer >= 0, got "0"`);
   });
+  it("--skip-invalid uses the valid lines and says what it left out; a file of another kind exits 1", async () => {
+    const tmp = mkdtempSync(join(tmpdir(), "aligndepth-dynskip-"));
+    const f = join(tmp, "influence-some-bad.jsonl");
+    writeFileSync(f, '{"run": "r-seed1", "step": 0, "split": "h", "position": 0, "source_position": 0, "influence": -1}\n{"run": "r-seed1", "step": 0, "split": "h", "position": 1, "source_position": 0, "influence": NaN}\n');
+    const r = await run(["dynamics", f, "--json", "--skip-invalid"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("skipped 1 of 2 records (1 not-finite); used 1");
+    const j = JSON.parse(r.stdout);
+    expect(j.warnings).toContain("skipped 1 of 2 records (1 not-finite)");
+    expect(j.influence[0]).toMatchObject({ run: "r-seed1", source_early_share: 1, positions: 1, sources: 1 });
+    const other = join(tmp, "tokens.jsonl");
+    writeFileSync(other, '{"run": "r", "step": 0, "example": 1, "position": 0, "loss": 1}\n');
+    const bad = await run(["dynamics", other]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain(`error: ${other}: not a learning-dynamics log: its name must start with influence-, train-gradient-, probe-change-`);
+  });
   it("exits 2 on usage errors, including logs without influence records", async () => {
     for (const argv of [
       ["dynamics"],
