@@ -108,6 +108,15 @@ describe("loadDynamicsLogs", () => {
     expect(logs.influence).toHaveLength(1);
     expect(logs.report).toMatchObject({ records: 4, recordsUsed: 1, recordsSkipped: 3, skipped: { "wrong-type": 3 } });
   });
+  it("a broken gzip file, an empty file and a directory are whole-file problems", async () => {
+    const gz = join(tmp, "influence-notgz.jsonl.gz");
+    writeFileSync(gz, "this is not gzip\n");
+    expect((await problemOf(gz)).line).toMatch(new RegExp(`^${gz.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: not a valid gzip file`));
+    const empty = join(tmp, "influence-empty.jsonl");
+    writeFileSync(empty, "");
+    expect((await problemOf(empty)).line).toBe(`${empty}: the file is empty (0 bytes)`);
+    expect((await problemOf(tmp)).line).toContain(`${tmp}: is a directory`);
+  });
   it("a missing file is one located problem", async () => {
     const { line } = await problemOf(join(tmp, "influence-none.jsonl"));
     expect(line).toBe(`${join(tmp, "influence-none.jsonl")}: no such file`);
