@@ -62,7 +62,7 @@ export async function dynamicsCommand(p: Parsed, out: Output): Promise<number> {
       describeApproximation(s.approximation),
       "",
       `S${k} and X${k} per run, step and probe set`,
-      textTable(s.influence.map((r) => ({ run: r.run, recipe: r.recipe, step: r.step, split: r.split, [`S${k}`]: r.source_early_share, token_share: r.token_share, z50: r.source_z50, z90: r.source_z90, [`X${k}`]: r.cross_influence }))),
+      textTable(s.influence.map((r) => ({ run: r.run, recipe: r.recipe, step: r.step, split: r.split, [`S${k}`]: r.source_early_share, token_share: r.token_share, z50: r.source_z50, z90: r.source_z90, [`X${k}`]: r.cross_influence, check_rel_error: r.check_relative_l2_error }))),
       "",
       "first-order check (predicted = sum over q of I(p, q); measured = loss_after - loss_before)",
       s.approximation.length

@@ -53,6 +53,10 @@ export interface InfluenceRow {
   positions: number;
   sources: number;
   missing_cells: number;
+  /** The check of the first-order approximation at this (run, step, split) (METRICS 7: shown beside every influence result); null when not checked. */
+  check_pearson_r: number | null;
+  check_ratio_of_sums: number | null;
+  check_relative_l2_error: number | null;
 }
 
 /** A recipe's influence statistics at one step and probe set, across its seeds. */
@@ -113,25 +117,32 @@ export function dynamicsSummary(logs: DynamicsLogs, opts: DynamicsOptions = {}):
   const matrices = influenceMatrices(logs.influence);
   const se = sourceEarlyShare(matrices, logs.trainGradient, { k });
   const xk = crossInfluence(matrices, { k });
-  const influence: InfluenceRow[] = se.map((s, i) => ({
-    run: s.run,
-    recipe: recipeOf.get(s.run) as string,
-    step: s.step,
-    split: s.split,
-    net_influence: s.net_influence,
-    source_early_share: s.source_early_share,
-    token_share: s.token_share,
-    source_z50: s.source_z50,
-    source_z90: s.source_z90,
-    source_max_cumulative: s.source_max_cumulative,
-    late_influence: xk[i].late_influence,
-    cross_influence: xk[i].cross_influence,
-    positions: s.positions,
-    sources: s.sources,
-    missing_cells: s.missing_cells,
-  }));
-  const tg = trainGradientProfile(logs.trainGradient, { k }).map((r) => ({ ...r, recipe: recipeOf.get(r.run) as string }));
   const { rows: approximation, unchecked } = approximationCheck(matrices, logs.probeChange);
+  const checks = new Map(approximation.map((r) => [JSON.stringify([r.run, r.step, r.split]), r]));
+  const influence: InfluenceRow[] = se.map((s, i) => {
+    const c = checks.get(JSON.stringify([s.run, s.step, s.split]));
+    return {
+      run: s.run,
+      recipe: recipeOf.get(s.run) as string,
+      step: s.step,
+      split: s.split,
+      net_influence: s.net_influence,
+      source_early_share: s.source_early_share,
+      token_share: s.token_share,
+      source_z50: s.source_z50,
+      source_z90: s.source_z90,
+      source_max_cumulative: s.source_max_cumulative,
+      late_influence: xk[i].late_influence,
+      cross_influence: xk[i].cross_influence,
+      positions: s.positions,
+      sources: s.sources,
+      missing_cells: s.missing_cells,
+      check_pearson_r: c ? c.pearson_r : null,
+      check_ratio_of_sums: c ? c.ratio_of_sums : null,
+      check_relative_l2_error: c ? c.relative_l2_error : null,
+    };
+  });
+  const tg = trainGradientProfile(logs.trainGradient, { k }).map((r) => ({ ...r, recipe: recipeOf.get(r.run) as string }));
   const iv = { replicates: opts.replicates, seed: opts.seed };
 
   const recipeRows: RecipeInfluenceRow[] = [];

@@ -18,7 +18,9 @@ describe("aligndepth dynamics", () => {
     expect(j.recipe_pattern).toBe("^(?<recipe>.+)-seed\\d+$");
     // sft-seed1, step 0, harmful, k = 2: S_2 0.95, token share 0.8, z50 5/7, z90 1.8, X_2 0.75
     const a = j.influence.find((x: { run: string; step: number; split: string }) => x.run === "sft-seed1" && x.step === 0 && x.split === "harmful");
-    expect(a).toMatchObject({ recipe: "sft", net_influence: -1.25, positions: 3, sources: 3, missing_cells: 0, source_max_cumulative: null });
+    expect(a).toMatchObject({ recipe: "sft", net_influence: -1.25, positions: 3, sources: 3, missing_cells: 0, source_max_cumulative: null, check_ratio_of_sums: 1 });
+    expect(a.check_pearson_r).toBeCloseTo(Math.sqrt(4 / 7), 12);
+    expect(a.check_relative_l2_error).toBeCloseTo(0.17677669529663687 / 0.75, 12);
     expect(a.source_early_share).toBeCloseTo(0.95, 12);
     expect(a.token_share).toBeCloseTo(0.8, 12);
     expect(a.source_z50).toBeCloseTo(5 / 7, 12);
@@ -28,6 +30,7 @@ describe("aligndepth dynamics", () => {
     const b = j.influence.find((x: { run: string; step: number; split: string }) => x.run === "sft-seed1" && x.step === 0 && x.split === "refusal");
     expect(b.source_early_share).toBeCloseTo(0.75, 12);
     expect(b.cross_influence).toBeCloseTo(-1, 12);
+    expect([b.check_pearson_r, b.check_ratio_of_sums, b.check_relative_l2_error]).toEqual([null, null, null]); // no probe-change log
     // training gradient, sft-seed1 step 0, k = 2: L_2 = 5/6, token share 0.8
     expect(j.train_gradient[0]).toMatchObject({ run: "sft-seed1", step: 0, recipe: "sft", k: 2 });
     expect(j.train_gradient[0].level_early_share).toBeCloseTo(5 / 6, 12);
@@ -53,9 +56,9 @@ describe("aligndepth dynamics", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("sft, harmful probes, step 0: training positions < 1 cause 60% (95% CI across 2 seeds -67% to 187%)");
     const lines = r.stdout.split("\n");
-    const head = lines.findIndex((l) => /^run\s+recipe\s+step\s+split\s+S1\s+token_share\s+z50\s+z90\s+X1$/.test(l.trim()));
+    const head = lines.findIndex((l) => /^run\s+recipe\s+step\s+split\s+S1\s+token_share\s+z50\s+z90\s+X1\s+check_rel_error$/.test(l.trim()));
     expect(head).toBeGreaterThan(0);
-    expect(lines[head + 2].trim().split(/\s+/)).toEqual(["sft-seed1", "sft", "0", "harmful", "0.7000", "0.4000", "0.7143", "1.8000", "0.6000"]);
+    expect(lines[head + 2].trim().split(/\s+/)).toEqual(["sft-seed1", "sft", "0", "harmful", "0.7000", "0.4000", "0.7143", "1.8000", "0.6000", "0.2357"]);
   });
   it("--tokens joins with token logs by run and step, and warns about unmatched steps", async () => {
     const tmp = mkdtempSync(join(tmpdir(), "aligndepth-dyntok-"));
