@@ -33,10 +33,18 @@ function lastRows<T extends { recipe: string; step: number }>(rows: readonly T[]
 
 /**
  * One sentence per recipe and probe set, at the recipe's last step with a defined S_k: how much of
- * the first-order change comes from training positions < k, beside the token share, with X_k.
+ * the first-order change comes from training positions < k, beside the token share, with X_k and
+ * the check of the first-order approximation at that step.
  */
-export function describeSourceEarlyShare(s: Pick<DynamicsSummary, "recipes" | "k">): string[] {
+export function describeSourceEarlyShare(s: Pick<DynamicsSummary, "recipes" | "k" | "influence">): string[] {
   const k = s.k;
+  const check = (r: RecipeInfluenceRow) => {
+    const runs = s.influence.filter((x) => x.recipe === r.recipe && x.split === r.split && x.step === r.step);
+    const errs = runs.map((x) => x.check_relative_l2_error).filter((x): x is number => x !== null);
+    if (errs.length === 0) return " The first-order approximation is not checked at this step (no probe-change log).";
+    const range = errs.length === 1 ? pctFine(errs[0]) : `${pctFine(Math.min(...errs))} to ${pctFine(Math.max(...errs))}`;
+    return ` First-order check at this step: relative error ${range} (${errs.length} of ${runs.length} run${runs.length === 1 ? "" : "s"} checked).`;
+  };
   return lastRows<RecipeInfluenceRow>(s.recipes, (r) => JSON.stringify([r.recipe, r.split]), (r) => r.source_early_share.mean !== null).map((r) => {
     const ref = r.token_share.mean !== null ? `, against ${pct(r.token_share.mean)} of the training tokens` : " (no training-gradient log for the token-share reference)";
     const depth = r.source_z50.mean !== null ? `; half of it comes from the first ${num(r.source_z50.mean)} training positions` : "";
@@ -44,7 +52,7 @@ export function describeSourceEarlyShare(s: Pick<DynamicsSummary, "recipes" | "k
       r.cross_influence.mean !== null
         ? ` Of the change at probe positions >= ${k}, training positions < ${k} cause ${withInterval(r.cross_influence, pct)} (X${k}).`
         : ` X${k} is undefined here (no net first-order change at probe positions >= ${k}).`;
-    return `${r.recipe}, ${r.split} probes, step ${r.step}: training positions < ${k} cause ${withInterval(r.source_early_share, pct)} of the first-order change of the probe losses (S${k})${ref}${depth}.${cross}`;
+    return `${r.recipe}, ${r.split} probes, step ${r.step}: training positions < ${k} cause ${withInterval(r.source_early_share, pct)} of the first-order change of the probe losses (S${k})${ref}${depth}.${cross}${check(r)}`;
   });
 }
 

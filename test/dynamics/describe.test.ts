@@ -13,8 +13,8 @@ describe("dynamics sentences", () => {
     // harmful: step 10 has no net change, so step 0: S_1 seeds [0.7, 0.5] mean 0.6 +/- 1.2706; token share 0.4;
     // z50 seeds [5/7, 1] mean 0.857; X_1 seeds [0.6, null]. refusal, step 10 (seed 1 only): S_1 0.7, z50 5/7, X_1 0.6.
     expect(describeSourceEarlyShare(await summary())).toEqual([
-      "sft, harmful probes, step 0: training positions < 1 cause 60% (95% CI across 2 seeds -67% to 187%) of the first-order change of the probe losses (S1), against 40% of the training tokens; half of it comes from the first 0.86 training positions. Of the change at probe positions >= 1, training positions < 1 cause 60% (one seed: no interval; it ignores training randomness) (X1).",
-      "sft, refusal probes, step 10: training positions < 1 cause 70% (one seed: no interval; it ignores training randomness) of the first-order change of the probe losses (S1), against 40% of the training tokens; half of it comes from the first 0.71 training positions. Of the change at probe positions >= 1, training positions < 1 cause 60% (one seed: no interval; it ignores training randomness) (X1).",
+      "sft, harmful probes, step 0: training positions < 1 cause 60% (95% CI across 2 seeds -67% to 187%) of the first-order change of the probe losses (S1), against 40% of the training tokens; half of it comes from the first 0.86 training positions. Of the change at probe positions >= 1, training positions < 1 cause 60% (one seed: no interval; it ignores training randomness) (X1). First-order check at this step: relative error 24% (1 of 2 runs checked).",
+      "sft, refusal probes, step 10: training positions < 1 cause 70% (one seed: no interval; it ignores training randomness) of the first-order change of the probe losses (S1), against 40% of the training tokens; half of it comes from the first 0.71 training positions. Of the change at probe positions >= 1, training positions < 1 cause 60% (one seed: no interval; it ignores training randomness) (X1). The first-order approximation is not checked at this step (no probe-change log).",
     ]);
   });
   it("the training gradient's level share", async () => {
