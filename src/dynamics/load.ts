@@ -143,7 +143,7 @@ function checkFields(value: unknown, kind: DynamicsKind, file: string, line: num
   const out: Fields = {};
   for (const [field, type] of FIELDS[kind]) {
     const v = rec[field];
-    if (v === undefined || v === null) return bad(field, "missing-field", `missing (a ${kind === "trainGradient" ? "training-gradient" : kind === "probeChange" ? "probe-change" : "influence"} record has ${FIELDS[kind].map((f) => f[0]).join(", ")})`);
+    if (v === undefined || v === null) return bad(field, "missing-field", `missing (${kind === "trainGradient" ? "a training-gradient" : kind === "probeChange" ? "a probe-change" : "an influence"} record has ${FIELDS[kind].map((f) => f[0]).join(", ")})`);
     if (typeof v === "string" && v.startsWith(NON_FINITE_MARK)) return bad(field, "not-finite", `${v.slice(NON_FINITE_MARK.length)} is not a finite number`);
     if (type === "text") {
       if (typeof v !== "string" || v === "") return bad(field, "wrong-type", `expected non-empty text, got ${JSON.stringify(v)}`);
@@ -169,7 +169,8 @@ function checkFields(value: unknown, kind: DynamicsKind, file: string, line: num
  * Loads influence, training-gradient and probe-change logs (globs allowed; the kind of each file
  * comes from its name's prefix: `influence-`, `train-gradient-`, `probe-change-`).
  *
- * Invalid input throws `InvalidInputError` naming file, line and field: a line that is not a JSON
+ * Invalid input throws `InvalidInputError`, one problem per (file, field, reason) naming its first
+ * line, the field, and when it recurs, its first 5 lines and how many more: a line that is not a JSON
  * object, a missing field, a wrong type (run and split non-empty text; step, positions and
  * n_tokens integers >= 0; values finite numbers; train_grad_norm >= 0), NaN or infinite values, a
  * key seen twice (kind's key fields: run, step[, split], position[s]), and a run whose `recipe` or
@@ -178,7 +179,7 @@ function checkFields(value: unknown, kind: DynamicsKind, file: string, line: num
  *
  * @example
  * const logs = await loadDynamicsLogs("data/lab/{influence,train-gradient,probe-change}-*.jsonl.gz");
- * const s = sourceEarlyShare(logs.influence, logs.trainGradient, { k: 5 });
+ * const s = sourceEarlyShare(influenceMatrices(logs.influence), logs.trainGradient, { k: 5 });
  */
 export async function loadDynamicsLogs(inputs: string | string[], opts: DynamicsLoadOptions = {}): Promise<DynamicsLogs> {
   const { files, problems: inputProblems } = resolveInputs(Array.isArray(inputs) ? inputs : [inputs]);
@@ -188,16 +189,23 @@ export async function loadDynamicsLogs(inputs: string | string[], opts: Dynamics
       fileProblems.push({ file: f, line: null, field: null, reason: "unknown-kind", message: `not a learning-dynamics log: its name must start with ${Object.values(DYNAMICS_PREFIXES).join(", ")}` });
   if (fileProblems.length) throw new InvalidInputError(fileProblems);
   const maxProblems = opts.maxProblems ?? 100;
-  const problems: Problem[] = [];
+  // METRICS 1.5: one line per (file, field, reason), naming its first 5 lines and counting the rest.
+  const groups = new Map<string, { first: Problem; lines: number[]; count: number }>();
   let problemCount = 0;
-  const kinds = new Set<string>();
   const addProblem = (p: Problem) => {
     problemCount++;
-    const kind = JSON.stringify([p.file, p.field, p.reason]);
-    // One line per (file, field, reason), as METRICS 1.5 asks; the rest are counted.
-    if (problems.length < maxProblems && !kinds.has(kind)) problems.push(p);
-    kinds.add(kind);
+    const key = JSON.stringify([p.file, p.field, p.reason]);
+    const g = groups.get(key);
+    if (!g) groups.set(key, { first: p, lines: p.line === null ? [] : [p.line], count: 1 });
+    else {
+      g.count++;
+      if (p.line !== null && g.lines.length < 5) g.lines.push(p.line);
+    }
   };
+  const grouped = (): Problem[] =>
+    [...groups.values()].slice(0, maxProblems).map(({ first, lines, count }) =>
+      count === 1 ? first : { ...first, message: `${first.message} (${count} lines: ${lines.join(", ")}${count > lines.length ? ` and ${count - lines.length} more` : ""})` },
+    );
   const out: DynamicsLogs = { influence: [], trainGradient: [], probeChange: [], labels: new Map(), report: undefined as unknown as DynamicsReport };
   const labelSeen = new Map<string, { recipe: [string, string] | null; seed: [string, string] | null }>();
   // Where each key was first seen, packed as file index * 2^32 + line (a number per key keeps the heap small).
@@ -281,7 +289,8 @@ export async function loadDynamicsLogs(inputs: string | string[], opts: Dynamics
       throw new InvalidInputError([readError(file, e).problem]);
     }
   }
-  if (problemCount > 0 && !opts.skipInvalid) throw new InvalidInputError(problems, problemCount);
+  const problems = grouped();
+  if (problemCount > 0 && !opts.skipInvalid) throw new InvalidInputError(problems, groups.size);
   for (const [run, ls] of labelSeen) out.labels.set(run, { recipe: ls.recipe?.[0] ?? null, seed: ls.seed?.[0] ?? null });
   const skipped: Record<string, number> = {};
   for (const r of reports) for (const [k, v] of Object.entries(r.skipped)) skipped[k] = (skipped[k] ?? 0) + v;

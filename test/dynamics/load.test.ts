@@ -103,10 +103,18 @@ describe("loadDynamicsLogs", () => {
     const f = write("influence-many.jsonl", [inf(), inf({ position: 1, influence: "x" }), inf({ position: 2, influence: "y" }), inf({ position: 3, step: -1 })]);
     const { err } = await problemOf(f);
     expect(err.problems.map((p) => [p.line, p.field, p.reason])).toEqual([[2, "influence", "wrong-type"], [4, "step", "wrong-type"]]);
-    expect(err.totalProblems).toBe(3);
+    expect(formatProblem(err.problems[0])).toBe(`${f}:2: field "influence": expected a finite number, got "x" (2 lines: 2, 3)`);
+    expect(formatProblem(err.problems[1])).toBe(`${f}:4: field "step": expected an integer >= 0, got -1`);
+    expect(err.totalProblems).toBe(2);
     const logs = await loadDynamicsLogs(f, { skipInvalid: true });
     expect(logs.influence).toHaveLength(1);
     expect(logs.report).toMatchObject({ records: 4, recordsUsed: 1, recordsSkipped: 3, skipped: { "wrong-type": 3 } });
+  });
+  it("a problem on many lines names the first 5 and counts the rest", async () => {
+    const f = write("influence-eight.jsonl", Array.from({ length: 8 }, (_, i) => inf({ position: i, influence: null })));
+    const { err } = await problemOf(f);
+    expect(err.problems).toHaveLength(1);
+    expect(err.message).toBe(`${f}:1: field "influence": missing (an influence record has run, step, split, position, source_position, influence) (8 lines: 1, 2, 3, 4, 5 and 3 more)`);
   });
   it("a broken gzip file, an empty file and a directory are whole-file problems", async () => {
     const gz = join(tmp, "influence-notgz.jsonl.gz");
