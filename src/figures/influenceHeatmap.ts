@@ -41,7 +41,7 @@ export function influenceHeatmapFigure(matrices: readonly InfluenceMatrix[], opt
   let zmax = 0;
   for (const m of shown) for (const v of m.values) zmax = Math.max(zmax, Math.abs(v));
   if (zmax === 0) zmax = 1;
-  const active = opts.active !== undefined && steps.includes(opts.active) ? steps.indexOf(opts.active) : steps.length - 1;
+  const active = opts.active !== undefined && steps.includes(opts.active) ? steps.indexOf(opts.active) : Math.max(0, steps.length - 1);
   const data = shown.map((m, i) => ({
     type: "heatmap",
     name: `step ${m.step}`,
@@ -61,7 +61,7 @@ export function influenceHeatmapFigure(matrices: readonly InfluenceMatrix[], opt
   const layout = baseLayout(opts.title ?? `Influence of training positions on probe positions, ${run}, ${split}`, "training position q (0 = first response token)", "probe position p (0 = first scored token)");
   layout.margin = { l: 60, r: 20, t: 60, b: 100 };
   layout.annotations = [noteAnnotation(steps.length ? note(steps[active]) : LEFT_OUT_NOTE)];
-  layout.sliders = [
+  if (steps.length) layout.sliders = [
     {
       active,
       currentvalue: { prefix: "training step ", font: { size: 12 } },

@@ -45,6 +45,11 @@ describe("influenceHeatmapFigure", () => {
     const refusal = influenceHeatmapFigure(influenceMatrices(logs.influence), { run: "sft-seed1", split: "refusal", approximation: s.approximation });
     expect((refusal.layout.annotations as Array<{ text: string }>)[0].text).toBe(`not checked (no probe-change log for this step); ${LEFT_OUT_NOTE}`);
   });
+  it("no matrix for the run and probe set: an empty figure without a slider", async () => {
+    const fig = influenceHeatmapFigure(influenceMatrices((await load()).influence), { run: "sft-seed2", split: "refusal" });
+    expect(fig.data).toEqual([]);
+    expect(fig.layout.sliders).toBeUndefined();
+  });
   it("the active checkpoint can be chosen", async () => {
     const fig = influenceHeatmapFigure(influenceMatrices((await load()).influence), { run: "sft-seed1", split: "harmful", active: 0 });
     expect(fig.data.map((d) => d.visible)).toEqual([true, false]);
