@@ -489,9 +489,9 @@ export async function loadAttackResults(inputs: string | string[], opts: AttackL
 /** One problem line for every record of a (file, field, reason): the first 5 lines and the count of the rest. */
 function locatedProblem(first: Problem, lines: number[], count: number): Problem {
   if (count <= 1) return first;
+  // The same wording as the other loaders' (src/dynamics/load.ts).
   const rest = count - lines.length;
-  const where = `${count} records, lines ${lines.join(", ")}${rest > 0 ? ` and ${rest} more` : ""}`;
-  return { ...first, message: `${first.message} [${where}]` };
+  return { ...first, message: `${first.message} (${count} lines: ${lines.join(", ")}${rest > 0 ? ` and ${rest} more` : ""})` };
 }
 
 /**

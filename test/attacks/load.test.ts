@@ -59,7 +59,7 @@ describe("loadAttackResults", () => {
     expect(e.message).toContain("--set run=VALUE");
     expect(e.problems).toHaveLength(1); // the same mistake on every line is one line (METRICS 1.5) naming its lines
     expect(e.totalProblems).toBe(1);
-    expect(e.message).toContain("[4 records, lines 1, 2, 3, 4]");
+    expect(e.message).toContain("(4 lines: 1, 2, 3, 4)");
   });
   it("rejects an invalid regex and a file name the pattern does not match", async () => {
     await expect(loadAttackResults(judge, { ...JUDGE_OPTS, namePattern: "(" })).rejects.toBeInstanceOf(UsageError);
@@ -96,7 +96,7 @@ describe("loadAttackResults", () => {
     expect(e.problems[3].message).toContain("expected an integer >= 0");
     expect(e.problems[6].message).toContain(`${f}:1`);
     expect(e.totalProblems).toBe(8); // line 9's k problem is on line 5's line (one per file, field, reason)
-    expect(e.problems[3].message).toContain("[2 records, lines 5, 9]");
+    expect(e.problems[3].message).toContain("(2 lines: 5, 9)");
     const { records, report } = await loadAttackResults(f, { skipInvalid: true });
     expect(records.map((r) => r.example)).toEqual([1]);
     expect(report).toMatchObject({ records: 10, recordsUsed: 1, recordsSkipped: 9 });
@@ -130,7 +130,7 @@ describe("judge scales, not-judged values and column mapping (METRICS 2)", () =>
       expect(e.problems).toHaveLength(1);
       expect(e.first).toMatchObject({ file, line: 4, field: "score", reason: "out-of-scale" });
       expect(e.message).toContain("outside the judge scale 1:5");
-      expect(e.message).toContain("[3 records, lines 4, 7, 10]");
+      expect(e.message).toContain("(3 lines: 4, 7, 10)");
       expect(e.message).toContain("--not-judged");
     });
     it(`${format}: with --not-judged=-1: n 7, harmful 4, ASR 4/7, 3 not judged`, async () => {
@@ -146,7 +146,7 @@ describe("judge scales, not-judged values and column mapping (METRICS 2)", () =>
     const f = tmpFile("many.jsonl", Array.from({ length: 8 }, (_, i) => JSON.stringify({ run: "r", attack: "a", example: i, score: 9 })).join("\n"));
     const e = await problemOf(loadAttackResults(f));
     expect(e.problems).toHaveLength(1);
-    expect(e.message).toContain("[8 records, lines 1, 2, 3, 4, 5 and 3 more]");
+    expect(e.message).toContain("(8 lines: 1, 2, 3, 4, 5 and 3 more)");
   });
   it("declared scales: 0:1 with threshold 0.5; 1:10 defaults the threshold to 10", async () => {
     const f = tmpFile("unit.jsonl", [0, 0.2, 0.5, 0.9, 1].map((s, i) => JSON.stringify({ run: "r", attack: "a", example: i, score: s })).join("\n"));

@@ -89,7 +89,7 @@ describe("aligndepth attacks: judge scales and not-judged values (case judge-sen
       const lines = r.stderr.trim().split("\n");
       expect(lines).toHaveLength(1);
       expect(lines[0]).toContain(`${file}:4: field "score": score outside the judge scale 1:5`);
-      expect(lines[0]).toContain("[3 records, lines 4, 7, 10]");
+      expect(lines[0]).toContain("(3 lines: 4, 7, 10)");
     });
     it(`${file.endsWith(".gz") ? "gzip" : "plain"}: --not-judged=-1 gives n 7, harmful 4, ASR 0.5714 and says 3 were not judged`, async () => {
       const j = await run(["attacks", file, ...base, "--not-judged=-1", "--json"]);
