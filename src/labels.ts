@@ -3,7 +3,7 @@
  * and reports name what the data holds instead of assuming `refusal` and `harmful`.
  */
 import type { TokenLogs } from "./load";
-import { sqlIdent } from "./engine";
+import { sqlIdent } from "./load/engine";
 
 /**
  * The distinct values of label `field` (as text, sorted; nulls left out), or [] when the logs have

@@ -1,10 +1,10 @@
 /** Options shared by the commands that load token logs. */
 import type { DuckDBValue } from "@duckdb/node-api";
 import { LoadOptions, TokenLogs } from "../load";
-import { sqlIdent } from "../engine";
+import { sqlIdent } from "../load/engine";
 import { filteredSource } from "../stats/source";
 import { OptionSpec } from "./args";
-import { Format, Layout } from "../schema";
+import { Format, Layout } from "../load/schema";
 import { UsageError } from "../errors";
 import type { RowFilter } from "../stats/source";
 

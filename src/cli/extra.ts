@@ -15,3 +15,6 @@ registerCommand({ spec: reportSpec, run: reportCommand });
 import { figureCommand, figureSpec } from "./figure";
 
 registerCommand({ spec: figureSpec, run: figureCommand });
+import { dynamicsCommand, dynamicsSpec } from "./dynamics";
+
+registerCommand({ spec: dynamicsSpec, run: dynamicsCommand });

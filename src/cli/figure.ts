@@ -2,7 +2,7 @@
  * `aligndepth figure NAME FILES... --out fig.pdf|svg|png`: one figure of the report, computed from
  * the inputs and written for a paper by `saveFigure` (headless Chromium, offline, deterministic).
  */
-import { resolveInputs } from "../files";
+import { resolveInputs } from "../load/inputs";
 import { InvalidInputError, UsageError } from "../errors";
 import { loadTokenLogs, TokenLogs } from "../load";
 import { loadAttackResults } from "../attacks/load";
