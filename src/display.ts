@@ -428,7 +428,8 @@ export function displayBundle(data: Record<string, unknown>): void {
 
 /**
  * Shows a plotly figure in a tslab notebook as one output (plotly JSON + HTML + text). The first
- * figure of a kernel session carries the plotly.js library (offline, ~4.8 MB in the notebook);
+ * figure of a kernel session carries the plotly.js library (offline: the 1.5 MB cartesian build, or
+ * the 4.8 MB full build when a figure needs a trace type outside it);
  * later figures wait for it.
  *
  * @example

@@ -8,7 +8,7 @@ import { loadAttackResults } from "../../src/attacks/load";
 import { buildReport, runDropdown, thinPositions } from "../../src/report/build";
 import { compactFigure, roundSignificant } from "../../src/report/compact";
 import { figureBlock, headerSection, skippedText } from "../../src/report/sections";
-import { classifyInputs, isAttackFile } from "../../src/cli/report";
+import { classifyInputs, isAttackFile, plotlyMegabytes } from "../../src/cli/report";
 import { main } from "../../src/cli/main";
 import type { Output } from "../../src/cli/output";
 import { HOSTILE_RUN, HOSTILE_TOKENS, RUNS, writeReportFixture } from "./fixture";
@@ -223,6 +223,14 @@ describe("aligndepth report (CLI)", () => {
     }
     const [a, b] = outs.map((f) => readFileSync(f));
     expect(a.equals(b)).toBe(true);
+    // The help tells the truth about the size: the inlined build, and a file just above it.
+    const help = (await run(["report", "--help"])).stdout;
+    const mb = plotlyMegabytes();
+    expect(help).toContain(`cartesian build, ${mb} MB`);
+    expect(Number(mb)).toBeGreaterThan(1);
+    expect(a.length / 1e6).toBeGreaterThan(Number(mb));
+    expect(a.length / 1e6).toBeLessThan(Number(mb) + 0.5);
+    expect(help).not.toContain("4.8 MB");
     expect(a.toString()).toContain('id="fig-asr-k"');
     expect(a.toString()).toMatch(/aligndepth [0-9.]+ report\. One self-contained/); // no time stamp
   });
