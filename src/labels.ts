@@ -21,3 +21,30 @@ export async function labelValues(logs: TokenLogs, field: string): Promise<strin
 export function probeSets(logs: TokenLogs): Promise<string[]> {
   return labelValues(logs, "split");
 }
+
+/** The probe set an analysis reads, chosen from the labels present (see `pickProbeSet`). */
+export interface ProbeSelection {
+  /** The value of `split`, or null for every row (the logs have no `split`). */
+  set: string | null;
+  /** The row filter to pass to analyses (`{ split: set }`), or undefined for every row. */
+  where: { split: string } | undefined;
+  /** Words for titles and sentences: `harmful probes`, or `all probe sequences`. */
+  what: string;
+}
+
+/**
+ * Picks the probe set to analyse from the labels present: the first of `prefer` that the logs
+ * have as a `split` value, else the first value (sorted), else every row. Notebooks use it so that
+ * their titles and sentences name what the data holds.
+ * @example const main = await pickProbeSet(logs, ["harmful", "refusal"]); // { set: "harmful", where: { split: "harmful" }, what: "harmful probes" }
+ */
+export async function pickProbeSet(logs: TokenLogs, prefer: readonly string[] = []): Promise<ProbeSelection> {
+  const sets = await probeSets(logs);
+  const set = prefer.find((p) => sets.includes(p)) ?? sets[0] ?? null;
+  return selectProbeSet(set);
+}
+
+/** The selection of one probe set (or of every row for null). */
+export function selectProbeSet(set: string | null): ProbeSelection {
+  return set === null ? { set: null, where: undefined, what: "all probe sequences" } : { set, where: { split: set }, what: `${set} probes` };
+}
