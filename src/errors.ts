@@ -61,7 +61,8 @@ export function groupProblems(problems: readonly Problem[]): ProblemGroup[] {
  * One line per group (METRICS 1.5): the first problem as `formatProblem` writes it
  * (`file:line: field "f": message`, so editors can jump to it) and, when the group has more than
  * one, the first `shown` (default 5) locations and the count of the rest:
- * `data.jsonl:3: field "loss": expected a finite number, got NaN (lines 3, 7, 9, 12, 20 and 995 more)`.
+ * `data.jsonl:3: field "loss": expected a finite number, got NaN (1000 lines: 3, 7, 9, 12, 20 and 995 more)`
+ * (the attack loader's grouped lines read the same).
  * A whole-file problem is `file: message`, once (several different ones of a reason: the first and
  * `(and N more like it)`). Parquet locations are rows.
  */
@@ -71,7 +72,7 @@ export function formatProblemGroup(g: ProblemGroup, shown = 5): string {
   if (g.lines.length === 0) return `${head} (and ${g.count - 1} more like it)`;
   const word = /\.parquet$/i.test(g.file) ? "rows" : "lines";
   const rest = g.count - Math.min(shown, g.lines.length);
-  return `${head} (${word} ${g.lines.slice(0, shown).join(", ")}${rest > 0 ? ` and ${rest} more` : ""})`;
+  return `${head} (${g.count} ${word}: ${g.lines.slice(0, shown).join(", ")}${rest > 0 ? ` and ${rest} more` : ""})`;
 }
 
 /** The lines to print for a list of problems (METRICS 1.5): one per (file, field, reason). */
