@@ -63,9 +63,10 @@ const BYTE_OF_CHAR: Map<string, number> = (() => {
 })();
 
 /**
- * A token's text as a reader should see it. Byte-level BPE (GPT-2, Llama 3, Qwen): a token that
- * holds a shifted byte character (U+0100..U+0143, e.g. `Ġ`) and maps back to valid UTF-8 is decoded
- * (`Ġthe` -> ` the`, `Ã©` in such a token -> `é`). SentencePiece (Llama 2, Gemma): `▁` (U+2581) ->
+ * A token's text as a reader should see it. Byte-level BPE (GPT-2, Llama 3, Qwen): a token made of
+ * byte characters with a shifted one (U+0100..U+0143, e.g. `Ġ`) or a non-ASCII one, whose bytes are
+ * valid UTF-8, is decoded (`Ġthe` -> ` the`, `cafÃ©` -> `café`); `é` alone (not valid UTF-8 as one
+ * byte) stays as it is. SentencePiece (Llama 2, Gemma): `▁` (U+2581) ->
  * space, `<0x0A>` -> newline. A newline is shown as `↵` followed by a line break, a tab as `⇥`.
  * Text without markers is returned as is.
  * @example displayToken("Ġthe") // " the";  displayToken("Ċ") // "↵
@@ -73,7 +74,9 @@ const BYTE_OF_CHAR: Map<string, number> = (() => {
  */
 export function displayToken(raw: string): string {
   let text = raw;
-  if (/[\u0100-\u0143]/.test(raw) && [...raw].every((c) => BYTE_OF_CHAR.has(c))) {
+  // Decode when the token is made of byte characters and holds a shifted one or a non-ASCII one
+  // (`Ã©` is how byte-level BPE writes "é"), and the bytes are valid UTF-8; else keep the text.
+  if (/[\u0080-\u0143]/.test(raw) && [...raw].every((c) => BYTE_OF_CHAR.has(c))) {
     const bytes = Buffer.from([...raw].map((c) => BYTE_OF_CHAR.get(c)!));
     const decoded = new TextDecoder("utf-8", { fatal: true });
     try {

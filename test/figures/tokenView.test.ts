@@ -63,7 +63,8 @@ describe("tokenViewHtml", () => {
     expect(displayToken("\u2581Sorry")).toBe(" Sorry");
     expect(displayToken("<0x0A>")).toBe("\u21b5\n");
     expect(displayToken("\u0120caf\u00c3\u00a9")).toBe(" caf\u00e9"); // bytes 20 63 61 66 C3 A9
-    expect(displayToken("caf\u00e9")).toBe("caf\u00e9"); // no marker: as is
+    expect(displayToken("caf\u00c3\u00a9")).toBe("caf\u00e9"); // byte-level "é" without a space marker
+    expect(displayToken("caf\u00e9")).toBe("caf\u00e9"); // a real "é" (byte E9 alone is not UTF-8): as is
     expect(displayToken("a\tb")).toBe("a\u21e5b");
     const bpe = [
       { step: 1, position: 0, token: "I", value: 1 },
