@@ -101,7 +101,7 @@ const NAMES = [...Object.keys(TOKEN_FIGURES), ...Object.keys(ATTACK_FIGURES)];
 export const figureSpec: CommandSpec = {
   name: "figure",
   summary: "Write one figure as PDF, SVG or PNG for a paper (headless Chromium, offline, same input -> same pixels).",
-  usage: "aligndepth figure NAME FILES... --out fig.pdf|fig.svg|fig.png [--width 700] [--height 450] [--font-size 12] [--run RUN] [--metric loss] [--where FIELD=VALUE]...",
+  usage: "aligndepth figure NAME FILES... --out fig.pdf|svg|png [--width W] [--height H] [--font-size PT]",
   minPositionals: 2,
   details: [
     "NAME is one of (FILES are token logs, or attack results for the asr-* figures):",
