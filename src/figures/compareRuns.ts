@@ -42,9 +42,10 @@ export function compareRunsFigure(rows: readonly RunComparison[], opts: { k?: nu
   const data: Array<Record<string, unknown>> = [];
   const layout: Record<string, unknown> = {
     title: { text: opts.title ?? `Runs compared${rows[0]?.split ? ` (update on the ${rows[0].split} probes)` : ""}` },
-    margin: { l: 50, r: 20, t: 80, b: 60 },
+    margin: { l: 50, r: 20, t: 80, b: 40 },
     hovermode: "closest",
-    legend: { orientation: "h", y: -0.2 },
+    // At the right, clear of the (possibly slanted) run names under the panels.
+    legend: { orientation: "v", x: 1.02, xanchor: "left", y: 1, yanchor: "top", font: { size: 11 } },
     annotations: [] as unknown[],
   };
   const gap = 0.06;
@@ -54,7 +55,7 @@ export function compareRunsFigure(rows: readonly RunComparison[], opts: { k?: nu
     const ax = i === 0 ? "" : String(i + 1);
     const x0 = i * (w + gap);
     // Runs sit at integer positions; series of one panel are shifted apart so that their intervals do not overlap.
-    layout[`xaxis${ax}`] = { domain: [x0, x0 + w], anchor: `y${ax}`, tickmode: "array", tickvals: runs.map((_, k) => k), ticktext: runs, range: [-0.5, runs.length - 0.5], zeroline: false };
+    layout[`xaxis${ax}`] = { domain: [x0, x0 + w], anchor: `y${ax}`, tickmode: "array", tickvals: runs.map((_, k) => k), ticktext: runs, range: [-0.5, runs.length - 0.5], zeroline: false, automargin: true };
     layout[`yaxis${ax}`] = { anchor: `x${ax}`, zeroline: false, ...(p.range ? { range: p.range } : {}) };
     (layout.annotations as unknown[]).push({ text: p.title, x: x0 + w / 2, xref: "paper", y: 1.02, yref: "paper", xanchor: "center", yanchor: "bottom", showarrow: false });
     p.series.forEach((s, j) => {
