@@ -68,7 +68,6 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
-import torch.nn.functional as F
 
 from .logger import JsonlAppender, shift_for_next_token
 
@@ -165,14 +164,14 @@ def _token_losses(model, ids, mask, model_inputs) -> Tuple[torch.Tensor, torch.T
 
 
 def training_positions(batch: TrainingBatch) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Training position of every shifted token, ``[batch, seq - 1]`` (index t = input token t + 1:
+    """Training position of every shifted token (CPU), ``[batch, seq - 1]`` (index t = input token t + 1:
     q = t + 1 - response_start), and the shifted trained-token mask.  Raises ValueError when a
     trained token lies before its sequence's response start."""
-    ids, mask = batch.input_ids, batch.mask
+    ids, mask = batch.input_ids.cpu(), batch.mask.cpu()
     if ids.dim() != 2 or mask.shape != ids.shape:
         raise ValueError(f"training batch: input_ids {tuple(ids.shape)} and mask {tuple(mask.shape)} "
                          "must both be [batch, seq]")
-    rs = torch.as_tensor(batch.response_start, dtype=torch.long).reshape(-1)
+    rs = torch.as_tensor(batch.response_start, dtype=torch.long).cpu().reshape(-1)
     if rs.shape[0] != ids.shape[0]:
         raise ValueError(f"training batch: response_start has {rs.shape[0]} entries, the batch {ids.shape[0]} rows")
     m = mask.bool()[:, 1:]
@@ -186,9 +185,9 @@ def training_positions(batch: TrainingBatch) -> Tuple[torch.Tensor, torch.Tensor
 
 
 def probe_positions(mask: torch.Tensor) -> torch.Tensor:
-    """Probe position of every shifted token, ``[n, seq - 1]``: the rank among the probe's scored
+    """Probe position of every shifted token (CPU), ``[n, seq - 1]``: the rank among the probe's scored
     tokens (0 = first scored token), -1 where not scored."""
-    m = mask.bool()[:, 1:]
+    m = mask.cpu().bool()[:, 1:]
     r = m.long().cumsum(1) - 1
     return r.masked_fill(~m, -1)
 
@@ -335,17 +334,18 @@ def per_position_gradients(
     dtype = _flat_dtype(params)
     qpos, m = training_positions(batch)
     loss, _ = _token_losses(model, batch.input_ids, batch.mask, batch.model_inputs)
-    wl = token_weights(m, normalization).to(loss.dtype) * loss
+    wl = token_weights(m, normalization).to(device=loss.device, dtype=loss.dtype) * loss
+    qd = qpos.to(loss.device)
     Q = int(qpos.max()) + 1 if bool(m.any()) else 0
     if Q == 0:
         raise ValueError("training batch: no token is in the loss")
     n_tokens = torch.zeros(Q, dtype=torch.long).index_add_(0, qpos[m], torch.ones_like(qpos[m]))
-    G = torch.zeros(Q, sum(p.numel() for p in params), dtype=dtype)
+    G = torch.zeros(Q, sum(p.numel() for p in params), dtype=dtype, device=params[0].device)
     backward = 0
     for q in range(Q):
         if int(n_tokens[q]) == 0:
             continue
-        G[q] = _flat_grad(wl[qpos == q].sum(), params, dtype)
+        G[q] = _flat_grad(wl[qd == q].sum(), params, dtype)
         backward += 1
     return G, n_tokens, backward
 
@@ -356,11 +356,13 @@ def probe_losses(model: Callable, probes: Mapping[str, ProbeSet]) -> Dict[str, t
     out = {}
     with torch.no_grad():
         for split, ps in probes.items():
-            loss, m = _token_losses(model, ps.input_ids, ps.mask, ps.model_inputs)
+            loss, _ = _token_losses(model, ps.input_ids, ps.mask, ps.model_inputs)
+            loss = loss.double().cpu()
             r = probe_positions(ps.mask)
+            m = r >= 0
             n = int(r.max()) + 1 if bool(m.any()) else 0
-            sums = torch.zeros(n, dtype=torch.float64).index_add_(0, r[m], loss[m].double())
-            cnt = torch.zeros(n, dtype=torch.float64).index_add_(0, r[m], torch.ones_like(loss[m], dtype=torch.float64))
+            sums = torch.zeros(n, dtype=torch.float64).index_add_(0, r[m], loss[m])
+            cnt = torch.zeros(n, dtype=torch.float64).index_add_(0, r[m], torch.ones_like(loss[m]))
             out[split] = sums / cnt
     return out
 
@@ -403,7 +405,7 @@ def influence_step(
 
     G, n_tokens, backward = per_position_gradients(model, batch, params, normalization)
     Q = G.shape[0]
-    train_grad_norm = G.double().norm(dim=1)
+    train_grad_norm = G.double().norm(dim=1).cpu()
     _finite_or_raise(train_grad_norm, "training gradient")
 
     grad = G.sum(0)
@@ -427,20 +429,21 @@ def influence_step(
         if ps.input_ids.dim() != 2 or ps.mask.shape != ps.input_ids.shape:
             raise ValueError(f"probe set {split!r}: input_ids {tuple(ps.input_ids.shape)} and mask "
                              f"{tuple(ps.mask.shape)} must both be [n, seq]")
-        ploss, pm = _token_losses(model, ps.input_ids, ps.mask, ps.model_inputs)
+        ploss, _ = _token_losses(model, ps.input_ids, ps.mask, ps.model_inputs)
         r = probe_positions(ps.mask)
-        n = int(r.max()) + 1 if bool(pm.any()) else 0
+        rd = r.to(ploss.device)
+        n = int(r.max()) + 1 if bool((r >= 0).any()) else 0
         if n == 0:
             raise ValueError(f"probe set {split!r}: no scored token")
         I = torch.zeros(n, Q, dtype=torch.float64)
         lb = torch.zeros(n, dtype=torch.float64)
-        cnt = torch.zeros(n, dtype=torch.long).index_add_(0, r[pm], torch.ones_like(r[pm]))
+        cnt = torch.zeros(n, dtype=torch.long).index_add_(0, r[r >= 0], torch.ones_like(r[r >= 0]))
         for p in range(n):
-            lbar = ploss[r == p].sum() / int(cnt[p])
+            lbar = ploss[rd == p].sum() / int(cnt[p])
             lb[p] = float(lbar.detach())
             gp = _flat_grad(lbar, params, dtype)
             backward += 1
-            I[p] = -(G @ gp).double()
+            I[p] = -(G @ gp).double().cpu()
         del ploss
         _finite_or_raise(I, f"influence of probe set {split!r}")
         _finite_or_raise(lb, f"loss of probe set {split!r}")
