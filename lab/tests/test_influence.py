@@ -383,7 +383,7 @@ def test_brute_force_lab_model():
     assert e[1e-2][1] <= 1e-3 and e[1e-3][1] <= 1e-5 and e[1e-3][0] <= 1e-2
     assert 8 < e[1e-2][0] / e[1e-3][0] < 12  # the one-sided residual is the second-order term
     # AdamW: P G_q is O(1) in every coordinate, so lr 1e-2 moves each parameter (typical size 0.06)
-    # by about 1e-2, far outside the linear range (central error 1.0 there).  lr 1e-4 and 1e-5 are
+    # by about 1e-2, far outside the linear range (central error 0.51 there, 6.7e-3 at 1e-3).  lr 1e-4 and 1e-5 are
     # 1/3 and 1/30 of the lab's alignment lr (3e-4).
     e = {h: brute_force_errors(model, batch, opt, probes, "token_mean", h) for h in (1e-4, 1e-5)}
     print(f"lab model, AdamW: relative error (one-sided, central) at lr 1e-4: {e[1e-4][0]:.2e}, "
