@@ -88,3 +88,37 @@ describe("runColors", () => {
     expect(new Set(["a", "b", "c", "d", "e", "f", "g", "h"].map((n) => nine.color(n))).size).toBe(8);
   });
 });
+
+// Colour-vision deficiency simulation: Machado, Oliveira and Fernandes (2009), "A physiologically-based
+// model for simulation of color vision deficiency", IEEE TVCG 15(6), severity 1.0 matrices (linear RGB),
+// then CIELAB (D65) and the CIE76 distance.
+const MACHADO: Record<string, number[][]> = {
+  deuteranopia: [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413], [-0.01182, 0.04294, 0.968881]],
+  protanopia: [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216], [-0.003882, -0.048116, 1.051998]],
+  tritanopia: [[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602], [0.004733, 0.691367, 0.3039]],
+};
+function simulatedLab(hex: string, m: number[][]): number[] {
+  const lin = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255).map((c) => (c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+  const [r, g, b] = m.map((row) => Math.max(0, Math.min(1, row[0] * lin[0] + row[1] * lin[1] + row[2] * lin[2])));
+  const xyz = [(0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047, 0.2126 * r + 0.7152 * g + 0.0722 * b, (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883];
+  const f = (t: number) => (t > 0.008856 ? Math.cbrt(t) : 7.787 * t + 16 / 116);
+  const [fx, fy, fz] = xyz.map(f);
+  return [116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)];
+}
+function closestPair(colours: readonly string[], m: number[][]): number {
+  let min = Infinity;
+  for (let i = 0; i < colours.length; i++)
+    for (let j = i + 1; j < colours.length; j++) min = Math.min(min, Math.hypot(...simulatedLab(colours[i], m).map((v, k) => v - simulatedLab(colours[j], m)[k])));
+  return min;
+}
+
+describe("colour-blind safety", () => {
+  it("the first six run colours stay apart under simulated deuteranopia, protanopia and tritanopia", () => {
+    // Closest pairs (CIE76): deuteranopia 17.9 (bluish green / reddish purple), protanopia 20.7, tritanopia 16.1.
+    expect(closestPair(RUN_COLOR_CYCLE.slice(0, 6), MACHADO.deuteranopia)).toBeCloseTo(17.9, 1);
+    expect(closestPair(RUN_COLOR_CYCLE.slice(0, 6), MACHADO.protanopia)).toBeCloseTo(20.7, 1);
+    expect(closestPair(RUN_COLOR_CYCLE.slice(0, 6), MACHADO.tritanopia)).toBeCloseTo(16.1, 1);
+    // The plotly default colours the figures used before: red and green nearly merge (7.3).
+    expect(closestPair(["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e"], MACHADO.deuteranopia)).toBeCloseTo(7.3, 1);
+  });
+});
