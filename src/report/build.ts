@@ -470,7 +470,7 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
   add(
     "tokens",
     "A few sequences, token by token",
-    `The first ${limits.tokenExamples} sequences${whatText} of each run (by example id; at most ${limits.tokenPositions} tokens each), every token coloured by the change in ${metric} between the run's first and last checkpoint (blue: down, red: up; one colour scale for all). The change is printed under each token; hover a token for its raw text and both values.`,
+    `The first ${limits.tokenExamples} sequences${whatText} of each run (by example id; at most ${limits.tokenPositions} tokens each), every token coloured by the change in ${metric} between the run's first and last checkpoint (blue: down, red: up; one colour scale for all). The change is printed under each token; hover a token for its raw text and the exact value.`,
     views.length
       ? `<div class="token-views">\n${views.map((v) => tokenViewHtml(v.rows, { from: v.from, to: v.to, metric, domain: [-scale, scale], title: `${v.run} \u00b7 example ${v.example}` })).join("\n")}\n</div>`
       : note("No sequence has the metric at both the first and the last checkpoint."),
