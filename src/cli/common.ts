@@ -3,6 +3,8 @@ import type { DuckDBValue } from "@duckdb/node-api";
 import { LoadOptions, TokenLogs } from "../load";
 import { sqlIdent } from "../load/engine";
 import { filteredSource } from "../stats/source";
+import { groupRecipes } from "../stats/recipes";
+import type { RunColorOptions } from "../figures/palette";
 import { OptionSpec } from "./args";
 import { Format, Layout } from "../load/schema";
 import { UsageError } from "../errors";
@@ -90,4 +92,19 @@ export async function selectionWarnings(logs: TokenLogs, sel: { where?: RowFilte
     out.push(`${flag} ${step}: ${which} a checkpoint at step ${step}, so ${lacking.length === runs.length ? "there is" : "they have"} nothing to pair (checkpoints of ${lacking[0]}: ${some(steps)})`);
   }
   return out;
+}
+
+/** Options that style runs in figures: recipes (one colour, seeds thin) and ablations (dashed). */
+export const COLOR_OPTIONS: OptionSpec[] = [
+  { name: "recipe-pattern", type: "string", help: "regex over run names with a named group recipe (JavaScript syntax): a recipe's runs share its colour, seeds drawn thin, e.g. '^(?<recipe>.+)-seed\\d+$'" },
+  { name: "ablation", type: "repeat", help: "a run or recipe that is an ablation: drawn dashed (repeatable)" },
+];
+
+/** The `runColors` options of the COLOR_OPTIONS given (runs: every run the figures draw). */
+export function colorOptions(o: Record<string, unknown>, runs: readonly string[]): RunColorOptions {
+  const pattern = o["recipe-pattern"] as string | undefined;
+  return {
+    ...(pattern !== undefined ? { recipeOf: groupRecipes(runs, { pattern }).recipeOf } : {}),
+    ...(o.ablation ? { ablations: o.ablation as string[] } : {}),
+  };
 }

@@ -27,7 +27,7 @@ import type { RowFilter } from "../stats/source";
 import { updateProfile } from "../stats/updateProfile";
 import { massByRun } from "../stats/updateMass";
 import { CommandSpec, Parsed } from "./args";
-import { LOAD_OPTIONS, MASS_OPTIONS, WHERE_OPTION, loadOptions, parseWhere, selectionWarnings } from "./common";
+import { COLOR_OPTIONS, LOAD_OPTIONS, MASS_OPTIONS, WHERE_OPTION, colorOptions, loadOptions, parseWhere, selectionWarnings } from "./common";
 import { Output, skippedNote } from "./output";
 
 interface Ctx {
@@ -123,6 +123,7 @@ export const figureSpec: CommandSpec = {
     ...MASS_OPTIONS,
     { name: "threshold", type: "number", default: 5, help: "attack results: a judge score >= this is harmful" },
     WHERE_OPTION,
+    ...COLOR_OPTIONS,
     ...LOAD_OPTIONS,
   ],
 };
@@ -146,7 +147,8 @@ export async function figureCommand(p: Parsed, out: Output): Promise<number> {
     const { records, report } = await loadAttackResults(files, { threshold: o.threshold as number, skipInvalid: Boolean(o["skip-invalid"]) });
     const note = skippedNote(report);
     if (note) out.note(note);
-    const colors = runColors(records.map((r) => r.run));
+    const attackRuns = records.map((r) => r.run);
+    const colors = runColors(attackRuns, colorOptions(o, [...new Set(attackRuns)]));
     const opts = { colors, title: o.title as string | undefined };
     const fig =
       name === "asr-k" ? asrByKFigure(asrByK(records), opts)
@@ -171,7 +173,7 @@ export async function figureCommand(p: Parsed, out: Output): Promise<number> {
       run: o.run as string | undefined,
       where: parseWhere(o.where as string[] | undefined),
       title: o.title as string | undefined,
-      colors: runColors(runs),
+      colors: runColors(runs, colorOptions(o, runs)),
     };
     return await save(await TOKEN_FIGURES[name].make(logs, ctx));
   } finally {

@@ -7,7 +7,7 @@ import { readLines } from "../load/lines";
 import { AttackResults, loadAttackResults } from "../attacks/load";
 import { buildReport } from "../report/build";
 import { CommandSpec, Parsed } from "./args";
-import { LOAD_OPTIONS, MASS_OPTIONS, WHERE_OPTION, loadOptions, parseWhere, selectionWarnings } from "./common";
+import { COLOR_OPTIONS, LOAD_OPTIONS, MASS_OPTIONS, WHERE_OPTION, colorOptions, loadOptions, parseWhere, selectionWarnings } from "./common";
 import { Output, skippedNote, stdio } from "./output";
 import { progressSink } from "../progress";
 
@@ -49,6 +49,7 @@ export const reportSpec: CommandSpec = {
     { name: "title", type: "string", help: "title of the report" },
     { name: "timestamp", type: "flag", help: "put the generation time in the header (the file then differs between runs)" },
     WHERE_OPTION,
+    ...COLOR_OPTIONS,
     ...LOAD_OPTIONS,
   ],
 };
@@ -151,6 +152,8 @@ export async function reportCommand(p: Parsed, out: Output): Promise<number> {
       ["--skip-invalid", o["skip-invalid"] ? "yes" : "no"],
     ];
     if (attacks) shown.push(["--threshold", String(attacks.report.threshold)], ["--scale", `${attacks.report.scale[0]}:${attacks.report.scale[1]}`], ["--not-judged", attacks.report.notJudgedValues.length ? attacks.report.notJudgedValues.join(", ") : "(none)"]);
+    if (o["recipe-pattern"] !== undefined) shown.push(["--recipe-pattern", String(o["recipe-pattern"])]);
+    if (o.ablation) shown.push(["--ablation", (o.ablation as string[]).join(", ")]);
     const html = await buildReport(logs, attacks, {
       title: o.title as string | undefined,
       metric: o.metric as string,
@@ -161,6 +164,7 @@ export async function reportCommand(p: Parsed, out: Output): Promise<number> {
       timestamp: o.timestamp ? new Date().toISOString() : undefined,
       gradLogs: grad,
       shownOptions: shown,
+      colorOptions: colorOptions(o, [...(await logs.runs()), ...(grad ? await grad.runs() : []), ...(attacks?.records.map((r) => r.run) ?? [])]),
       onSection: (name, i, n) => (bar ? bar.update("report", (i - 1) / n, { stage: `${name} (${i}/${n})` }) : say(`${name} (${i}/${n})`)),
     });
     bar?.update("report", 1, { stage: "done" });

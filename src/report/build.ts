@@ -32,7 +32,7 @@ import { RowFilter, filteredSource } from "../stats/source";
 import { compareRuns, RunComparison } from "../stats/compare";
 import { compareRunsFigure } from "../figures/compareRuns";
 import { profileFacetsFigure, profileOverlayFigure } from "../figures/profileOverlay";
-import { RunColors, runColors } from "../figures/palette";
+import { RunColorOptions, RunColors, runColors } from "../figures/palette";
 import { probeSets } from "../labels";
 import { finalSteps, gradientMetrics, profileSeries } from "../stats/profileSeries";
 import { exampleTokens } from "../stats/tokens";
@@ -65,6 +65,12 @@ export interface ReportOptions {
   onSection?: (name: string, index: number, total: number) => void;
   /** Caps that keep the file small on large logs. */
   limits?: Partial<ReportLimits>;
+  /**
+   * How run colours are assigned (`runColors` options): recipes (`recipeOf`, e.g. from
+   * `groupRecipes`) share a colour with their seeds drawn thin, ablations are dashed. The map is
+   * always made from every run of the token logs, gradient logs and attack results.
+   */
+  colorOptions?: RunColorOptions;
 }
 
 export interface ReportLimits {
@@ -229,7 +235,7 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
   const what = where && whereText(where) === "split = refusal" ? "refusal probes" : where ? `rows with ${whereText(where)}` : undefined;
   const runs = await logs.runs();
   // One colour per run in every figure: the map is made from every run of every input, by name.
-  const colors: RunColors = runColors([...runs, ...(opts.gradLogs ? await opts.gradLogs.runs() : []), ...(attacks?.records.map((r) => r.run) ?? [])]);
+  const colors: RunColors = runColors([...runs, ...(opts.gradLogs ? await opts.gradLogs.runs() : []), ...(attacks?.records.map((r) => r.run) ?? [])], opts.colorOptions);
   const step = (name: string) => opts.onSection?.(name, SECTIONS.indexOf(name) + 1, SECTIONS.length);
   const toc: Array<[string, string]> = [];
   const out: string[] = [];

@@ -210,6 +210,20 @@ describe("aligndepth report (CLI)", () => {
     expect((await run(["report", fx.tokens, "--skip-invalid", "--metric", "nope", "--out", join(dir, "x.html"), "--no-progress"])).code).toBe(2);
   });
 
+  it("--recipe-pattern gives a recipe's runs one colour with thin lines; --ablation dashes", { timeout: 60_000 }, async () => {
+    const out = join(dir, "recipes.html");
+    // Both fixture runs contain a "t": one recipe "t" with two seeds.
+    const r = await run(["report", fx.tokens, "--skip-invalid", "--bootstrap", "0", "--recipe-pattern", "(?<recipe>t)", "--ablation", "t", "--out", out, "--no-progress"]);
+    expect(r.code, r.stderr).toBe(0);
+    const html = readFileSync(out, "utf8");
+    const fig = JSON.parse(html.match(/var id = "fig-cumulative";\n\s*var figure = (\{.*\});\n/)![1]) as { data: Array<{ line: { color: string; width: number; dash: string } }> };
+    expect(fig.data.map((t) => t.line)).toEqual([
+      { color: "#0072B2", dash: "dash", width: 1, shape: "hv" },
+      { color: "#0072B2", dash: "dash", width: 1, shape: "hv" },
+    ]);
+    expect(html).toContain("<code>--recipe-pattern</code> (?&lt;recipe&gt;t)");
+  });
+
   it("recognises attack results among the inputs and writes the same file twice", { timeout: 60_000 }, async () => {
     expect(await isAttackFile(fx.attacks)).toBe(true);
     expect(await isAttackFile(fx.tokens)).toBe(false);
