@@ -338,9 +338,20 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
     for (const st of sliderByRun[run]) sliderSteps.add(st);
   }
   const sliderRows = thinPositions(await positionProfile(logs, { metric, where, runs: sliderRuns, steps: [...sliderSteps].sort((a, b) => a - b) }), limits.profilePositions);
+  // One y range for every run's slider (means ±1.96 se, 5% padding), so that the figures compare.
+  let yLo = Infinity;
+  let yHi = -Infinity;
+  for (const r of sliderRows)
+    if (r.mean !== null && sliderByRun[r.run]?.includes(r.step)) {
+      const half = r.se !== null ? 1.96 * r.se : 0;
+      yLo = Math.min(yLo, r.mean - half);
+      yHi = Math.max(yHi, r.mean + half);
+    }
+  const yPad = yHi > yLo ? 0.05 * (yHi - yLo) : 0.5;
+  const yRange: [number, number] | undefined = Number.isFinite(yLo) ? [yLo - yPad, yHi + yPad] : undefined;
   const sliders = sliderRuns
     .filter((run) => sliderRows.some((r) => r.run === run))
-    .map((run, i) => figureBlock(`fig-slider-${i}`, metricByPositionSliderFigure(sliderRows, { run, metric, steps: sliderByRun[run], what })));
+    .map((run, i) => figureBlock(`fig-slider-${i}`, metricByPositionSliderFigure(sliderRows, { run, metric, steps: sliderByRun[run], what, yRange })));
   if (sliders.length)
     add(
       "slider",

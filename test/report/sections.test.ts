@@ -154,6 +154,12 @@ describe("buildReport", () => {
     expect(seen.size).toBe(2);
   });
 
+  it("gives every run's checkpoint slider one y range", () => {
+    const ranges = [...html1.matchAll(/var id = "fig-slider-\d+";\n\s*var figure = (\{.*\});\n/g)].map((m) => (JSON.parse(m[1]) as { layout: { yaxis: { range: number[] } } }).layout.yaxis.range);
+    expect(ranges.length).toBe(2);
+    expect(ranges[1]).toEqual(ranges[0]);
+  });
+
   it("escapes every log string outside scripts", () => {
     const m = markup(html1);
     expect(m).not.toContain("<img");
