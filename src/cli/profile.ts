@@ -12,7 +12,7 @@ export const profileSpec: CommandSpec = {
   minPositionals: 1,
   options: [
     { name: "metric", type: "string", default: "loss", help: "numeric column to profile (loss, kl, grad_norm, ...)" },
-    { name: "json", type: "flag", help: "print {\"metric\", \"rows\": [{run, step, position, n, mean, sd, se}]}" },
+    { name: "json", type: "flag", help: "print {\"metric\", \"rows\": [{run, step, position, n, mean, sd, se}], \"skipped\"?, \"warnings\"?}" },
     WHERE_OPTION,
     ...LOAD_OPTIONS,
   ],

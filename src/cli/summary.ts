@@ -19,7 +19,7 @@ export const summarySpec: CommandSpec = {
     ...MASS_OPTIONS,
     { name: "min-pairs", type: "int", default: 1, help: "use positions with at least this many pairs" },
     { name: "run", type: "repeat", help: "only this run (repeatable)" },
-    { name: "json", type: "flag", help: "print {\"metric\", \"k\", \"runs\": [...]}" },
+    { name: "json", type: "flag", help: "print {\"metric\", \"k\", \"runs\": [...], \"skipped\"?, \"warnings\"?}" },
     WHERE_OPTION,
     ...LOAD_OPTIONS,
   ],
