@@ -508,6 +508,7 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
     analysed,
     selection: sel.text,
     runs,
+    runColors: Object.fromEntries(runs.map((r) => [r, colors.color(r)])),
     metrics: logs.metrics,
     labels: logs.labels,
     options: opts.shownOptions ?? [

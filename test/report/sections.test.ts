@@ -149,6 +149,8 @@ describe("buildReport", () => {
       }
     }
     expect(traces).toBeGreaterThanOrEqual(10);
+    // The header names each run after a swatch of its colour.
+    expect(html1).toContain('<span class="swatch" style="color:#D55E00">&#9632;</span>&nbsp;sft');
     // runColors over the sorted names: the hostile run ("<" sorts before "s") blue, sft vermillion.
     expect([...seen.entries()].map(([r, c]) => [r, [...c]])).toEqual(expect.arrayContaining([[RUNS[0], ["#D55E00"]], [RUNS[1], ["#0072B2"]]]));
     expect(seen.size).toBe(2);
