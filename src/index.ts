@@ -63,7 +63,7 @@ export { describeSummary, compareConcentration, describeConcentration, describeP
 
 // plot
 export type { Figure } from "./figures/figure";
-export { spreadSteps, downsample } from "./figures/figure";
+export { spreadSteps, downsample, profileYRange } from "./figures/figure";
 export { metricByPositionFigure } from "./figures/metricByPosition";
 export { metricByPositionSliderFigure } from "./figures/metricByPositionSlider";
 export type { MetricByPositionSliderOptions } from "./figures/metricByPositionSlider";

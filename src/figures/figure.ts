@@ -75,3 +75,23 @@ export function traceDropdown(labels: string[], opts: { active?: number; titles?
     })),
   };
 }
+
+/**
+ * One y range for several profile figures (e.g. one per run) so that they compare: the lowest
+ * mean - 1.96 se to the highest mean + 1.96 se of `rows` (se left out with `band: false`), padded
+ * by 5% of the span (0.5 when flat). Undefined when no row has a mean.
+ * @example const yRange = profileYRange(profile); for (const run of runs) show(metricByPositionFigure(profile, { run, yRange }));
+ */
+export function profileYRange(rows: ReadonlyArray<{ mean: number | null; se: number | null }>, opts: { band?: boolean } = {}): [number, number] | undefined {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const r of rows) {
+    if (r.mean === null || !Number.isFinite(r.mean)) continue;
+    const half = opts.band !== false && r.se !== null ? 1.96 * r.se : 0;
+    lo = Math.min(lo, r.mean - half);
+    hi = Math.max(hi, r.mean + half);
+  }
+  if (!Number.isFinite(lo)) return undefined;
+  const pad = hi > lo ? 0.05 * (hi - lo) : 0.5;
+  return [lo - pad, hi + pad];
+}
