@@ -20,7 +20,8 @@ export const INTEGER_LABELS = ["token_id"] as const;
 /** Scalar of the wide layout: the position of the first array element (default 0). */
 export const OFFSET_FIELD = "offset";
 
-export type ColumnKind = "metric" | "label-string" | "label-integer";
+/** `mask`: the column named by --mask (boolean or 0/1), read as BOOLEAN. */
+export type ColumnKind = "metric" | "label-string" | "label-integer" | "mask";
 
 /** A non-key column of a token log, as found in the files. */
 export interface Column {
