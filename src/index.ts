@@ -12,6 +12,9 @@ export type { LoadOptions, LoadReport, FileReport } from "./load";
 export { AligndepthError, InvalidInputError, UsageError, formatProblem } from "./errors";
 export type { Problem } from "./errors";
 export type { Format, Layout, Column } from "./load/schema";
+export { parseColumnMapping } from "./load/mapping";
+export type { ColumnMapping } from "./load/mapping";
+export type { ScoredRows } from "./load/scored";
 export { loadAttackResults, parseSetPairs, parseSetValue, compileNamePattern } from "./attacks/load";
 export type { AttackRecord, AttackResults, AttackLoadOptions, AttackReport, AttackFileReport, ConditionValue } from "./attacks/load";
 
@@ -29,6 +32,8 @@ export type { ExampleDiffs, MassIntervals, Interval, BootstrapOptions } from "./
 export { concentration, concentrationFromUpdates, updateByStep } from "./stats/concentration";
 export type { ConcentrationRow, StepUpdateRow } from "./stats/concentration";
 export { summary } from "./stats/summary";
+export { positionStart, positionStartWarnings } from "./stats/positionStart";
+export type { PositionStart } from "./stats/positionStart";
 export type { RunSummary, SummaryOptions } from "./stats/summary";
 export { wilson, attackSuccess, asrByK, asrByPrefixLen, asrBySpanLen, asrTable2d, Z95 } from "./attacks/asr";
 export type { AsrRow, AsrOptions, AsrTable2d, Interval as AsrInterval } from "./attacks/asr";

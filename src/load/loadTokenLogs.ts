@@ -36,9 +36,13 @@ import { FileReport, LoadOptions, LoadReport, PreparedFile, TokenLogs } from "./
  * @throws InvalidInputError naming file, line or row, and field (METRICS 1.5); UsageError for
  * options that do not fit the files (a mapped column no input has, a span value that selects nothing).
  */
-export async function loadTokenLogs(inputs: string | string[], options: LoadOptions = {}): Promise<TokenLogs> {
+export async function loadTokenLogs(inputs: string | string[], given: LoadOptions = {}): Promise<TokenLogs> {
   const list = Array.isArray(inputs) ? inputs : [inputs];
-  if (options.columns) checkColumnMapping(options.columns);
+  if (given.columns) checkColumnMapping(given.columns);
+  // Mask, unscored and span columns may be named by the file's column or by the field it maps to.
+  const asField = (c: string) => fieldOf(given.columns, c);
+  const renameKeys = (r: Record<string, string | number> | undefined) => (r ? Object.fromEntries(Object.entries(r).map(([k, v]) => [asField(k), v])) : undefined);
+  const options: LoadOptions = { ...given, mask: given.mask === undefined ? undefined : asField(given.mask), unscored: renameKeys(given.unscored), span: renameKeys(given.span) };
   const scored = scoredRowsOf(options);
   const { files, problems } = resolveInputs(list);
   if (problems.length) throw new InvalidInputError(problems);
