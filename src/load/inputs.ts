@@ -179,11 +179,12 @@ export async function peekFields(file: string, format: Format, describe: (file: 
   try {
     if (format === "parquet") return await describe(file);
     const { readLines } = await import("./lines");
+    const { parseJsonLenient } = await import("./checkRecord");
     for await (const { bytes } of readLines(file)) {
       const text = bytes.toString("utf8").replace(/^\uFEFF/, "").replace(/\r$/, "");
       if (text.trim() === "") continue;
       if (format === "csv") return text.split(",").map((h) => h.trim().replace(/^"(.*)"$/, "$1"));
-      const v = JSON.parse(text) as unknown;
+      const v = parseJsonLenient(text);
       return v !== null && typeof v === "object" && !Array.isArray(v) ? Object.keys(v) : null;
     }
   } catch {

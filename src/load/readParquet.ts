@@ -113,7 +113,15 @@ export async function validateParquet(
   const keep = layout === "long" ? keepCondition(o.scored, (n) => types.has(n)) : "true";
   const keyChecks = checks.length;
   // Skip mode: an invalid metric value is set to null (counted), the row kept (METRICS 1.2).
-  const dropValues = o.skipInvalid && layout === "long";
+  const dropValues = o.skipInvalid;
+  /** Wide: per element, whether its token is scored (`__i` the 1-based index). */
+  const keepAt = keepCondition(o.scored, (n) => types.has(n), (n) => (isList(types.get(n)!) ? `${sqlIdent(n)}[__i]` : sqlIdent(n)));
+  /** SQL counting a column's invalid values in one row (long) or record (wide) that skip mode drops. */
+  const invalidIn = (col: string, what: "not-finite" | "missing-value"): string => {
+    if (layout === "long") return what === "not-finite" ? `CASE WHEN ${col} IS NOT NULL AND NOT isfinite(${col}) THEN 1 ELSE 0 END` : "0";
+    const bad = what === "not-finite" ? `${col}[__i] IS NOT NULL AND NOT isfinite(${col}[__i])` : `${col}[__i] IS NULL`;
+    return `CASE WHEN ${col} IS NULL THEN 0 ELSE len(list_filter(generate_series(1, len(${col})), __i -> ${keepAt === "true" ? bad : `(${keepAt}) AND ${bad}`})) END`;
+  };
   for (const c of columns) {
     const col = sqlIdent(c.name);
     if (roles.has(c.name) || c.kind === "mask") continue;
@@ -123,7 +131,11 @@ export async function validateParquet(
       } else check(`${col} IS NULL`, c.name, "missing-value", "missing value (null)");
     } else {
       check(`${col} IS NOT NULL AND len(${col}) <> len(${lead})`, c.name, "length-mismatch", "array length differs from the other per-token arrays (they must have equal lengths)");
-      if (c.kind === "metric") check(`${col} IS NOT NULL AND NOT list_bool_and(list_transform(${col}, x -> x IS NOT NULL AND isfinite(x)))`, c.name, "not-finite", "expected finite numbers (an element is null, NaN or infinite; a metric not measured for a record is a null list)");
+      if (c.kind === "metric" && !dropValues) {
+        // Elements of tokens that are not scored are not checked (METRICS 1.4): zip with the filter columns.
+        const ok = `${col}[__i] IS NOT NULL AND isfinite(${col}[__i])`;
+        check(`${col} IS NOT NULL AND NOT list_bool_and(list_transform(generate_series(1, len(${col})), __i -> ${keepAt === "true" ? ok : `NOT (${keepAt}) OR (${ok})`}))`, c.name, "not-finite", "expected finite numbers (an element is null, NaN or infinite; a metric not measured for a record is a null list)");
+      }
       else check(`${col} IS NULL OR list_bool_or(list_transform(${col}, x -> x IS NULL))`, c.name, "missing-value", "an element is null");
     }
   }
@@ -192,20 +204,23 @@ export async function validateParquet(
   };
   const droppedValues: Record<string, Record<string, number>> = {};
   if (dropValues) {
+    const kinds = layout === "long" ? (["not-finite"] as const) : (["not-finite", "missing-value"] as const);
+    const exprs = metricCols.flatMap((c) => kinds.map((k) => ({ c, k, sql: invalidIn(sqlIdent(c.name), k) })));
     const [d] = await engine.rows<Record<string, number>>(
-      `SELECT ${metricCols.map((c, i) => `count(*) FILTER (WHERE ${sqlIdent(c.name)} IS NOT NULL AND NOT isfinite(${sqlIdent(c.name)})) AS d${i}`).join(", ")} FROM ${read} WHERE (${caseExpr}) IS NULL AND ${keep}`,
+      `SELECT ${exprs.map((e, i) => `COALESCE(sum(${e.sql}), 0) AS d${i}`).join(", ")} FROM ${read} WHERE (${caseExpr}) IS NULL AND ${keep}`,
     );
-    for (let i = 0; i < metricCols.length; i++) {
+    for (let i = 0; i < exprs.length; i++) {
       const n = Number(d[`d${i}`]);
       if (n === 0) continue;
-      const c = metricCols[i];
-      droppedValues[c.name] = { "not-finite": n };
+      const { c, k, sql } = exprs[i];
+      (droppedValues[c.name] ??= {})[k] = n;
       // Each dropped value is still a problem (validate lists it); the row is kept.
       const [{ rows: at }] = await engine.rows<{ rows: number[] }>(
-        `SELECT list(file_row_number ORDER BY file_row_number)[1:${o.maxProblems}] AS rows FROM ${read} WHERE (${caseExpr}) IS NULL AND ${keep} AND ${sqlIdent(c.name)} IS NOT NULL AND NOT isfinite(${sqlIdent(c.name)})`,
+        `SELECT list(file_row_number ORDER BY file_row_number)[1:${o.maxProblems}] AS rows FROM ${read} WHERE (${caseExpr}) IS NULL AND ${keep} AND (${sql}) > 0`,
       );
       report.problemCount += n;
-      for (const r of at) if (report.problems.length < o.maxProblems) report.problems.push({ file, line: Number(r) + 1, field: c.name, reason: "not-finite", message: "expected a finite number (NaN or infinite; a null is a value not measured)" });
+      const message = k === "not-finite" ? "expected a finite number (NaN or infinite; a null is a value not measured)" : "an element is null inside a per-token list (a metric not measured for a record is a null list)";
+      for (const r of at) if (report.problems.length < o.maxProblems) report.problems.push({ file, line: Number(r) + 1, field: c.name, reason: k, message });
     }
     report.problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
     report.droppedValues = droppedValues;

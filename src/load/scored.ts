@@ -109,12 +109,12 @@ export function rowKeeper(s: ScoredRows | undefined): ((get: (name: string) => u
  * SQL condition "this row is scored" over the loaded columns (mask read as BOOLEAN). `has` says
  * whether the table has a column; a row lacking a filter column is judged by the others.
  */
-export function keepCondition(s: ScoredRows | undefined, has: (name: string) => boolean): string {
+export function keepCondition(s: ScoredRows | undefined, has: (name: string) => boolean, ref: (name: string) => string = sqlIdent): string {
   if (!rebases(s)) return "true";
   const conds: string[] = [];
-  if (s!.mask && has(s!.mask)) conds.push(`COALESCE(CAST(${sqlIdent(s!.mask)} AS BOOLEAN), true)`);
-  for (const [k, v] of Object.entries(s!.unscored ?? {})) if (has(k)) conds.push(`CAST(${sqlIdent(k)} AS VARCHAR) IS DISTINCT FROM ${sqlString(String(v))}`);
-  for (const [k, v] of Object.entries(s!.span ?? {})) if (has(k)) conds.push(`COALESCE(CAST(${sqlIdent(k)} AS VARCHAR) = ${sqlString(String(v))}, false)`);
+  if (s!.mask && has(s!.mask)) conds.push(`COALESCE(CAST(${ref(s!.mask)} AS BOOLEAN), true)`);
+  for (const [k, v] of Object.entries(s!.unscored ?? {})) if (has(k)) conds.push(`CAST(${ref(k)} AS VARCHAR) IS DISTINCT FROM ${sqlString(String(v))}`);
+  for (const [k, v] of Object.entries(s!.span ?? {})) if (has(k)) conds.push(`COALESCE(CAST(${ref(k)} AS VARCHAR) = ${sqlString(String(v))}, false)`);
   return conds.length ? conds.join(" AND ") : "true";
 }
 
