@@ -210,3 +210,50 @@ describe("case logger-sparse-kl: kl measured at some checkpoints only", () => {
     expect(l.rows_used).toBe(18);
   });
 });
+
+describe("the lab's files loaded together: token logs, gradient-norm logs and attack results", () => {
+  it("profile 'dir/*.jsonl.gz' --metric grad_norm joins the gradient files by key and leaves the attack results out", async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { gzipSync } = await import("node:zlib");
+    const dir = mkdtempSync(join(tmpdir(), "aligndepth-lab-"));
+    try {
+      const gz = (name: string, recs: object[]) => writeFileSync(join(dir, name), gzipSync(recs.map((r) => JSON.stringify(r)).join("\n") + "\n"));
+      const tokens: object[] = [];
+      const grads: object[] = [];
+      const gradsWithLoss: object[] = [];
+      for (const step of [0, 40])
+        for (const e of [0, 1]) {
+          const base = { run: "sft", step, example: `refusal-00${e}`, split: "refusal" };
+          const loss = [1 + e, 0.5, 0.25].map((v) => v / (step + 1));
+          tokens.push({ ...base, loss, kl: [0.1, 0.2, 0.3], token: ["I", " can", "not"] });
+          if (step === 40) {
+            grads.push({ ...base, grad_norm: [10 + e, 2, 1], token: ["I", " can", "not"] });
+            gradsWithLoss.push({ ...base, loss, grad_norm: [10 + e, 2, 1], token: ["I", " can", "not"] });
+          }
+        }
+      gz("tokens-sft.jsonl.gz", tokens);
+      gz("gradnorm-sft.jsonl.gz", grads);
+      gz("attacks.jsonl.gz", [{ run: "sft", attack: "prefill", example: "p000", k: 0, harmful: true }]);
+      const r = await run(["profile", join(dir, "*.jsonl.gz"), "--metric", "grad_norm", "--json", "--no-progress"]);
+      expect(r.code).toBe(0);
+      const out = JSON.parse(r.stdout);
+      expect(out.rows_used).toBe(6);
+      expect(out.rows.map((x: { step: number; position: number; mean: number }) => [x.step, x.position, x.mean])).toEqual([[40, 0, 10.5], [40, 1, 2], [40, 2, 1]]);
+      expect(out.left_out).toEqual([{ path: join(dir, "attacks.jsonl.gz"), kind: "attack results" }]);
+      expect(r.stderr).toContain(`left out ${join(dir, "attacks.jsonl.gz")}: it holds attack results, not token logs`);
+      // The loss analyses still use every step.
+      const l = JSON.parse((await run(["profile", join(dir, "*.jsonl.gz"), "--json", "--no-progress"])).stdout);
+      expect(l.rows_used).toBe(12);
+      // A gradient file that also carries the loss: the same metric twice for one key, naming both files.
+      gz("gradnorm-sft.jsonl.gz", gradsWithLoss);
+      const dup = await run(["profile", join(dir, "*.jsonl.gz"), "--metric", "grad_norm", "--no-progress"]);
+      expect(dup.code).toBe(1);
+      expect(dup.stderr).toContain(`field "loss": the same metric twice for 6 keys`);
+      expect(dup.stderr).toContain("gradnorm-sft.jsonl.gz");
+      expect(dup.stderr).toContain("tokens-sft.jsonl.gz");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
