@@ -8,6 +8,7 @@ import { createGunzip } from "node:zlib";
 import { Problem } from "../errors";
 import { ColumnKind, Layout } from "./schema";
 import type { CheckOptions, RecordCheck } from "./checkRecord";
+import { problemGroup } from "./problems";
 
 /** Longest line accepted (V8's string limit is about 512 MB). */
 const MAX_LINE_BYTES = 256 * 1024 * 1024;
@@ -54,6 +55,8 @@ export interface ScanResult {
   rewrites: boolean;
   /** The file's own column names (before mapping). */
   rawFields: string[];
+  /** Problems by (field, reason) group (problems.ts), all counted (the list keeps the first few). */
+  problemGroups: Record<string, number>;
 }
 
 /** Yields the lines of a file as Buffers (without the line end), with 1-based line numbers. */
@@ -142,12 +145,13 @@ export function decodeLine(bytes: Buffer, first: boolean, r: ScanResult): string
 }
 
 export function newResult(file: string): ScanResult {
-  return { file, layout: null, columns: [], records: 0, validRecords: 0, tokens: 0, problems: [], problemCount: 0, skippedByReason: {}, needsCleanCopy: false, droppedValues: {}, rewrites: false, rawFields: [] };
+  return { file, layout: null, columns: [], records: 0, validRecords: 0, tokens: 0, problems: [], problemCount: 0, skippedByReason: {}, needsCleanCopy: false, droppedValues: {}, rewrites: false, rawFields: [], problemGroups: {} };
 }
 
 export function addProblems(r: ScanResult, ps: Problem[], max: number): void {
   if (ps.length === 0) return;
   r.problemCount += ps.length;
+  for (const p of ps) r.problemGroups[problemGroup(p)] = (r.problemGroups[problemGroup(p)] ?? 0) + 1;
   for (const p of ps) if (r.problems.length < max) r.problems.push(p);
   const reason = ps[0].reason;
   r.skippedByReason[reason] = (r.skippedByReason[reason] ?? 0) + 1;
@@ -163,6 +167,7 @@ export function tally(r: ScanResult, c: RecordCheck, max: number, onValid: (rewr
     const by = (r.droppedValues[d.field] ??= {});
     by[d.reason] = (by[d.reason] ?? 0) + 1;
     r.problemCount++;
+    r.problemGroups[problemGroup(d.problem)] = (r.problemGroups[problemGroup(d.problem)] ?? 0) + 1;
     if (r.problems.length < max) r.problems.push(d.problem);
   }
   if (c.rewritten) r.rewrites = true;

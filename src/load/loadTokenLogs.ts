@@ -16,6 +16,7 @@ import { Column, ColumnKind } from "./schema";
 import { validateParquet, ParquetFile } from "./readParquet";
 import { prepareText } from "./textFile";
 import { joinFiles, unionColumns } from "./join";
+import { groupProblems } from "./problems";
 import { FileReport, LoadOptions, LoadReport, PreparedFile, TokenLogs } from "./tokens";
 
 /**
@@ -69,13 +70,11 @@ export async function loadTokenLogs(inputs: string | string[], given: LoadOption
     const prepared: PreparedFile[] = [];
     const expected = new Map<string, ColumnKind>();
     const allProblems: Problem[] = [];
-    let totalProblems = 0;
     for (let i = 0; i < tokenFiles.length; i++) {
       const file = tokenFiles[i];
       const format = options.format ?? detectFormat(file);
       if (format === null) {
         allProblems.push({ file, line: null, field: null, reason: "unknown-format", message: "cannot tell the format from the name or the first bytes (use --format jsonl|csv|parquet)" });
-        totalProblems++;
         continue;
       }
       const label = tokenFiles.length > 1 ? `loading ${basename(file)} (${i + 1}/${tokenFiles.length})` : `loading ${basename(file)}`;
@@ -87,14 +86,12 @@ export async function loadTokenLogs(inputs: string | string[], given: LoadOption
       } catch (e) {
         if (e instanceof InvalidFileError) {
           allProblems.push(e.problem);
-          totalProblems++;
           continue;
         }
         throw e;
       }
       if (p.report.problemCount > 0 && !options.skipInvalid) {
         allProblems.push(...p.report.problems);
-        totalProblems += p.report.problemCount;
       }
       for (const c of p.columns) if (!expected.has(c.name)) expected.set(c.name, c.kind);
       prepared.push(p);
@@ -103,7 +100,7 @@ export async function loadTokenLogs(inputs: string | string[], given: LoadOption
     // A mask column that is not boolean or 0/1 is a usage error (the option names the wrong column).
     const badMask = allProblems.find((q) => q.reason === "bad-mask") ?? prepared.flatMap((p) => p.report.problems).find((q) => q.reason === "bad-mask");
     if (badMask) throw new UsageError(`--mask ${options.mask}: ${formatProblem(badMask)}`);
-    if (allProblems.length) throw new InvalidInputError(allProblems.slice(0, options.maxProblems ?? 100), totalProblems);
+    if (allProblems.length) throw located(allProblems, prepared);
     const usable = prepared.filter((p) => p.report.tokens > 0 || p.format === "parquet");
     const columns = unionColumns(prepared);
     if (!columns.some((c) => c.kind === "metric") || prepared.every((p) => p.report.tokens === 0))
@@ -153,14 +150,19 @@ function checkNamedColumns(options: LoadOptions, scored: ScoredRows | undefined,
     if (!mappedFields.has(col) && !all.has(col)) throw new UsageError(`${opt} ${col}: no input has a column "${col}" (${example})`);
 }
 
+/** The problems as METRICS 1.5 reports them: one per (file, field, reason), with the first locations and the count. */
+function located(problems: Problem[], prepared: PreparedFile[]): InvalidInputError {
+  const byPath = new Map(prepared.map((p) => [p.path, p]));
+  const grouped = groupProblems(problems, (file, group) => byPath.get(file)?.report.problemGroups?.[group], (file) => (byPath.get(file)?.format === "parquet" ? "rows" : "lines"));
+  return new InvalidInputError(grouped);
+}
+
 /** Skip mode left nothing: the problems that removed the rows, then one line saying so. */
-function noRows(prepared: PreparedFile[], options: LoadOptions): InvalidInputError {
-  const max = options.maxProblems ?? 100;
-  const problems = prepared.flatMap((p) => p.report.problems).slice(0, max);
-  const total = prepared.reduce((a, p) => a + p.report.problemCount, 0);
+function noRows(prepared: PreparedFile[], _options: LoadOptions): InvalidInputError {
+  const problems = located(prepared.flatMap((p) => p.report.problems), prepared).problems;
   const files = prepared.map((p) => p.path).join(", ");
   problems.push({ file: files, line: null, field: null, reason: "no-rows", message: "no valid token rows to load" });
-  return new InvalidInputError(problems, total + 1);
+  return new InvalidInputError(problems);
 }
 
 /**

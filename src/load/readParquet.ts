@@ -6,6 +6,7 @@ import type { FileReport } from "./tokens";
 import { Engine, sqlIdent, sqlString } from "./engine";
 import { Problem } from "../errors";
 import { InvalidFileError } from "./lines";
+import { problemGroup } from "./problems";
 import { ProgressSink } from "../progress";
 import { Column, ColumnKind, Layout, REQUIRED_METRIC, fixedKind } from "./schema";
 import { ColumnMapping, candidatesText, fieldOf } from "./mapping";
@@ -157,6 +158,7 @@ export async function validateParquet(
     undefined, o.progress, o.label,
   );
   const problems: Problem[] = [];
+  const problemGroups: Record<string, number> = {};
   const skipped: Record<string, number> = {};
   let problemCount = 0;
   for (const c of counts) {
@@ -164,6 +166,7 @@ export async function validateParquet(
     problemCount += c.n;
     skipped[reason] = (skipped[reason] ?? 0) + c.n;
     for (const r of c.rows) problems.push({ file, line: Number(r) + 1, field, reason, message });
+    problemGroups[problemGroup({ field, reason })] = (problemGroups[problemGroup({ field, reason })] ?? 0) + Number(c.n);
   }
   // Duplicate keys among the rows that pass.
   // Without problems every row passes: no filter, so DuckDB can answer min/max from the file's statistics.
@@ -180,6 +183,7 @@ export async function validateParquet(
   );
   const dupRows = Number(dups[0]?.n ?? 0);
   if (dupRows > 0) {
+    problemGroups[problemGroup({ field: null, reason: "duplicate-key" })] = dupRows;
     problemCount += dupRows;
     skipped["duplicate-key"] = dupRows;
     for (const r of dups[0].rows) problems.push({ file, line: Number(r) + 1, field: null, reason: "duplicate-key", message: "duplicate key (run, step, example, position): an earlier row has it" });
@@ -201,6 +205,7 @@ export async function validateParquet(
     skipped,
     problems: problems.slice(0, o.maxProblems),
     problemCount,
+    problemGroups,
   };
   const droppedValues: Record<string, Record<string, number>> = {};
   if (dropValues) {
@@ -219,6 +224,7 @@ export async function validateParquet(
         `SELECT list(file_row_number ORDER BY file_row_number)[1:${o.maxProblems}] AS rows FROM ${read} WHERE (${caseExpr}) IS NULL AND ${keep} AND (${sql}) > 0`,
       );
       report.problemCount += n;
+      problemGroups[problemGroup({ field: c.name, reason: k })] = n;
       const message = k === "not-finite" ? "expected a finite number (NaN or infinite; a null is a value not measured)" : "an element is null inside a per-token list (a metric not measured for a record is a null list)";
       for (const r of at) if (report.problems.length < o.maxProblems) report.problems.push({ file, line: Number(r) + 1, field: c.name, reason: k, message });
     }

@@ -168,14 +168,17 @@ export async function applyScoredRows(
      ) WHERE hi - lo + 1 <> kept ORDER BY run, step, example LIMIT 5`,
   );
   if (gaps.length) {
-    const problems: Problem[] = gaps.map((g) => ({
+    // One line (METRICS 1.5): the first examples and the count of the rest.
+    const n = Number(gaps[0].n);
+    const where = gaps.map((g) => `run ${JSON.stringify(g.run)}, step ${g.step}, example ${JSON.stringify(g.example)} keeps ${g.kept} rows between positions ${g.lo} and ${g.hi}`);
+    const problem: Problem = {
       file: files.join(", "),
       line: null,
       field: "position",
       reason: "span-gap",
-      message: `a gap inside the scored rows: run ${JSON.stringify(g.run)}, step ${g.step}, example ${JSON.stringify(g.example)} keeps ${g.kept} rows between positions ${g.lo} and ${g.hi} (${describeScored(s)} drops, or the log lacks, rows inside the span; positions cannot be re-based)`,
-    }));
-    throw new InvalidInputError(problems, Number(gaps[0].n));
+      message: `a gap inside the scored rows: ${where.join("; ")}${n > gaps.length ? ` (${n} examples; ${n - gaps.length} more)` : ""} (${describeScored(s)} drops, or the log lacks, rows inside the span; positions cannot be re-based)`,
+    };
+    throw new InvalidInputError([problem]);
   }
   const cols = columns.map((c) => sqlIdent(c.name)).join(", ");
   await engine.run(

@@ -74,6 +74,7 @@ export async function prepareText(
     droppedValues: scan.droppedValues,
     problems: scan.problems,
     problemCount: scan.problemCount,
+    problemGroups: scan.problemGroups,
   };
   const raw = new Set(scan.rawFields);
   const src = (field: string) => (options.columns?.[field] !== undefined && raw.has(options.columns[field]) ? options.columns[field] : field);

@@ -51,6 +51,8 @@ export interface FileReport {
   /** The first problems found (at most `maxProblems`). */
   problems: Problem[];
   problemCount: number;
+  /** All problems counted by (field, reason) group (see load/problems.ts), for the one-line-per-group report. */
+  problemGroups?: Record<string, number>;
 }
 
 export interface LoadReport {
