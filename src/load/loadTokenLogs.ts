@@ -225,7 +225,7 @@ async function buildReport(
     rebased: extra.rebased,
     leftOut: extra.leftOut,
     notes,
-    labels: columns.filter((c) => c.kind !== "metric").map((c) => c.name),
+    labels: columns.filter((c) => c.kind !== "metric" && c.kind !== "mask").map((c) => c.name),
     options: {
       format: options.format,
       layout: options.layout,

@@ -180,7 +180,8 @@ export async function applyScoredRows(
     };
     throw new InvalidInputError([problem]);
   }
-  const cols = columns.map((c) => sqlIdent(c.name)).join(", ");
+  // The mask column is true on every kept row: it is left out of the table (labels stay).
+  const cols = columns.filter((c) => c.kind !== "mask").map((c) => sqlIdent(c.name)).join(", ");
   await engine.run(
     `CREATE TABLE ${to} AS SELECT run, step, example, CAST("position" - min("position") OVER (PARTITION BY run, step, example) AS INTEGER) AS "position"${cols ? `, ${cols}` : ""} FROM ${from} WHERE ${keep}`,
   );

@@ -128,6 +128,25 @@ describe("case hf-style-log: own column names, prompt tokens labelled -100, NaN 
     expect(refused.stderr).toMatch(/field "loss": a scored row with no metric value .*--mask, --unscored or --span/);
   });
 
+  it("convert writes the scored rows under the fields' names; the converted log gives the same E5", async () => {
+    const { mkdtempSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const dir = mkdtempSync(join(tmpdir(), "aligndepth-hfconv-"));
+    try {
+      for (const ext of ["jsonl", "parquet"]) {
+        const out = join(dir, `hf.${ext}`);
+        const c = await run(["convert", HF, "--columns", HF_FLAG, "--mask", "loss_mask", "--out", out, "--no-progress"]);
+        expect(c.code).toBe(0);
+        const r = await run(["summary", out, "--bootstrap", "0", "--json", "--no-progress"]);
+        expect(r.code).toBe(0);
+        const sft = JSON.parse(r.stdout).runs.find((x: { run: string }) => x.run === "sft-lr2e-5");
+        expect(sft.early_share).toBeCloseTo(byHand["sft-lr2e-5"], 12);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("a missing field's error names the columns that could be it; an unknown mapped column is a usage error", async () => {
     const r = await run(["profile", HF, "--no-progress"]);
     expect(r.code).toBe(1);
