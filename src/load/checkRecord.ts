@@ -102,7 +102,8 @@ export class RecordChecker {
       };
     }
     const original = value as Record<string, unknown>;
-    for (const k of Object.keys(original)) this.rawFields.add(k);
+    // The file's own names matter only under a mapping (which column holds a field); else the first record's.
+    if (this.options.mapping || this.rawFields.size === 0) for (const k of Object.keys(original)) this.rawFields.add(k);
     const mapped = mapRecord(original, this.options.mapping);
     if (mapped.conflict !== null)
       return { problems: [this.problem(line, mapped.conflict, "mapping-conflict", `the record has both "${mapped.conflict}" and the column mapped to it, "${this.options.mapping![mapped.conflict]}" (which one is meant?)`)], tokens: 0 };
@@ -142,7 +143,7 @@ export class RecordChecker {
     const p = (field: string | null, reason: string, message: string) => problems.push(this.problem(line, field, reason, message));
     const keys = Object.keys(rec);
     const missingKey = (field: string, expected: string) =>
-      p(field, "missing-field", `missing required field (expected ${expected}); ${candidatesText(field, [...this.rawFields], this.options.mapping)}`);
+      p(field, "missing-field", `missing required field (expected ${expected}); ${candidatesText(field, [...new Set([...this.rawFields, ...Object.keys(original)])], this.options.mapping)}`);
 
     // Key fields.
     if (!("run" in rec)) missingKey("run", "a string");
