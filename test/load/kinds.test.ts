@@ -189,3 +189,42 @@ describe.each(SHAPES)("%s", (shape: Shape) => {
     }
   });
 });
+
+describe("rules that hold in one layout", () => {
+  it("a null element inside a wide array where the record has the metric is invalid (a shift or padding bug), in JSON Lines and Parquet", async () => {
+    const rows: Row[] = [0, 1, 2].map((p) => ({ run: "r", step: 0, example: "a", position: p, loss: 1 + p }));
+    for (const shape of ["jsonl-wide", "parquet-wide"] as Shape[]) {
+      const f = await writeShape(dir, "nullel", rows, shape);
+      // Write the null element by hand: the writer turns an all-absent field into a null list only.
+      if (shape === "jsonl-wide") writeFileSync(f, `${JSON.stringify({ run: "r", step: 0, example: "a", loss: [1, null, 3], kl: null })}\n`);
+      else {
+        const { Engine } = await import("../../src/load/engine");
+        const e = await Engine.create();
+        try {
+          await e.run(`COPY (SELECT 'r' AS run, 0 AS step, 'a' AS example, [1.0, NULL, 3.0] AS loss) TO '${f}' (FORMAT parquet)`);
+        } finally {
+          e.close();
+        }
+      }
+      const err = await loadTokenLogs(f, { progress: false }).catch((x) => x);
+      expect(err, shape).toBeInstanceOf(InvalidInputError);
+      expect(err.first.field).toMatch(/^loss(\[1\])?$/);
+    }
+  });
+
+  it("example ids compare as text across files: 1, \"1\" and 1.0 are one id", async () => {
+    const a = join(dir, "ids-a.jsonl");
+    const b = join(dir, "ids-b.jsonl");
+    const c = join(dir, "ids-c.jsonl");
+    writeFileSync(a, `${JSON.stringify({ run: "r", step: 0, example: 1, position: 0, loss: 0.5 })}\n`);
+    writeFileSync(b, `${JSON.stringify({ run: "r", step: 0, example: "1", position: 0, grad_norm: 2 })}\n`);
+    writeFileSync(c, `{"run": "r", "step": 0, "example": 1.0, "position": 0, "kl": 0.25}\n`);
+    const logs = await loadTokenLogs([a, b, c], { progress: false });
+    try {
+      const rows = await logs.engine.rows(`SELECT example, loss, grad_norm, kl FROM tokens`);
+      expect(rows).toEqual([{ example: "1", loss: 0.5, grad_norm: 2, kl: 0.25 }]);
+    } finally {
+      logs.close();
+    }
+  });
+});
