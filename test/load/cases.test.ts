@@ -228,6 +228,34 @@ describe("case logger-sparse-kl: kl measured at some checkpoints only", () => {
     const l = JSON.parse((await run(["profile", F, "--json", "--no-progress"])).stdout);
     expect(l.rows_used).toBe(18);
   });
+
+  it("convert keeps 'not measured' in every format and layout; a metric measured at part of a record cannot be written wide", async () => {
+    const { mkdtempSync, rmSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const dir = mkdtempSync(join(tmpdir(), "aligndepth-sparseconv-"));
+    try {
+      for (const [ext, layout] of [["jsonl", "long"], ["jsonl", "wide"], ["csv", "long"], ["parquet", "long"], ["parquet", "wide"]]) {
+        const out = join(dir, `kl-${layout}.${ext}`);
+        const c = await run(["convert", F, "--out", out, "--layout", layout, "--no-progress"]);
+        expect(c.code, `${ext} ${layout}: ${c.stderr}`).toBe(0);
+        const logs = await loadTokenLogs(out, { progress: false });
+        try {
+          expect(logs.report.metricRows, `${ext} ${layout}`).toEqual({ loss: 18, kl: 12, logprob: 18 });
+          const kl = await positionProfile(logs, { metric: "kl" });
+          expect(kl.find((r) => r.step === 0 && r.position === 0)!.mean).toBeCloseTo((0.998336 + 0.445105) / 2, 12);
+        } finally {
+          logs.close();
+        }
+      }
+      const part = join(dir, "part.jsonl");
+      writeFileSync(part, [0, 1].map((p) => JSON.stringify({ run: "r", step: 0, example: "a", position: p, loss: 1, ...(p === 0 ? { kl: 0.5 } : {}) })).join("\n") + "\n");
+      const w = await run(["convert", part, "--out", join(dir, "part-wide.jsonl"), "--layout", "wide", "--no-progress"]);
+      expect(w.code).toBe(1);
+      expect(w.stderr).toContain('field "kl": measured at some positions of a (run, step, example) only');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("the lab's files loaded together: token logs, gradient-norm logs and attack results", () => {
