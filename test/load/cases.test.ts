@@ -199,6 +199,22 @@ describe("case prompt-tokens-segment: prompt tokens kept with a segment label", 
       expect(JSON.parse(r.stdout).warnings[0]).toMatch(/2 of 2 examples do not start at position 0/);
     }
   });
+  it("validate warns (stderr and JSON) when a file's rows do not start at position 0", async () => {
+    const { mkdtempSync, rmSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const dir = mkdtempSync(join(tmpdir(), "aligndepth-offset-"));
+    try {
+      const f = join(dir, "offset.jsonl");
+      writeFileSync(f, `${JSON.stringify({ run: "r", step: 0, example: "a", offset: 3, loss: [1, 2] })}\n${JSON.stringify({ run: "r", step: 0, example: "b", loss: [1, 2] })}\n`);
+      const r = await run(["validate", f, "--json", "--no-progress"]);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout).files[0].warnings[0]).toMatch(/^1 of 2 examples do not start at position 0 \(first position 3\) in the logs as loaded/);
+      expect(r.stderr).toMatch(/warning: 1 of 2 examples do not start at position 0/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("a span value that selects nothing is a usage error naming the values present", async () => {
     await expect(loadTokenLogs(F, { span: { segment: "answer" }, progress: false })).rejects.toThrow(/--span segment=answer selects no row \(values of "segment": "prompt", "response"\)/);
   });
