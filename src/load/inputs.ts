@@ -155,9 +155,9 @@ export function absolute(file: string): string {
  */
 export const OTHER_RECORD_KINDS: Array<{ kind: string; fields: string[] }> = [
   { kind: "attack results", fields: ["attack", "harmful", "score", "idx"] },
-  { kind: "influence log", fields: ["influence", "source_position"] },
   { kind: "training-gradient log", fields: ["train_grad_norm", "n_tokens"] },
   { kind: "probe-change log", fields: ["loss_before", "loss_after"] },
+  { kind: "influence log", fields: ["influence", "source_position"] },
 ];
 
 /**
@@ -167,7 +167,13 @@ export const OTHER_RECORD_KINDS: Array<{ kind: string; fields: string[] }> = [
  */
 export function otherRecordKind(fields: string[], mapped: string[] = []): string | null {
   const own = fields.filter((f) => !mapped.includes(f));
-  for (const k of OTHER_RECORD_KINDS) if (k.fields.some((f) => own.includes(f))) return k.kind;
+  // `score` and `idx` are common words: they mark attack results only in a file with no token-log
+  // field (`position`, `loss`); `attack` and `harmful` always do.
+  const tokenLike = fields.includes("position") || fields.includes("loss");
+  for (const k of OTHER_RECORD_KINDS) {
+    const markers = k.kind === "attack results" && tokenLike ? ["attack", "harmful"] : k.fields;
+    if (markers.some((f) => own.includes(f))) return k.kind;
+  }
   return null;
 }
 

@@ -228,3 +228,17 @@ describe("rules that hold in one layout", () => {
     }
   });
 });
+
+describe("other record kinds are recognised by their fields", () => {
+  it("attack results, influence, training-gradient and probe-change logs; a token log with a score column is a token log", async () => {
+    const { otherRecordKind } = await import("../../src/load/inputs");
+    expect(otherRecordKind(["run", "attack", "example", "k", "harmful"])).toBe("attack results");
+    expect(otherRecordKind(["idx", "question", "answer", "score"])).toBe("attack results");
+    expect(otherRecordKind(["run", "step", "split", "position", "source_position", "influence"])).toBe("influence log");
+    expect(otherRecordKind(["run", "step", "source_position", "train_grad_norm", "n_tokens"])).toBe("training-gradient log");
+    expect(otherRecordKind(["run", "step", "split", "position", "loss_before", "loss_after"])).toBe("probe-change log");
+    expect(otherRecordKind(["run", "step", "example", "position", "loss", "score"])).toBe(null);
+    expect(otherRecordKind(["run", "step", "example", "loss", "score"])).toBe(null); // wide
+    expect(otherRecordKind(["run", "step", "example", "position", "nll", "score"], ["score"])).toBe(null); // mapped: the user's
+  });
+});
