@@ -94,7 +94,7 @@ export async function writeTokenLogs(logs: TokenLogs, out: string, format: Forma
     const islands = `(SELECT *, "position" - row_number() OVER (PARTITION BY run, step, example ORDER BY "position") AS __aligndepth_island FROM ${t})`;
     if (metricNames.length) {
       const partial = await e.rows<{ m: string }>(
-        `SELECT m FROM (SELECT ${metricNames.map((n, i) => `bool_or(c${i} > 0 AND c${i} < n) AS p${i}`).join(", ")} FROM (SELECT count(*) AS n, ${metricNames.map((n, i) => `count(${sqlIdent(n)}) AS c${i}`).join(", ")} FROM ${islands} GROUP BY run, step, example, __aligndepth_island))
+        `SELECT m FROM (SELECT ${metricNames.map((_, i) => `bool_or(c${i} > 0 AND c${i} < n) AS p${i}`).join(", ")} FROM (SELECT count(*) AS n, ${metricNames.map((n, i) => `count(${sqlIdent(n)}) AS c${i}`).join(", ")} FROM ${islands} GROUP BY run, step, example, __aligndepth_island))
          UNPIVOT (partial FOR m IN (${metricNames.map((_, i) => `p${i}`).join(", ")})) WHERE partial`,
       );
       if (partial.length) {

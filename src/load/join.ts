@@ -71,7 +71,6 @@ export async function joinFiles(engine: Engine, name: string, usable: PreparedFi
     undefined, progress, "joining the files by key",
   );
   const problems: Problem[] = [];
-  let total = 0;
   // One line per field and reason (METRICS 1.5): the first keys and the count of the rest.
   const where = (r: Record<string, unknown>) => `(run ${JSON.stringify(r.run)}, step ${r.step}, example ${JSON.stringify(r.example)}, position ${r.position})`;
   const files = (rows: Array<Record<string, unknown>>) => [...new Set(rows.flatMap((r) => (r.fs as number[]).map((f) => usable[Number(f)].path)))];
@@ -80,7 +79,6 @@ export async function joinFiles(engine: Engine, name: string, usable: PreparedFi
     const rows = await engine.rows<Record<string, unknown>>(`SELECT ${KEY}, __mf${i} AS fs, count(*) OVER () AS n FROM __aligndepth_shared WHERE __m${i} > 1 ORDER BY ${KEY} LIMIT ${FIRST}`);
     if (rows.length === 0) continue;
     const n = Number(rows[0].n);
-    total += n;
     const fs = files(rows);
     problems.push({
       file: fs[fs.length - 1],
@@ -94,7 +92,6 @@ export async function joinFiles(engine: Engine, name: string, usable: PreparedFi
     const rows = await engine.rows<Record<string, unknown>>(`SELECT ${KEY}, __lv${i} AS vs, __lf${i} AS fs, count(*) OVER () AS n FROM __aligndepth_shared WHERE __l${i} > 1 ORDER BY ${KEY} LIMIT ${FIRST}`);
     if (rows.length === 0) continue;
     const n = Number(rows[0].n);
-    total += n;
     const fs = files(rows);
     problems.push({
       file: fs[fs.length - 1],
