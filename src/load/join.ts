@@ -14,6 +14,8 @@ import type { PreparedFile } from "./tokens";
 import type { ProgressSink } from "../progress";
 
 const KEY = `run, step, example, "position"`;
+/** The table of rows joined by key (the relation `joinFiles` builds is a view over it). */
+export const JOINED_BY_KEY = "__aligndepth_grouped";
 /** Locations named per problem (METRICS 1.5). */
 const FIRST = 5;
 
@@ -57,29 +59,36 @@ export async function joinFiles(engine: Engine, name: string, usable: PreparedFi
   await engine.rows(`CREATE ${materialize ? "TABLE" : "VIEW"} ${name} AS ${union}`, undefined, progress, "building the token table");
   if (!(await sharesKeys(engine, name, usable, columns))) return false;
 
-  // Keys held by several files: each metric at most once, each label one value.
+  // One GROUP BY over the files' rows: each column's one value (max of one non-null value, or null:
+  // not measured) and, per key, how many files give each metric and how many values each label has.
   const metrics = columns.filter((c) => c.kind === "metric");
   const labels = columns.filter((c) => c.kind !== "metric");
-  const tagged = taggedUnion(usable, columns);
-  const stats = [
-    ...metrics.map((c, i) => `count(${sqlIdent(c.name)}) AS __m${i}, list(__aligndepth_f ORDER BY __aligndepth_f) FILTER (WHERE ${sqlIdent(c.name)} IS NOT NULL) AS __mf${i}`),
-    ...labels.map((c, i) => `count(DISTINCT ${sqlIdent(c.name)}) AS __l${i}, list(DISTINCT CAST(${sqlIdent(c.name)} AS VARCHAR)) FILTER (WHERE ${sqlIdent(c.name)} IS NOT NULL) AS __lv${i}, list(__aligndepth_f ORDER BY __aligndepth_f) FILTER (WHERE ${sqlIdent(c.name)} IS NOT NULL) AS __lf${i}`),
-  ];
-  const bad = [...metrics.map((_, i) => `__m${i} > 1`), ...labels.map((_, i) => `__l${i} > 1`)];
-  await engine.rows(
-    `CREATE TEMP TABLE __aligndepth_shared AS SELECT ${KEY}, ${stats.join(", ")} FROM (${tagged}) GROUP BY ${KEY} HAVING count(*) > 1 AND (${bad.join(" OR ") || "false"})`,
-    undefined, progress, "joining the files by key",
-  );
+  const grouped = JOINED_BY_KEY;
+  const values = columns.map((c) => `max(${sqlIdent(c.name)}) AS ${sqlIdent(c.name)}`);
+  const counts = [...metrics.map((c, i) => `count(${sqlIdent(c.name)}) AS __m${i}`), ...labels.map((c, i) => `count(DISTINCT ${sqlIdent(c.name)}) AS __l${i}`)];
+  await engine.rows(`CREATE TABLE ${grouped} AS SELECT ${KEY}, ${[...values, ...counts].join(", ")} FROM (${union}) GROUP BY ${KEY}`, undefined, progress, "joining the files by key");
+  await engine.run(`DROP ${materialize ? "TABLE" : "VIEW"} ${name}`);
+
+  // One line per field and reason (METRICS 1.5): the first keys, the count of the rest, the files.
   const problems: Problem[] = [];
-  // One line per field and reason (METRICS 1.5): the first keys and the count of the rest.
+  const tagged = taggedUnion(usable, columns);
   const where = (r: Record<string, unknown>) => `(run ${JSON.stringify(r.run)}, step ${r.step}, example ${JSON.stringify(r.example)}, position ${r.position})`;
-  const files = (rows: Array<Record<string, unknown>>) => [...new Set(rows.flatMap((r) => (r.fs as number[]).map((f) => usable[Number(f)].path)))];
   const more = (n: number, shown: number) => (n > shown ? ` and ${n - shown} more` : "");
+  /** The rows of the first keys (bound as parameters) in the files, with the file index. */
+  const atKeys = async (keys: Array<Record<string, unknown>>, column: string) => {
+    const params: Record<string, string | number> = {};
+    const conds = keys.map((k, i) => {
+      Object.assign(params, { [`r${i}`]: String(k.run), [`s${i}`]: Number(k.step), [`e${i}`]: String(k.example), [`p${i}`]: Number(k.position) });
+      return `(run = $r${i} AND step = $s${i} AND example = $e${i} AND "position" = $p${i})`;
+    });
+    return engine.rows<{ f: number; v: string }>(`SELECT DISTINCT __aligndepth_f AS f, CAST(${sqlIdent(column)} AS VARCHAR) AS v FROM (${tagged}) WHERE (${conds.join(" OR ")}) AND ${sqlIdent(column)} IS NOT NULL ORDER BY f, v`, params);
+  };
+  const pathsOf = (rows: Array<{ f: number }>) => [...new Set(rows.map((r) => usable[Number(r.f)].path))];
   for (let i = 0; i < metrics.length; i++) {
-    const rows = await engine.rows<Record<string, unknown>>(`SELECT ${KEY}, __mf${i} AS fs, count(*) OVER () AS n FROM __aligndepth_shared WHERE __m${i} > 1 ORDER BY ${KEY} LIMIT ${FIRST}`);
+    const rows = await engine.rows<Record<string, unknown>>(`SELECT ${KEY}, count(*) OVER () AS n FROM ${grouped} WHERE __m${i} > 1 ORDER BY ${KEY} LIMIT ${FIRST}`);
     if (rows.length === 0) continue;
     const n = Number(rows[0].n);
-    const fs = files(rows);
+    const fs = pathsOf(await atKeys(rows, metrics[i].name));
     problems.push({
       file: fs[fs.length - 1],
       line: null,
@@ -89,23 +98,21 @@ export async function joinFiles(engine: Engine, name: string, usable: PreparedFi
     });
   }
   for (let i = 0; i < labels.length; i++) {
-    const rows = await engine.rows<Record<string, unknown>>(`SELECT ${KEY}, __lv${i} AS vs, __lf${i} AS fs, count(*) OVER () AS n FROM __aligndepth_shared WHERE __l${i} > 1 ORDER BY ${KEY} LIMIT ${FIRST}`);
+    const rows = await engine.rows<Record<string, unknown>>(`SELECT ${KEY}, count(*) OVER () AS n FROM ${grouped} WHERE __l${i} > 1 ORDER BY ${KEY} LIMIT ${FIRST}`);
     if (rows.length === 0) continue;
     const n = Number(rows[0].n);
-    const fs = files(rows);
+    const at = await atKeys(rows, labels[i].name);
+    const fs = pathsOf(at);
+    const vs = [...new Set(at.map((r) => r.v))];
     problems.push({
       file: fs[fs.length - 1],
       line: null,
       field: labels[i].name,
       reason: "label-conflict",
-      message: `the files disagree for ${n} key${n > 1 ? "s" : ""}: ${rows.map((r) => `${where(r)} has ${(r.vs as string[]).map((v) => JSON.stringify(v)).join(" and ")}`).join(", ")}${more(n, rows.length)}, in ${fs.join(", ")} (a label of one token has one value)`,
+      message: `the files disagree for ${n} key${n > 1 ? "s" : ""} ${rows.map(where).join(", ")}${more(n, rows.length)}: values ${vs.slice(0, 5).map((v) => JSON.stringify(v)).join(", ")} in ${fs.join(", ")} (a label of one token has one value)`,
     });
   }
-  await engine.run(`DROP TABLE __aligndepth_shared`);
   if (problems.length) throw new InvalidInputError(problems);
-  // One row per key: each column's one value (max of one non-null value, or null: not measured).
-  const cols = columns.map((c) => `max(${sqlIdent(c.name)}) AS ${sqlIdent(c.name)}`).join(", ");
-  await engine.run(`DROP ${materialize ? "TABLE" : "VIEW"} ${name}`);
-  await engine.rows(`CREATE TABLE ${name} AS SELECT ${KEY}, ${cols} FROM (${union}) GROUP BY ${KEY}`, undefined, progress, "joining the files by key");
+  await engine.run(`CREATE VIEW ${name} AS SELECT ${KEY}, ${columns.map((c) => sqlIdent(c.name)).join(", ")} FROM ${grouped}`);
   return true;
 }

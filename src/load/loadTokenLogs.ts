@@ -15,7 +15,7 @@ import { InvalidFileError } from "./lines";
 import { Column, ColumnKind } from "./schema";
 import { validateParquet, ParquetFile } from "./readParquet";
 import { prepareText } from "./textFile";
-import { joinFiles, unionColumns } from "./join";
+import { JOINED_BY_KEY, joinFiles, unionColumns } from "./join";
 import { groupProblems } from "./problems";
 import { FileReport, LoadOptions, LoadReport, PreparedFile, TokenLogs } from "./tokens";
 
@@ -114,7 +114,8 @@ export async function loadTokenLogs(inputs: string | string[], given: LoadOption
     let unscored: LoadReport["unscored"];
     if (scored) {
       unscored = await applyScoredRows(engine, joinedName, "tokens", scored, columns, usable.map((p) => p.path));
-      await engine.run(`DROP ${usable.every((p) => p.format === "parquet") ? "VIEW IF EXISTS" : "TABLE IF EXISTS"} ${joinedName}`).catch(() => engine.run(`DROP TABLE IF EXISTS ${joinedName}`));
+      // The rows before the filters are not needed any more (their memory is freed).
+      for (const rel of [joinedName, JOINED_BY_KEY]) await dropRelation(engine, rel);
     }
     progress.done();
     const report = await buildReport(engine, prepared, columns, options, { leftOut, unscored, rebased: Boolean(scored) });
@@ -148,6 +149,12 @@ function checkNamedColumns(options: LoadOptions, scored: ScoredRows | undefined,
   ];
   for (const [opt, col] of named)
     if (!mappedFields.has(col) && !all.has(col)) throw new UsageError(`${opt} ${col}: no input has a column "${col}" (${example})`);
+}
+
+/** Drops a table or view if it exists. */
+async function dropRelation(engine: Engine, name: string): Promise<void> {
+  const [{ v }] = await engine.rows<{ v: number }>(`SELECT count(*) AS v FROM duckdb_views() WHERE view_name = $n`, { n: name });
+  await engine.run(`DROP ${Number(v) > 0 ? "VIEW" : "TABLE"} IF EXISTS ${name}`);
 }
 
 /** The problems as METRICS 1.5 reports them: one per (file, field, reason), with the first locations and the count. */
