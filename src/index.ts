@@ -14,6 +14,9 @@ export type { ProbeSelection } from "./labels";
 export { AligndepthError, InvalidInputError, UsageError, formatProblem } from "./errors";
 export type { Problem } from "./errors";
 export type { Format, Layout, Column } from "./load/schema";
+export { parseColumnMapping } from "./load/mapping";
+export type { ColumnMapping } from "./load/mapping";
+export type { ScoredRows } from "./load/scored";
 export { loadAttackResults, parseSetPairs, parseSetValue, compileNamePattern, parseScale, parseAttackColumns, thresholdWarnings } from "./attacks/load";
 export type { AttackRecord, AttackResults, AttackLoadOptions, AttackReport, AttackFileReport, ConditionValue } from "./attacks/load";
 
@@ -31,6 +34,8 @@ export type { ExampleDiffs, MassIntervals, Interval, BootstrapOptions } from "./
 export { concentration, concentrationFromUpdates, updateByStep } from "./stats/concentration";
 export type { ConcentrationRow, StepUpdateRow } from "./stats/concentration";
 export { summary } from "./stats/summary";
+export { positionStart, positionStartWarnings } from "./stats/positionStart";
+export type { PositionStart } from "./stats/positionStart";
 export type { RunSummary, SummaryOptions } from "./stats/summary";
 export { wilson, attackSuccess, asrByK, asrByPrefixLen, asrBySpanLen, asrTable2d, Z95 } from "./attacks/asr";
 export type { AsrRow, AsrOptions, AsrTable2d, Interval as AsrInterval } from "./attacks/asr";

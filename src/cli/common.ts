@@ -1,6 +1,8 @@
 /** Options shared by the commands that load token logs. */
 import type { DuckDBValue } from "@duckdb/node-api";
-import { LoadOptions, TokenLogs } from "../load";
+import { LoadOptions, LoadReport, TokenLogs } from "../load";
+import { parseColumnMapping } from "../load/mapping";
+import { parseAssignments } from "../load/scored";
 import { sqlIdent } from "../load/engine";
 import { filteredSource } from "../stats/source";
 import { groupRecipes } from "../stats/recipes";
@@ -17,6 +19,10 @@ export const LOAD_OPTIONS: OptionSpec[] = [
   { name: "memory-limit", type: "string", help: "DuckDB memory limit, e.g. 2GB", default: "2GB" },
   { name: "threads", type: "int", help: "DuckDB threads (default: all cores)" },
   { name: "no-progress", type: "flag", help: "do not show progress on stderr" },
+  { name: "columns", type: "repeat", help: "name your columns for the log's fields: FIELD=COLUMN,... e.g. step=global_step,example=sample_id,position=token_idx,loss=nll" },
+  { name: "mask", type: "string", help: "a boolean or 0/1 column: rows where it is false/0 are not scored (positions re-based)" },
+  { name: "unscored", type: "repeat", help: "COLUMN=VALUE: rows with this label value are not scored, e.g. labels=-100 (positions re-based; repeatable)" },
+  { name: "span", type: "repeat", help: "FIELD=VALUE: only rows with this label value are scored, e.g. segment=response (positions re-based)" },
 ];
 
 /** The update-mass options: early-share cut-off and the seeded bootstrap. */
@@ -48,6 +54,24 @@ export function loadOptions(o: Record<string, unknown>): LoadOptions {
     memoryLimit: o["memory-limit"] as string,
     threads: o.threads as number | undefined,
     progress: o["no-progress"] ? false : "auto",
+    columns: parseColumnMapping(o.columns as string[] | undefined),
+    mask: o.mask as string | undefined,
+    unscored: parseAssignments("unscored", o.unscored as string[] | undefined),
+    span: parseAssignments("span", o.span as string[] | undefined),
+  };
+}
+
+/**
+ * What the load did, for the JSON of commands that read token logs: rows per metric (a metric may
+ * be measured at some rows only), rows not scored, values dropped, files left out, notes.
+ */
+export function loadFacts(r: LoadReport): Record<string, unknown> {
+  return {
+    metric_rows: r.metricRows,
+    ...(r.unscored ? { unscored: { rows: r.unscored.rows, by_option: r.unscored.byOption }, rebased: true } : {}),
+    ...(r.droppedValues ? { dropped_values: r.droppedValues } : {}),
+    ...(r.leftOut?.length ? { left_out: r.leftOut } : {}),
+    ...(r.notes?.length ? { notes: r.notes } : {}),
   };
 }
 

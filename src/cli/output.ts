@@ -28,9 +28,16 @@ export const stdio: Output = {
   note: (s) => process.stderr.write(s.endsWith("\n") ? s : `${s}\n`),
 };
 
-/** Describes the rows a skip mode left out, for stderr and report headers. */
-export function skippedNote(report: { records: number; recordsUsed: number; recordsSkipped: number; skipped: Record<string, number> }): string | null {
-  if (report.recordsSkipped === 0) return null;
-  const reasons = Object.entries(report.skipped).map(([k, v]) => `${v} ${k}`).join(", ");
-  return `skipped ${report.recordsSkipped} of ${report.records} records (${reasons}); used ${report.recordsUsed}`;
+/**
+ * Describes the rows a skip mode left out, for stderr and report headers, and the load's own notes
+ * (files of another kind left out, rows not scored, values dropped, metrics not measured everywhere).
+ */
+export function skippedNote(report: { records: number; recordsUsed: number; recordsSkipped: number; skipped: Record<string, number>; notes?: string[] }): string | null {
+  const lines: string[] = [];
+  if (report.recordsSkipped > 0) {
+    const reasons = Object.entries(report.skipped).map(([k, v]) => `${v} ${k}`).join(", ");
+    lines.push(`skipped ${report.recordsSkipped} of ${report.records} records (${reasons}); used ${report.recordsUsed}`);
+  }
+  lines.push(...(report.notes ?? []));
+  return lines.length ? lines.join("\n") : null;
 }

@@ -5,7 +5,8 @@ import { resolveInputs } from "../load/inputs";
 import { loadTokenLogs, TokenLogs } from "../load";
 import { readLines } from "../load/lines";
 import { AttackResults, loadAttackResults } from "../attacks/load";
-import { buildReport } from "../report/build";
+import { buildReport, defaultWhere } from "../report/build";
+import { positionStartWarnings } from "../stats/positionStart";
 import { CommandSpec, Parsed } from "./args";
 import { COLOR_OPTIONS, LOAD_OPTIONS, MASS_OPTIONS, WHERE_OPTION, colorOptions, loadOptions, parseWhere, selectionWarnings } from "./common";
 import { Output, skippedNote, stdio } from "./output";
@@ -154,6 +155,16 @@ export async function reportCommand(p: Parsed, out: Output): Promise<number> {
     if (attacks) shown.push(["--threshold", String(attacks.report.threshold)], ["--scale", `${attacks.report.scale[0]}:${attacks.report.scale[1]}`], ["--not-judged", attacks.report.notJudgedValues.length ? attacks.report.notJudgedValues.join(", ") : "(none)"]);
     if (o["recipe-pattern"] !== undefined) shown.push(["--recipe-pattern", String(o["recipe-pattern"])]);
     if (o.ablation) shown.push(["--ablation", (o.ablation as string[]).join(", ")]);
+    // The load options as given, and the position-0 warning (METRICS 1.4) in the header and on stderr.
+    for (const name of ["columns", "mask", "unscored", "span"]) {
+      const v = o[name] as string | string[] | undefined;
+      if (v !== undefined && (!Array.isArray(v) || v.length)) shown.push([`--${name}`, Array.isArray(v) ? v.join(" ") : v]);
+    }
+    const analysed = where ?? (await defaultWhere(logs)).where;
+    for (const w of await positionStartWarnings(logs, { metric: o.metric as string, where: analysed })) {
+      out.note(`warning: ${w}`);
+      shown.push(["warning", w]);
+    }
     const html = await buildReport(logs, attacks, {
       title: o.title as string | undefined,
       metric: o.metric as string,

@@ -3,7 +3,8 @@ import { loadTokenLogs } from "../load";
 import { summary } from "../stats/summary";
 import { textTable } from "../table";
 import { CommandSpec, Parsed } from "./args";
-import { LOAD_OPTIONS, MASS_OPTIONS, WHERE_OPTION, loadOptions, parseWhere, selectionWarnings } from "./common";
+import { LOAD_OPTIONS, MASS_OPTIONS, WHERE_OPTION, loadFacts, loadOptions, parseWhere, selectionWarnings } from "./common";
+import { positionStartWarnings } from "../stats/positionStart";
 import { Output, skippedNote } from "./output";
 
 export const summarySpec: CommandSpec = {
@@ -49,7 +50,10 @@ export async function summaryCommand(p: Parsed, out: Output): Promise<number> {
     });
     const note = skippedNote(logs.report);
     if (note) out.note(note);
-    if (o.json) out.json({ metric, k: o.k, runs, ...(logs.report.recordsSkipped ? { skipped: { records: logs.report.recordsSkipped, by_reason: logs.report.skipped } } : {}), ...(warnings.length ? { warnings } : {}) });
+    const startWarnings = await positionStartWarnings(logs, { metric, where: parseWhere(o.where as string[] | undefined), runs: o.run as string[] | undefined });
+    for (const w of startWarnings) out.note(`warning: ${w}`);
+    warnings.push(...startWarnings);
+    if (o.json) out.json({ metric, k: o.k, runs, warnings, ...loadFacts(logs.report), ...(logs.report.recordsSkipped ? { skipped: { records: logs.report.recordsSkipped, by_reason: logs.report.skipped } } : {}) });
     else out.text(`update of ${metric} between each run's steps (k = ${o.k}, ${o.bootstrap} bootstrap replicates, seed ${o.seed})\n${textTable(runs as unknown as Record<string, unknown>[])}`);
     return 0;
   } finally {

@@ -2,6 +2,7 @@ import { InvalidInputError, formatProblems } from "../errors";
 import { loadTokenLogs } from "../load";
 import { CommandSpec, Parsed } from "./args";
 import { LOAD_OPTIONS, loadOptions } from "./common";
+import { positionStartWarnings } from "../stats/positionStart";
 import { Output } from "./output";
 
 export const validateSpec: CommandSpec = {
@@ -17,6 +18,8 @@ interface FileResult {
   rows: number;
   valid: boolean;
   errors: Array<{ line: number | null; field: string | null; message: string }>;
+  /** Loaded, but worth saying (METRICS 1.4: rows that do not start at position 0). */
+  warnings?: string[];
 }
 
 /** Validates each file on its own; exit code 1 when any file has a problem. */
@@ -27,8 +30,11 @@ export async function validateCommand(p: Parsed, out: Output): Promise<number> {
   for (const input of p.positionals) {
     try {
       const logs = await loadTokenLogs(input, opts);
+      const warnings = await positionStartWarnings(logs, { metric: logs.metrics[0] });
+      for (const n of logs.report.notes ?? []) out.note(n);
+      for (const w of warnings) out.note(`warning: ${w}`);
       for (const f of logs.report.files) {
-        results.push({ path: f.path, rows: f.records, valid: f.problemCount === 0, errors: f.problems.map((q) => ({ line: q.line, field: q.field, message: q.message })) });
+        results.push({ path: f.path, rows: f.records, valid: f.problemCount === 0, errors: f.problems.map((q) => ({ line: q.line, field: q.field, message: q.message })), ...(warnings.length ? { warnings } : {}) });
         if (f.problemCount === 0) text.push(`${f.path}: ok (${f.records} records, ${f.tokens} token rows, ${f.layout} layout)`);
         else {
           text.push(...formatProblems(f.problems));
@@ -38,6 +44,11 @@ export async function validateCommand(p: Parsed, out: Output): Promise<number> {
       logs.close();
     } catch (e) {
       if (!(e instanceof InvalidInputError)) throw e;
+      // A file of another record kind (attack results, ...) is left out with a note, not an error.
+      if (e.problems.every((q) => q.reason === "not-a-token-log")) {
+        for (const q of e.problems) out.note(`left out ${q.file}: ${q.message.replace(/ \(no token log among the inputs\)$/, "")}`);
+        continue;
+      }
       const byFile = new Map<string, FileResult>();
       for (const q of e.problems) {
         const r = byFile.get(q.file) ?? { path: q.file, rows: 0, valid: false, errors: [] };

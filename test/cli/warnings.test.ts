@@ -25,7 +25,7 @@ describe("selection warnings", () => {
     // A value that exists: no warning, and no `warnings` key.
     const ok = await run(["summary", tokens, "--skip-invalid", "--where", "split=refusal", "--bootstrap", "0", "--json"]);
     expect(ok.stderr).not.toContain("warning");
-    expect(JSON.parse(ok.stdout).warnings).toBeUndefined();
+    expect(JSON.parse(ok.stdout).warnings).toEqual([]); // METRICS 5: always a list
   });
   it("filters that exist one by one but match nothing together", async () => {
     const r = await run(["profile", tokens, "--skip-invalid", "--where", "split=refusal", "--where", "run=nope", "--json"]);
