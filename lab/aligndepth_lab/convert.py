@@ -133,8 +133,9 @@ def detect_kind(obj) -> str:
     """'logprobs', 'logits' or 'gradnorm', from the sentinel values and the shapes.
 
     A sentinel 10086 means logits, 1000 log-probs; without a sentinel, 1-D arrays are log-probs,
-    3-D ones a batch of logits, and 2-D arrays that are finite and >= 0 everywhere a gradient-magnitude
-    dump (:mod:`aligndepth_lab.gradnorm`).  Raises ValueError describing what it met otherwise.
+    2-D (or batched 3-D) arrays that are finite and >= 0 everywhere a gradient-magnitude dump
+    (:mod:`aligndepth_lab.gradnorm`), other 3-D ones a batch of logits.  Raises ValueError
+    describing what it met otherwise.
     """
     try:
         tensors = [t.float() for t in _leaves(obj)]
@@ -150,12 +151,13 @@ def detect_kind(obj) -> str:
     dims = {t.dim() for t in tensors}
     if dims == {1}:
         return "logprobs"
-    if dims == {3}:
-        return "logits"
     from .gradnorm import looks_like_gradnorm
 
-    if dims == {2} and looks_like_gradnorm(tensors):
-        return "gradnorm"
+    per_example = [x for t in tensors for x in (list(t) if t.dim() == 3 else [t])]
+    if dims <= {2, 3} and looks_like_gradnorm(per_example):
+        return "gradnorm"  # logits are never all >= 0
+    if dims == {3}:
+        return "logits"
     raise ValueError(f"{describe(obj)}, without the sentinel 1000 (log-probs) or 10086 (logits) and not a "
                      "gradient-magnitude dump (2-D arrays >= 0): cannot tell the format; pass --kind")
 

@@ -206,17 +206,6 @@ def read_judge_lines(
         if not isinstance(obj, dict):
             bad(lineno, None, "not-an-object", f"expected a JSON object per line, got {type(obj).__name__}")
             continue
-        if "score" not in obj or obj["score"] is None:
-            bad(lineno, "score", "missing-field", "missing (a judge file needs a numeric score on every line)")
-            continue
-        score = obj["score"]
-        if not _is_number(score):
-            hint = " (a string: write the number without quotes)" if isinstance(score, str) else ""
-            bad(lineno, "score", "wrong-type", f"expected a number, got {json.dumps(score)}{hint}")
-            continue
-        if not math.isfinite(score):
-            bad(lineno, "score", "not-finite", f"expected a finite number, got {score!r}")
-            continue
         if "idx" in obj and obj["idx"] is not None:
             ex = obj["idx"]
             if _is_number(ex) and float(ex).is_integer():
@@ -231,6 +220,17 @@ def read_judge_lines(
             bad(lineno, "idx", "duplicate", f"example {json.dumps(ex)} appears twice (first at line {seen[key]})")
             continue
         seen[key] = lineno
+        if "score" not in obj or obj["score"] is None:
+            bad(lineno, "score", "missing-field", "missing (a judge file needs a numeric score on every line)")
+            continue
+        score = obj["score"]
+        if not _is_number(score):
+            hint = " (a string: write the number without quotes)" if isinstance(score, str) else ""
+            bad(lineno, "score", "wrong-type", f"expected a number, got {json.dumps(score)}{hint}")
+            continue
+        if not math.isfinite(score):
+            bad(lineno, "score", "not-finite", f"expected a finite number, got {score!r}")
+            continue
         if scale.not_judged is not None and score == scale.not_judged:
             res.not_judged_lines.append(lineno)
             continue
