@@ -287,9 +287,8 @@ def _located(path: str, fn, *args, **kw):
 
 def resolve_kind(data, path: str, kind: Optional[str] = None) -> str:
     """The kind of a loaded file: ``kind`` when given (checked against what the file looks like), else detected."""
-    found = _located(path, detect_kind, data) if kind is None else None
     if kind is None:
-        return found
+        return _located(path, detect_kind, data)
     if kind not in ("logprobs", "logits", "gradnorm"):
         raise UsageError(f"--kind must be logprobs, logits or gradnorm, got {kind!r}")
     try:

@@ -190,7 +190,8 @@ def gradnorm_records(
         aligned_bad = compact_bad = None
         for i, (t, nz, sr) in enumerate(zip(arrays, nonzero, scored_rows)):
             if aligned_bad is None:
-                outside = [j for j in nz if j not in set(sr)] if lp[i].shape[0] == t.shape[0] else nz
+                srs = set(sr)
+                outside = [j for j in nz if j not in srs] if lp[i].shape[0] == t.shape[0] else nz
                 if outside:
                     aligned_bad = (i, outside, sr)
             if compact_bad is None and nz and nz[-1] >= len(sr):
@@ -233,11 +234,13 @@ def gradnorm_records(
                       f"grad_norm = column {col} of {ncol}{' (the last)' if col == ncol - 1 else ''}; "
                       f"positions from {how}")
     if conv.empty_examples:
-        conv.notes.append(f"{conv.empty_examples} examples have no non-zero gradient row: no record written for them")
+        conv.notes.append(f"{conv.empty_examples} example{'s have' if conv.empty_examples > 1 else ' has'} no non-zero "
+                          "gradient row: no record written for them")
     if conv.unmeasured_rows:
         conv.notes.append(f"{conv.unmeasured_rows} scored tokens after an example's last non-zero gradient row "
                           "were not measured (the published loop stops after 50 per example): left out")
     if conv.extra_logp_examples:
-        conv.notes.append(f"{logps_name} holds {conv.extra_logp_examples} more examples than {grad_name}: the "
+        conv.notes.append(f"{logps_name} holds {conv.extra_logp_examples} more example"
+                          f"{'s' if conv.extra_logp_examples > 1 else ''} than {grad_name}: the "
                           f"first {len(arrays)} were matched by order; the others have no gradient norms")
     return conv

@@ -191,7 +191,7 @@ def test_nonzero_rows_need_one_span():
     conv = gradnorm_records([h, np.zeros((6, 2))], "r", 0, scored="nonzero", example_prefix="p")
     assert [(r["example"], r["grad_norm"]) for r in conv.records] == [("p0", [1.5, 1.5])]
     assert conv.empty_examples == 1
-    assert "1 examples have no non-zero gradient row: no record written for them" in conv.notes
+    assert "1 example has no non-zero gradient row: no record written for them" in conv.notes
 
 
 def test_more_log_prob_examples_than_gradients_are_matched_by_order(tmp_path, cli, dumps):
@@ -202,7 +202,7 @@ def test_more_log_prob_examples_than_gradients_are_matched_by_order(tmp_path, cl
     code, _, err = cli("convert-torch", gp, "--logps", lp, "--run", "m", "--step", 0, "--out", out)
     assert code == 0
     assert len(_records(out)) == 2
-    assert f"note: {lp} holds 1 more examples than {gp}: the first 2 were matched by order" in err
+    assert f"note: {lp} holds 1 more example than {gp}: the first 2 were matched by order" in err
 
 
 def test_batched_dump_and_list_of_batches(tmp_path, cli, dumps):
