@@ -20,6 +20,7 @@ import json
 import os
 import re
 import sys
+import warnings
 from typing import List, Optional
 
 from .errors import InputError, UsageError, format_problems
@@ -204,6 +205,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Runs one command; returns the exit code (0 ok, 1 invalid input, 2 usage, 3 internal error)."""
     a = build_parser().parse_args(argv)
     debug = bool(os.environ.get("ALIGNDEPTH_DEBUG"))
+    with warnings.catch_warnings():
+        if not debug:  # a warning is one line too (not Python's two, with the source line)
+            warnings.showwarning = lambda message, *rest, **kw: print(f"warning: {message}", file=sys.stderr)
+        return _main(a, debug)
+
+
+def _main(a, debug: bool) -> int:
     try:
         return _run(a)
     except InputError as e:

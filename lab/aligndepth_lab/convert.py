@@ -365,10 +365,9 @@ def convert_torch_file(
             msg = str(e)
             if "--grad-column" in msg:
                 raise UsageError(msg) from None
-            # the message starts with the file it is about
-            who = logps_path if logps_path and msg.startswith(logps_path + " ") else path
-            body = msg[len(who) + 2:] if msg.startswith(who + ": ") else msg
-            raise InputError.at(who, body, reason="invalid-content") from None
+            # about the gradient dump (the log-prob dump was checked on its own above)
+            body = msg[len(path) + 2:] if msg.startswith(path + ": ") else msg
+            raise InputError.at(path, body, reason="invalid-content") from None
         recs = conv.records
         if notes is not None:
             notes.extend(conv.notes)

@@ -183,8 +183,8 @@ def gradnorm_records(
 
         lp = _examples(logps, "logprobs")
         if len(lp) < len(arrays):
-            raise ValueError(f"{grad_name} holds {len(arrays)} examples but {logps_name} only {len(lp)}: "
-                             "they are not the matching dumps")
+            raise ValueError(f"{grad_name}: {len(arrays)} examples, but {logps_name} holds only {len(lp)}: "
+                             "not the matching dumps")
         conv.extra_logp_examples = len(lp) - len(arrays)
         scored_rows = [[int(j) for j in torch.nonzero(t != LOGPROB_SENTINEL).flatten()] for t in lp[: len(arrays)]]
         aligned_bad = compact_bad = None

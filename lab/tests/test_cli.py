@@ -52,3 +52,14 @@ def test_help_of_every_command(cli):
         assert code == 0 and out.startswith("usage: aligndepth-lab " + cmd)
     code, out, _ = cli("--help")
     assert code == 0 and "convert-torch" in out and "ALIGNDEPTH_DEBUG" in out
+
+
+def test_a_partial_last_line_is_repaired_with_a_one_line_warning(tmp_path, cli):
+    out = tmp_path / "att.jsonl"
+    out.write_text('{"run": "r", "attack": "prefill", "example": 0, "score": 5}\n{"run": "r", "att')
+    f = tmp_path / "j.jsonl"
+    f.write_text('{"idx": 1, "score": 1}\n{"idx": 2, "score": 5}\n')
+    code, _, err = cli("convert-judge", f, "--run", "r", "--attack", "prefill", "--out", out)
+    assert code == 0
+    assert one_error_line(err) == f"warning: {out}: dropping a partial last line (17 bytes)"
+    assert [json.loads(l)["example"] for l in out.read_text().splitlines()] == [0, 1, 2]

@@ -254,8 +254,7 @@ def test_files_that_do_not_match(tmp_path, cli, dumps):
     lp2 = _save(tmp_path / "l2.pt", full[:2])
     code, _, err = cli("convert-torch", gp, "--logps", lp2, "--run", "m", "--step", 0, "--out", out)
     assert code == 1
-    assert one_error_line(err) == (f"error: {gp}: {gp} holds 3 examples but {lp2} only 2: they are not the "
-                                   "matching dumps")
+    assert one_error_line(err) == f"error: {gp}: 3 examples, but {lp2} holds only 2: not the matching dumps"
     # rows that neither line up with the scored rows nor fit in the first rows
     shifted = [np.roll(g, 2, axis=0) for g in grads]
     sp = _save(tmp_path / "shifted.pt", shifted)
