@@ -5,8 +5,9 @@
 * ``tokens-<recipe>.jsonl.gz``   token logs (wide layout) of every checkpoint of a recipe, on the
   fixed probe sets ``refusal``, ``harmful`` and ``benign``: loss, kl (to the base model), logprob,
   token, token_id, segment; scalar ``split``.
-* ``gradnorm-<recipe>.jsonl.gz`` the same fields plus ``grad_norm`` at a few checkpoints, on the
-  first probes of each set.
+* ``gradnorm-<recipe>.jsonl.gz`` ``grad_norm`` at a few checkpoints, on the first probes of each
+  set, with the labels token, token_id, segment and split; no loss or kl (those are in tokens-*,
+  under the same keys: a loader joins the two by key).
 * ``attacks.jsonl.gz``           prefilling and insertion attack results on the base model and on
   every recipe's final model.
 * ``summary.json``               configuration, versions, timings and the lab's own quick analysis.
@@ -231,11 +232,10 @@ def log_grad_norms(log: TokenLogger, run: str, step: int, model, probes, base_lo
         ids, mask = collate(exs)
         with torch.no_grad():
             logits = model(ids)
-        # right padding + causal model: the first columns of the full batch's base logits are exact
-        ref = base_logits[split][: len(exs), : ids.shape[1]]
+        # grad_norm and labels only: loss and kl of the same keys are in tokens-* (joined by key)
         log.log_batch(run, step, [f"{split}-{i:03d}" for i in range(len(exs))], logits, ids, mask,
-                      ref_logits=ref, grad_norms=norms, vocab=VOCAB.itos,
-                      segments=_segments(exs), split=split)
+                      grad_norms=norms, vocab=VOCAB.itos, segments=_segments(exs), split=split,
+                      with_loss=False, with_logprob=False)
     model.zero_grad(set_to_none=True)
     log.checkpoint()
 
