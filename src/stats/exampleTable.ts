@@ -83,11 +83,32 @@ export function addExample(t: ExampleTable, e: number, w: number, out: PositionS
 
 /** Weighted sums over the examples with weights[e] != 0 (weights indexed by example number; null = every example once). */
 export function weightedSums(t: ExampleTable, weights: ArrayLike<number> | null, out: PositionSums = emptySums(t)): PositionSums {
-  out.count.fill(0);
-  for (const s of out.sums) s.fill(0);
+  const { count, sums } = out;
+  count.fill(0);
+  for (const s of sums) s.fill(0);
   const nEx = t.ids.length;
+  const { offsets, positionIndex, columns } = t;
+  const nw = weights === null ? 0 : weights.length;
+  // The hot loop of every bootstrap replicate: one and two value columns get their own loops.
+  if (columns.length === 2) {
+    const c0 = columns[0];
+    const c1 = columns[1];
+    const s0 = sums[0];
+    const s1 = sums[1];
+    for (let e = 0; e < nEx; e++) {
+      const w = weights === null ? 1 : e < nw ? weights[e] : 0;
+      if (w === 0) continue;
+      for (let j = offsets[e], end = offsets[e + 1]; j < end; j++) {
+        const p = positionIndex[j];
+        count[p] += w;
+        s0[p] += w * c0[j];
+        s1[p] += w * c1[j];
+      }
+    }
+    return out;
+  }
   for (let e = 0; e < nEx; e++) {
-    const w = weights === null ? 1 : e < weights.length ? weights[e] : 0;
+    const w = weights === null ? 1 : e < nw ? weights[e] : 0;
     if (w !== 0) addExample(t, e, w, out);
   }
   return out;
