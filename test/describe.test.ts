@@ -4,6 +4,7 @@ import { AsrRow, wilson } from "../src/attacks/asr";
 import { attackReach } from "../src/attacks/reach";
 import type { PositionProfileRow } from "../src/stats/positionProfile";
 import type { RunComparison } from "../src/stats/compare";
+// Fixtures list only the fields the sentences read.
 
 const prow = (run: string, step: number, position: number, mean: number | null): PositionProfileRow => ({ run, step, position, n: 2, mean, sd: null, se: null });
 
@@ -85,10 +86,11 @@ describe("describeAttackReach", () => {
 
 const comp = (run: string, early_share: number, d90: number, asr: Record<string, number | null>): RunComparison => ({
   run, split: "refusal", from: 0, to: 10, examples: 4, early_share, d50: 1, d90,
+  net_early_share: early_share, z90: d90 - 0.5,
   ci: { early_share: [early_share - 0.1, early_share + 0.1], d50: [1, 1], d90: [d90, d90] },
   final_step: 10, final_loss: {},
   asr: Object.fromEntries(Object.entries(asr).map(([a, v]) => [a, { attack: a, condition: a === "prefill" ? "k=10" : "mean over 9 conditions", conditions: 1, n: 10, harmful: 0, asr: v, ci: null }])),
-});
+}) as unknown as RunComparison;
 
 describe("describeAttackComparison", () => {
   it("names the run with the lowest and the highest ASR per attack", () => {
@@ -103,9 +105,17 @@ describe("describeAttackComparison", () => {
       "insertion: every run has the same ASR, 0% (mean over 9 conditions).",
     ]);
   });
-  it("compareConcentration also takes run comparisons", () => {
+  it("compareConcentration also takes run comparisons, and states the paired test, never an overlap", () => {
     const rows = [comp("sft", 0.9, 3, {}), comp("augment", 0.4, 12, {})];
-    expect(compareConcentration(rows, 5)).toBe("The most front-loaded update is sft (E5 90%, d90 3); the least is augment (E5 40%, d90 12). Their 95% intervals do not overlap.");
+    expect(compareConcentration(rows, 5)).toBe(
+      "The most front-loaded update is sft (N5 90%, z90 2.5); the least is augment (N5 40%, z90 11.5). Whether they differ is a paired test over the same examples (aligndepth compare).",
+    );
+    // B - A given: the sentence turns it around to hi - lo.
+    const paired = { a: "augment", b: "sft", runs_resampled: false, rows: [{ statistic: "net_early_share" as const, a: 0.4, b: 0.9, difference: -0.5, ci: [-0.6, -0.35] as [number, number], p: 0.001, p_holm: 0.004, n_null: 0 }] };
+    expect(compareConcentration(rows, 5, paired)).toBe(
+      "The most front-loaded update is sft (N5 90%, z90 2.5); the least is augment (N5 40%, z90 11.5). Paired over the same examples, N5(sft) - N5(augment) = 0.500 (95% CI 0.350 to 0.600), p = 0.004 (Holm-adjusted): the difference is clear at this sample size. (the test covers example sampling, not training randomness)",
+    );
+    expect(compareConcentration(rows, 5, paired)).not.toMatch(/overlap/);
   });
 });
 
