@@ -4,7 +4,7 @@
  * from a seed; BCa by default, with the jackknife over examples computed by deleting one example's
  * sums at a time (linear in examples: no re-scan of the data per deletion).
  */
-import { BootInterval, IntervalMethod, bootstrapInterval } from "./bca";
+import { IntervalMethod, bootstrapInterval } from "./bca";
 import { rng } from "./bootstrap";
 import { ExampleTable, PositionSums, addExample, emptySums, weightedSums } from "./exampleTable";
 import { INTEGER_DEPTHS, NET_STATISTICS, STAT_INDEX, StatisticsOptions, UPDATE_STATISTICS, UpdateStatistic, updateStatistics } from "./updateStatistics";
@@ -57,23 +57,32 @@ export function runStatistics(d: RunData, weights: ArrayLike<number> | null, o: 
   return updateStatistics(d.pairs, ps, d.level, ls, o);
 }
 
+/** The raw material of a run's intervals: the estimate, B replicates and (for BCa) the jackknife. */
+export interface RunBootstrap {
+  estimate: Float64Array;
+  /** B rows x statistics (UPDATE_STATISTICS order), NaN = null. */
+  replicates: Float64Array;
+  /** Pool size rows x statistics, or null when not computed. */
+  jackknife: Float64Array | null;
+  B: number;
+  seed: number;
+  /** Examples drawn from. */
+  examples: number;
+  hasLevel: boolean;
+}
+
 /**
- * Point estimates and intervals of every statistic of one run.
- * @example const { estimate, ci, info } = runIntervals(data, { B: 1000, seed: 0, method: "bca", k: 5 });
+ * Bootstrap replicates (and, with `jackknife: true`, the jackknife) of every statistic of one run.
+ * @example const boot = runBootstrap(data, { B: 1000, seed: 0 }, true); intervalsFrom(boot, "bca")
  */
-export function runIntervals(d: RunData, o: IntervalOptions = {}): { estimate: Float64Array; ci: Record<UpdateStatistic, Interval>; info: CiInfo } {
+export function runBootstrap(d: RunData, o: IntervalOptions = {}, withJackknife = (o.method ?? "bca") === "bca"): RunBootstrap {
   const B = o.B ?? 1000;
   const seed = o.seed ?? 0;
-  const method = o.method ?? "bca";
   const S = UPDATE_STATISTICS.length;
-  const estimate = runStatistics(d, null, o);
-  const ci = Object.fromEntries(UPDATE_STATISTICS.map((s) => [s, null])) as Record<UpdateStatistic, Interval>;
-  const info: CiInfo = { method, B, seed, n_null: {}, degenerate: [] };
+  const estimate = runStatistics(d, null, o).slice();
   const n = d.pool.length;
-  if (n < 2 || B <= 0) {
-    if (n < 2 && B > 0) info.reason = "fewer than 2 examples: no interval";
-    return { estimate, ci, info };
-  }
+  const base = { estimate, B, seed, examples: n, hasLevel: d.level !== null };
+  if (n < 2 || B <= 0) return { ...base, replicates: new Float64Array(0), jackknife: null };
   const rand = rng(seed);
   const nEx = Math.max(d.pairs.ids.length, d.level?.ids.length ?? 0);
   const counts = new Float64Array(nEx);
@@ -83,28 +92,37 @@ export function runIntervals(d: RunData, o: IntervalOptions = {}): { estimate: F
     drawCounts(d.pool, counts, rand);
     reps.set(runStatistics(d, counts, o, buf), b * S);
   }
-  let jack: Float64Array | null = null;
-  if (method === "bca") jack = jackknife(d, o);
+  return { ...base, replicates: reps, jackknife: withJackknife ? jackknife(d, o) : null };
+}
+
+/** Intervals of every statistic from a run's bootstrap, by `method` (METRICS.md 3.6 rules for nulls and net statistics). */
+export function intervalsFrom(boot: RunBootstrap, method: IntervalMethod): { ci: Record<UpdateStatistic, Interval>; info: CiInfo } {
+  const { estimate, B, seed } = boot;
+  const S = UPDATE_STATISTICS.length;
+  const ci = Object.fromEntries(UPDATE_STATISTICS.map((s) => [s, null])) as Record<UpdateStatistic, Interval>;
+  const info: CiInfo = { method, B, seed, n_null: {}, degenerate: [] };
+  if (boot.examples < 2 || B <= 0) {
+    if (boot.examples < 2 && B > 0) info.reason = "fewer than 2 examples: no interval";
+    return { ci, info };
+  }
+  const reps = boot.replicates;
+  const jack = method === "bca" ? boot.jackknife : null;
   const fallback: UpdateStatistic[] = [];
   const col = (s: number, m: Float64Array, rows: number) => {
     const xs: number[] = [];
     for (let r = 0; r < rows; r++) xs.push(m[r * S + s]);
     return xs;
   };
-  const results = new Map<UpdateStatistic, BootInterval>();
   UPDATE_STATISTICS.forEach((name, s) => {
-    const all = col(s, reps, B);
-    const usable = all.filter((x) => !Number.isNaN(x));
+    if (!boot.hasLevel && name.startsWith("level_")) return;
+    const usable = col(s, reps, B).filter((x) => !Number.isNaN(x));
     const nNull = B - usable.length;
-    if (!d.level && name.startsWith("level_")) return;
     if (nNull > 0) info.n_null[name] = nNull;
     if (Number.isNaN(estimate[s]) || usable.length === 0) return;
-    const integer = INTEGER_DEPTHS.includes(name);
-    const m: IntervalMethod = integer ? "percentile" : method;
-    const jk = jack ? col(s, jack, n).map((x) => (Number.isNaN(x) ? null : x)) : undefined;
+    const m: IntervalMethod = INTEGER_DEPTHS.includes(name) ? "percentile" : method;
+    const jk = jack ? col(s, jack, boot.examples).map((x) => (Number.isNaN(x) ? null : x)) : undefined;
     const r = bootstrapInterval(usable, estimate[s], { method: m, jackknife: jk });
     if (method === "bca" && r.method !== "bca" && !r.degenerate) fallback.push(name);
-    results.set(name, r);
     ci[name] = r.interval;
     if (r.degenerate) info.degenerate.push(name);
   });
@@ -115,7 +133,16 @@ export function runIntervals(d: RunData, o: IntervalOptions = {}): { estimate: F
     info.reason = NET_NOT_DISTINGUISHABLE;
   }
   if (fallback.length) info.percentile_fallback = fallback;
-  return { estimate, ci, info };
+  return { ci, info };
+}
+
+/**
+ * Point estimates and intervals of every statistic of one run.
+ * @example const { estimate, ci, info } = runIntervals(data, { B: 1000, seed: 0, method: "bca", k: 5 });
+ */
+export function runIntervals(d: RunData, o: IntervalOptions = {}): { estimate: Float64Array; ci: Record<UpdateStatistic, Interval>; info: CiInfo } {
+  const boot = runBootstrap(d, o);
+  return { estimate: boot.estimate, ...intervalsFrom(boot, o.method ?? "bca") };
 }
 
 /**
