@@ -4,7 +4,7 @@
  * for a level share, the level metric's values at one checkpoint. Example ids share one numbering
  * across runs, so replicate runs and paired comparisons can draw the same example ids.
  */
-import { sqlIdent } from "../engine";
+import { sqlIdent } from "../load/engine";
 import type { TokenLogs } from "../load";
 import { ExampleTable, exampleTable, examplesWithEntries } from "./exampleTable";
 import { clampLevelValues } from "./levelShare";

@@ -6,7 +6,7 @@
  * seeded bootstrap intervals (BCa by default); per probe set when the rows carry a probe-set label;
  * per recipe when runs are grouped into replicate runs.
  */
-import { sqlIdent } from "../engine";
+import { sqlIdent } from "../load/engine";
 import type { TokenLogs } from "../load";
 import type { IntervalMethod } from "./bca";
 import type { MassOptions } from "./updateMass";

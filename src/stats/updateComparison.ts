@@ -4,7 +4,7 @@
  * analyses them. The arithmetic is in pairedComparison.ts.
  */
 import { UsageError } from "../errors";
-import { sqlIdent } from "../engine";
+import { sqlIdent } from "../load/engine";
 import type { TokenLogs } from "../load";
 import { ComparisonSide, PairedComparison, pairedComparison } from "./pairedComparison";
 import { groupRecipes } from "./recipes";
