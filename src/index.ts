@@ -94,3 +94,32 @@ export type { ReportOptions, ReportLimits } from "./report/build";
 
 // tables
 export { toDataFrame, textTable, flattenRows } from "./table";
+
+// dynamics (METRICS 7: where the training gradient acts): load -> analyse -> plot -> describe
+export { loadDynamicsLogs, joinTokenLogs, dynamicsKind, DYNAMICS_PREFIXES } from "./dynamics/load";
+export type { DynamicsLogs, DynamicsLoadOptions, DynamicsReport, DynamicsFileReport, DynamicsKind, InfluenceRecord, TrainGradientRecord, ProbeChangeRecord, RunLabels, TokenJoin } from "./dynamics/load";
+export { influenceMatrices, sourceProfile, predictedChange } from "./dynamics/influenceMatrix";
+export type { InfluenceMatrix } from "./dynamics/influenceMatrix";
+export { interpolatedDepth } from "./dynamics/interpolatedDepth";
+export type { InterpolatedDepth } from "./dynamics/interpolatedDepth";
+export { sourceEarlyShare } from "./dynamics/sourceEarlyShare";
+export type { SourceEarlyShareRow } from "./dynamics/sourceEarlyShare";
+export { tokenShares } from "./dynamics/tokenShare";
+export { crossInfluence } from "./dynamics/crossInfluence";
+export type { CrossInfluenceRow } from "./dynamics/crossInfluence";
+export { trainGradientProfile } from "./dynamics/trainGradientProfile";
+export type { TrainGradientProfileRow, TrainGradientPosition } from "./dynamics/trainGradientProfile";
+export { approximationCheck, pearson } from "./dynamics/approximationCheck";
+export type { ApproximationCheckRow, ApproximationPosition } from "./dynamics/approximationCheck";
+export { seedInterval } from "./dynamics/seedInterval";
+export type { SeedInterval, SeedIntervalOptions } from "./dynamics/seedInterval";
+export { studentTQuantile, studentTCdf } from "./dynamics/studentT";
+export { dynamicsSummary, DEFAULT_RECIPE_PATTERN, LEFT_OUT_WARNING } from "./dynamics/summary";
+export type { DynamicsSummary, DynamicsOptions, InfluenceRow, RecipeInfluenceRow, RecipeTrainGradientRow } from "./dynamics/summary";
+export { influenceHeatmapFigure } from "./figures/influenceHeatmap";
+export type { InfluenceHeatmapOptions } from "./figures/influenceHeatmap";
+export { sourceEarlyShareFigure } from "./figures/sourceEarlyShareOverTraining";
+export type { SourceEarlyShareFigureOptions } from "./figures/sourceEarlyShareOverTraining";
+export { predictedVsMeasuredFigure } from "./figures/predictedVsMeasured";
+export type { PredictedVsMeasuredOptions } from "./figures/predictedVsMeasured";
+export { describeSourceEarlyShare, describeTrainGradient, describeApproximation } from "./dynamics/describe";
