@@ -9,9 +9,8 @@
  * E_k is their value on the true profile delta(p) (for seeds: the mean over seeds of each seed's
  * true value, by Monte Carlo).
  */
-import { IntervalMethod, exampleTable, intervalsFrom, recipeIntervals, rng, runBootstrap, wilson, UPDATE_STATISTICS } from "../src/index";
+import { IntervalMethod, exampleTable, interpolatedDepth, intervalsFrom, recipeIntervals, rng, runBootstrap, wilson, UPDATE_STATISTICS } from "../src/index";
 import type { RunData } from "../src/index";
-import { interpolatedDepth } from "../src/stats/interpolatedDepth";
 
 export interface Scenario {
   name: string;
@@ -68,7 +67,7 @@ export function truthOf(delta: number[]): { net_early_share: number; z90: number
   const pos = delta.map((_, p) => p);
   return {
     net_early_share: delta.slice(0, K).reduce((a, b) => a + b, 0) / D,
-    z90: interpolatedDepth(pos, delta.map((d) => d / D), 0.9).depth!,
+    z90: interpolatedDepth(pos, delta, 0.9).depth!,
     early_share: delta.slice(0, K).reduce((a, b) => a + Math.abs(b), 0) / abs,
   };
 }

@@ -32,7 +32,6 @@ export { summary, updateSummary } from "./stats/summary";
 export type { RunSummary, RecipeSummary, SummaryResult, SummaryOptions } from "./stats/summary";
 export { netShare } from "./stats/netShare";
 export type { NetShare } from "./stats/netShare";
-export { interpolatedDepth } from "./stats/interpolatedDepth";
 export { counterMovement } from "./stats/counterMovement";
 export { levelShare, clampLevelValues } from "./stats/levelShare";
 export { uniformEarlyShare, headroomEarlyShare } from "./stats/references";

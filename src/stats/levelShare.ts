@@ -5,7 +5,7 @@
  * L_k = sum over p < k of mu(p) / sum over p of mu(p), null when that sum is 0; depths z50, z90
  * interpolated as for the net share.
  */
-import { interpolatedDepth } from "./interpolatedDepth";
+import { interpolatedDepth } from "../dynamics/interpolatedDepth";
 
 export interface LevelShare {
   positions: number[];
@@ -30,8 +30,8 @@ export function levelShare(positions: ArrayLike<number>, means: ArrayLike<number
     if (pos[i] < k) early += means[i];
   }
   if (total === 0 || pos.length === 0) return { positions: pos, levelEarlyShare: null, z50: null, z90: null, total, k };
-  const shares = Array.from(means, (m) => m / total);
-  return { positions: pos, levelEarlyShare: early / total, z50: interpolatedDepth(pos, shares, 0.5).depth, z90: interpolatedDepth(pos, shares, 0.9).depth, total, k };
+  const mu = Array.from(means);
+  return { positions: pos, levelEarlyShare: early / total, z50: interpolatedDepth(pos, mu, 0.5).depth, z90: interpolatedDepth(pos, mu, 0.9).depth, total, k };
 }
 
 /** Relative tolerance for float noise: values below -NEGATIVE_TOLERANCE * max|m| refuse the level share. */

@@ -6,7 +6,7 @@
  * statistic is null when D = 0. Unlike the absolute share (updateMass.ts), noise at unchanged
  * positions adds no bias to numerator or denominator, only variance (the ratio keeps an O(1/N) bias).
  */
-import { interpolatedDepth } from "./interpolatedDepth";
+import { interpolatedDepth } from "../dynamics/interpolatedDepth";
 
 export interface NetShare {
   /** Used positions (0-based), ascending. */
@@ -37,7 +37,8 @@ export function netShare(positions: ArrayLike<number>, deltas: ArrayLike<number>
   const shares = Array.from(deltas, (d) => d / D);
   let early = 0;
   for (let i = 0; i < pos.length; i++) if (pos[i] < k) early += shares[i];
-  const z50 = interpolatedDepth(pos, shares, 0.5);
-  const z90 = interpolatedDepth(pos, shares, 0.9);
+  const d = Array.from(deltas);
+  const z50 = interpolatedDepth(pos, d, 0.5);
+  const z90 = interpolatedDepth(pos, d, 0.9);
   return { positions: pos, netChange: D, shares, netEarlyShare: early, z50: z50.depth, z90: z90.depth, maxCumulative: z90.maxCumulative, k };
 }
