@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compareConcentration, describeAsr, describeAttackComparison, describeAttackReach, describeLargestUpdates, describeOverlay, describeProfileChange, describeUpdateByStep } from "../src/describe";
+import { compareConcentration, describeSummary, describeAsr, describeAttackComparison, describeAttackReach, describeLargestUpdates, describeOverlay, describeProfileChange, describeUpdateByStep } from "../src/describe";
 import { AsrRow, wilson } from "../src/attacks/asr";
 import { attackReach } from "../src/attacks/reach";
 import type { PositionProfileRow } from "../src/stats/positionProfile";
@@ -145,5 +145,22 @@ describe("describeLargestUpdates", () => {
       'The largest change in loss is -4.50 at position 0 (token "sorry") of example r1 in sft, step 0 to 20; 2 of these 3 largest changes are at positions 0-4.',
     );
     expect(describeLargestUpdates([], { k: 5, metric: "kl" })).toBe("No token has a kl at two checkpoints.");
+  });
+});
+
+describe("describeSummary (METRICS v2)", () => {
+  const base = { run: "sft", from: 0, to: 100, examples: 2, positions: 3, net_change: -1.6, net_early_share: 1, z50: 0.5333, z90: 0.96, uniform_early_share: 1, headroom_early_share: 1, counter_movement: 0 };
+  const none = { net_change: null, net_early_share: null, z50: null, z90: null, counter_movement: null, headroom_early_share: null, headroom_difference: null, early_share: null, d50: null, d90: null, level_early_share: null, level_z50: null, level_z90: null };
+  it("states N_k with its interval, the references and z50/z90", () => {
+    expect(describeSummary({ ...base, ci: { ...none, net_early_share: [1, 1], z50: [0.5, 0.6], z90: [0.9, 1] } }, { k: 5, what: "harmful-answer probes" })).toBe(
+      "sft: the first 5 positions carry 100% (95% CI 100% to 100%) of the net change in loss on harmful-answer probes (-1.60 summed over positions) between step 0 and step 100 " +
+        "(reference: 100% if spread evenly; 100% if every position fell by the same fraction of its starting loss); half of it lies in the first 0.5 positions (95% CI 0.5 to 0.6) and 90% in the first 1.0 (95% CI 0.9 to 1.0), over 3 positions and 2 examples.",
+    );
+  });
+  it("says why there is no interval and when there is no net change", () => {
+    const s = describeSummary({ ...base, headroom_early_share: null, ci: none, ci_info: { method: "bca", B: 10, seed: 0, n_null: {}, degenerate: [], reason: "net change not distinguishable from 0" } }, { k: 5 });
+    expect(s).toContain("100% (no interval: net change not distinguishable from 0)");
+    expect(s).not.toContain("starting loss");
+    expect(describeSummary({ ...base, net_change: 0, net_early_share: null, ci: none }, { k: 5 })).toBe("sft: no net change in loss between step 0 and step 100 (2 examples paired), so the update has no net shape.");
   });
 });
