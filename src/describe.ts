@@ -2,7 +2,7 @@
  * Sentences that state what a result shows, computed from the numbers (for notebooks and the
  * report, so that no prose is typed in by hand next to a figure).
  */
-import type { RunSummary } from "./stats/summary";
+import type { RecipeSummary, RunSummary } from "./stats/summary";
 import type { Interval } from "./stats/runIntervals";
 import type { PositionProfileRow } from "./stats/positionProfile";
 import type { ProfileSeries } from "./stats/profileSeries";
@@ -47,6 +47,26 @@ export function describeSummary(
   );
 }
 const ivDec = (iv: Interval) => (iv ? ` (95% CI ${dec(iv[0])} to ${dec(iv[1])})` : "");
+
+/**
+ * One sentence per recipe (replicate runs, METRICS.md 3.7): the mean N_k over its runs, the spread
+ * across runs, the interval and the rule behind it; a one-run recipe says that its interval ignores
+ * training randomness.
+ * @example describeRecipe(result.recipes[0], { k: 5 }) // "sft (3 runs, harmful probes): N5 90% on average (sd 10% across runs; 95% CI 65% to 115%, t rule) ..."
+ */
+export function describeRecipe(
+  r: Pick<RecipeSummary, "recipe" | "runs" | "probe_set" | "net_early_share" | "z90" | "sd" | "ci" | "ci_info">,
+  opts: { k: number; metric?: string },
+): string {
+  const metric = opts.metric ?? "loss";
+  const where = r.probe_set ? `, ${r.probe_set} probes` : "";
+  const head = `${r.recipe} (${r.runs} run${r.runs === 1 ? "" : "s"}${where})`;
+  if (r.net_early_share === null) return `${head}: no net change in ${metric} to describe.`;
+  const rule = r.ci_info.rule === "t" ? "t rule over runs and examples" : r.ci_info.rule === "two-stage bootstrap" ? "two-stage bootstrap over runs and examples" : "over examples only: it ignores training randomness";
+  const sd = r.sd.net_early_share === null ? "" : `sd ${pct(r.sd.net_early_share)} across runs; `;
+  const ci = r.ci.net_early_share ? `95% CI ${pct(r.ci.net_early_share[0])} to ${pct(r.ci.net_early_share[1])}, ${rule}` : `no interval${r.ci_info.reason ? `: ${r.ci_info.reason}` : ""}`;
+  return `${head}: the first ${opts.k} positions carry ${pct(r.net_early_share)} of the net change in ${metric} on average (${sd}${ci})${r.z90 === null ? "" : `; 90% of it lies in the first ${dec(r.z90)} positions`}.`;
+}
 
 /**
  * Which run's update is the most and the least concentrated (by N_k), and, when the paired

@@ -62,7 +62,7 @@ export type { ProfileSeries } from "./stats/profileSeries";
 export { exampleTokens, largestUpdates } from "./stats/tokens";
 export type { TokenRow, TokenUpdate, LargestUpdatesOptions } from "./stats/tokens";
 
-export { describeSummary, compareConcentration, describeConcentration, describeProfileChange, describeOverlay, describeAsr, describeAttackReach, describeAttackComparison, describeUpdateByStep, describeLargestUpdates } from "./describe";
+export { describeSummary, describeRecipe, compareConcentration, describeConcentration, describeProfileChange, describeOverlay, describeAsr, describeAttackReach, describeAttackComparison, describeUpdateByStep, describeLargestUpdates } from "./describe";
 
 // plot
 export type { Figure } from "./figures/figure";

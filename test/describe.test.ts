@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compareConcentration, describeSummary, describeAsr, describeAttackComparison, describeAttackReach, describeLargestUpdates, describeOverlay, describeProfileChange, describeUpdateByStep } from "../src/describe";
+import { compareConcentration, describeRecipe, describeSummary, describeAsr, describeAttackComparison, describeAttackReach, describeLargestUpdates, describeOverlay, describeProfileChange, describeUpdateByStep } from "../src/describe";
 import { AsrRow, wilson } from "../src/attacks/asr";
 import { attackReach } from "../src/attacks/reach";
 import type { PositionProfileRow } from "../src/stats/positionProfile";
@@ -162,5 +162,14 @@ describe("describeSummary (METRICS v2)", () => {
     expect(s).toContain("100% (no interval: net change not distinguishable from 0)");
     expect(s).not.toContain("starting loss");
     expect(describeSummary({ ...base, net_change: 0, net_early_share: null, ci: none }, { k: 5 })).toBe("sft: no net change in loss between step 0 and step 100 (2 examples paired), so the update has no net shape.");
+  });
+});
+
+describe("describeRecipe", () => {
+  const nul = { net_change: null, net_early_share: null, z50: null, z90: null, counter_movement: null, headroom_early_share: null, headroom_difference: null, early_share: null, d50: null, d90: null, level_early_share: null, level_z50: null, level_z90: null };
+  it("states the mean over runs, the sd and the interval rule", () => {
+    const r = { recipe: "sft", runs: 3, probe_set: "harmful", net_early_share: 0.9, z90: 1.13, sd: { ...nul, net_early_share: 0.1 }, ci: { ...nul, net_early_share: [0.652, 1.148] as [number, number] }, ci_info: { method: "t", B: 100, seed: 0, n_null: {}, degenerate: [], rule: "t" } };
+    expect(describeRecipe(r, { k: 1 })).toBe("sft (3 runs, harmful probes): the first 1 positions carry 90% of the net change in loss on average (sd 10% across runs; 95% CI 65% to 115%, t rule over runs and examples); 90% of it lies in the first 1.1 positions.");
+    expect(describeRecipe({ ...r, runs: 1, sd: nul, ci_info: { ...r.ci_info, rule: "one run" } }, { k: 1 })).toContain("it ignores training randomness");
   });
 });
