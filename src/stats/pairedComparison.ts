@@ -1,8 +1,8 @@
 /**
  * Paired comparison of two runs or two recipes on one update statistic (METRICS.md 4):
  * Delta = stat(A) - stat(B) on the examples both have (the others are dropped and counted).
- * Paired bootstrap: one draw of example ids per replicate, used for both sides (for recipes with
- * R >= 5 runs each, runs are also drawn per recipe, as in 3.7). Two-sided p-value
+ * Paired bootstrap: one draw of example ids per replicate, used for both sides (a recipe with
+ * R >= 5 runs also has its runs drawn with replacement, as in 3.7; one with fewer keeps them fixed). Two-sided p-value
  * p = min(1, 2 min((1 + #{Delta* <= 0}) / (B + 1), (1 + #{Delta* >= 0}) / (B + 1))), percentile
  * interval beside it; the p-values of one comparison's table are Holm-adjusted as one family, with
  * at least B = 20 m / 0.05 replicates for a family of m tests.
@@ -45,7 +45,7 @@ export interface PairedComparison {
   dropped_examples: number;
   B: number;
   seed: number;
-  /** Runs drawn per recipe (both sides have >= 5 runs), else fixed. */
+  /** Runs drawn per recipe in some replicate (a side with >= 5 runs); a side with fewer keeps its runs fixed. */
   runs_resampled: boolean;
   rows: PairedRow[];
   notes: string[];
@@ -102,9 +102,13 @@ export function pairedComparison(
   const nEx = Math.max(...[...A.data, ...Bside.data].map((d) => Math.max(d.pairs.ids.length, d.level?.ids.length ?? 0)));
   const ones = new Float64Array(nEx);
   for (const e of common) ones[e] = 1;
-  const resample = A.runs.length >= 5 && Bside.runs.length >= 5;
-  if (!resample && (A.runs.length > 1 || Bside.runs.length > 1))
-    notes.push("runs are kept fixed (fewer than 5 runs on a side): the interval and p cover the sampling of examples, not training randomness");
+  // As in METRICS.md 3.7: a recipe's runs are drawn (two-stage) when it has at least 5 of them.
+  const resampleA = A.runs.length >= 5;
+  const resampleB = Bside.runs.length >= 5;
+  const resample = resampleA || resampleB;
+  for (const side of [A, Bside])
+    if (side.runs.length > 1 && side.runs.length < 5)
+      notes.push(`the ${side.runs.length} runs of ${side.name} are kept fixed (fewer than 5): the interval and p cover their sampling of examples, not their training randomness`);
   if (A.runs.length === 1 && Bside.runs.length === 1) notes.push("one run per side: the interval and p ignore training randomness (seeds)");
   const bufsA = A.data.map((d) => ({ ps: emptySums(d.pairs), ls: d.level ? emptySums(d.level) : null }));
   const bufsB = Bside.data.map((d) => ({ ps: emptySums(d.pairs), ls: d.level ? emptySums(d.level) : null }));
@@ -134,13 +138,11 @@ export function pairedComparison(
     const wa = new Int32Array(A.runs.length);
     const wb = new Int32Array(Bside.runs.length);
     for (let r = 0; r < B; r++) {
-      if (resample) {
-        for (let i = 0; i < wa.length; i++) wa[i] = Math.floor(rand() * wa.length);
-        for (let i = 0; i < wb.length; i++) wb[i] = Math.floor(rand() * wb.length);
-      }
+      if (resampleA) for (let i = 0; i < wa.length; i++) wa[i] = Math.floor(rand() * wa.length);
+      if (resampleB) for (let i = 0; i < wb.length; i++) wb[i] = Math.floor(rand() * wb.length);
       drawCounts(common, counts, rand);
-      const va = sideMean(A, resample ? wa : allA, counts, bufsA);
-      const vb = sideMean(Bside, resample ? wb : allB, counts, bufsB);
+      const va = sideMean(A, resampleA ? wa : allA, counts, bufsA);
+      const vb = sideMean(Bside, resampleB ? wb : allB, counts, bufsB);
       stats.forEach((_, j) => {
         const d = va[j] - vb[j];
         if (Number.isNaN(d)) nNull[j]++;

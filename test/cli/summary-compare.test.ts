@@ -71,7 +71,7 @@ describe("compare", () => {
     expect(n.ci[0]).toBeCloseTo(0.4, 12);
     expect(c.rows.map((x: { statistic: string }) => x.statistic)).toEqual(["net_early_share", "z90", "early_share"]);
     expect(n.p_holm).toBeCloseTo(Math.min(1, 3 * (2 / 2001)), 12);
-    expect(j.warnings.join("\n")).toMatch(/runs are kept fixed/);
+    expect(j.warnings.join("\n")).toMatch(/the 3 runs of sft are kept fixed/);
   });
   it("compares two runs per probe set, and refuses unknown names", async () => {
     const r = await run(["compare", "sft-seed1", "aug-seed1", fx, "--k", "1", "--bootstrap", "2000", "--json"]);
