@@ -85,3 +85,16 @@ describe("compare", () => {
     expect(bad.stderr).toMatch(/neither a run/);
   });
 });
+
+describe("level share through summary", () => {
+  it("gives L_k and its depths of kl at the last step (test/fixtures/compare: sft refusal kl [0.8, 0.1, 0])", async () => {
+    const f = join(__dirname, "..", "fixtures", "compare", "logs.jsonl");
+    const r = await run(["summary", f, "--where", "split=refusal", "--run", "sft", "--level-metric", "kl", "--k", "1", "--bootstrap", "0", "--json"]);
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.stdout).runs[0];
+    // mu = (1 + 0.6) / 2, (0.2 + 0) / 2, 0 = 0.8, 0.1, 0: L1 = 0.8 / 0.9; z50 = 0.5 / (8/9) = 0.5625; z90 = 1 + (0.9 - 8/9) / (1/9) = 1.1
+    expect(s.level_early_share).toBeCloseTo(8 / 9, 12);
+    expect(s.level_z50).toBeCloseTo(0.5625, 12);
+    expect(s.level_z90).toBeCloseTo(1.1, 12);
+  });
+});
