@@ -92,16 +92,20 @@ export interface SummaryResult {
 const fromVector = (v: Float64Array): Stats => Object.fromEntries(UPDATE_STATISTICS.map((s, i) => [s, Number.isNaN(v[i]) ? null : v[i]])) as Stats;
 
 /** Probe sets to analyse: [null] (pooled / no label) or one filter per value; and the label values present. */
-export async function probeSetsOf(logs: TokenLogs, opts: SummaryOptions): Promise<{ field: string | null; values: Array<string | null>; present: string[] }> {
+export async function probeSetsOf(
+  logs: TokenLogs,
+  opts: SummaryOptions,
+): Promise<{ field: string | null; values: Array<string | null>; present: string[]; unlabelled: number }> {
   const field = opts.probeSetField ?? "split";
-  if (!logs.labels.includes(field)) return { field: null, values: [null], present: [] };
+  if (!logs.labels.includes(field)) return { field: null, values: [null], present: [], unlabelled: 0 };
   const params = {};
   const src = filteredSource(logs, opts.where, params);
-  const rows = await logs.engine.rows<{ v: string | null }>(`SELECT DISTINCT CAST(${sqlIdent(field)} AS VARCHAR) AS v FROM ${src} ORDER BY v`, params);
+  const rows = await logs.engine.rows<{ v: string | null; n: number }>(`SELECT CAST(${sqlIdent(field)} AS VARCHAR) AS v, count(*)::BIGINT AS n FROM ${src} GROUP BY v ORDER BY v`, params);
   const present = rows.map((r) => r.v).filter((v): v is string => v !== null);
-  if (present.length === 1) return { field, values: [present[0]], present };
-  if (present.length === 0 || opts.probeSets === "pooled" || (opts.where && field in opts.where)) return { field, values: [null], present };
-  return { field, values: present, present };
+  const unlabelled = Number(rows.find((r) => r.v === null)?.n ?? 0);
+  if (present.length === 1 && unlabelled === 0) return { field, values: [present[0]], present, unlabelled: 0 };
+  if (present.length === 0 || opts.probeSets === "pooled" || (opts.where && field in opts.where)) return { field, values: [null], present, unlabelled: 0 };
+  return { field, values: present, present, unlabelled };
 }
 
 /**
@@ -119,6 +123,8 @@ export async function updateSummary(logs: TokenLogs, opts: SummaryOptions = {}):
   const sets = await probeSetsOf(logs, opts);
   if (sets.values.length > 1)
     warnings.push(`${sets.field} has ${sets.values.length} values (${sets.values.join(", ")}): each probe set is analysed separately (pass --where ${sets.field}=VALUE for one)`);
+  if (sets.unlabelled > 0)
+    warnings.push(`${sets.unlabelled} rows have no ${sets.field} value: they are in no probe set's analysis (--pooled analyses all rows together)`);
   const runs: RunSummary[] = [];
   const recipes: RecipeSummary[] = [];
   let oneRunNoted = false;
