@@ -17,7 +17,6 @@ import { CiInfo, Interval, runIntervals } from "./runIntervals";
 import { RowFilter, filteredSource } from "./source";
 import { STAT_INDEX, UPDATE_STATISTICS, UpdateStatistic, usedProfile } from "./updateStatistics";
 import { weightedSums } from "./exampleTable";
-import { headroomEarlyShare } from "./references";
 
 export interface SummaryOptions extends RunDataOptions, MassOptions {
   /** Bootstrap replicates (default 1000; 0 for no intervals). */
@@ -140,7 +139,6 @@ export async function updateSummary(logs: TokenLogs, opts: SummaryOptions = {}):
       results.set(l.run, { l, ...r, ci: r.ci as Cis });
       const prof = usedProfile(l.data.pairs, weightedSums(l.data.pairs, null), l.squares, o);
       const est = fromVector(r.estimate);
-      const h = headroomEarlyShare([], [], k, { nonNegative: l.nonNegative, netChange: est.net_change ?? 0 });
       const maxC = est.net_change ? Math.max(...cumulative(prof.deltas, est.net_change)) : null;
       const entry: RunSummary = {
         run: l.run,
@@ -153,7 +151,7 @@ export async function updateSummary(logs: TokenLogs, opts: SummaryOptions = {}):
         rows_used: l.rowsUsed,
         ...est,
         uniform_early_share: prof.uniform,
-        headroom_reason: est.headroom_early_share === null ? (h.reason ?? "starting levels sum to 0") : null,
+        headroom_reason: est.headroom_early_share !== null ? null : !l.nonNegative ? "metric has negative values" : !((est.net_change ?? 0) < 0) ? "net change is not negative" : "starting levels sum to 0",
         max_cumulative: maxC,
         ci: r.ci as Cis,
         ci_info: r.info,
