@@ -14,6 +14,7 @@ export const STATISTICS_OPTIONS = [
   { name: "level-metric", type: "string" as const, help: "also the level share L_k of this non-negative metric (e.g. kl) at --to" },
   { name: "recipe-pattern", type: "string" as const, help: "group replicate runs: a regular expression with a named group, e.g. '^(?<recipe>.+)-seed\\d+$' (default: a recipe label, if any)" },
   { name: "pooled", type: "flag" as const, help: "pool the probe sets (the split label) instead of analysing each on its own" },
+  { name: "probe-set", type: "string" as const, default: "split", help: "the label naming each example's probe set" },
 ];
 
 export const summarySpec: CommandSpec = {
@@ -54,6 +55,7 @@ export function statisticsOptions(o: Parsed["options"], command: string) {
     levelMetric: o["level-metric"] as string | undefined,
     recipePattern: o["recipe-pattern"] as string | undefined,
     probeSets: o.pooled ? ("pooled" as const) : ("separate" as const),
+    probeSetField: o["probe-set"] as string,
   };
 }
 

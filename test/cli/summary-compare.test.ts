@@ -98,3 +98,13 @@ describe("level share through summary", () => {
     expect(s.level_z90).toBeCloseTo(1.1, 12);
   });
 });
+
+describe("--probe-set names another label", () => {
+  it("pools when the named label does not exist, and separates by it when it does", async () => {
+    const none = JSON.parse((await run(["summary", fx, "--k", "1", "--bootstrap", "0", "--probe-set", "tag", "--run", "sft-seed1", "--json"])).stdout);
+    expect(none.runs).toHaveLength(1);
+    expect(none.runs[0].probe_set).toBeNull();
+    const split = JSON.parse((await run(["summary", fx, "--k", "1", "--bootstrap", "0", "--probe-set", "split", "--run", "sft-seed1", "--json"])).stdout);
+    expect(split.runs.map((r: { probe_set: string }) => r.probe_set)).toEqual(["harmful", "refusal"]);
+  });
+});
