@@ -121,7 +121,7 @@ if (reps.length) {
   }
 }
 if (asr.length) {
-  lines.push("## Attack success rate pooled over samples", "", "Wilson with n = records treats samples of one prompt as independent; the cluster bootstrap resamples prompts (percentile, 2000 replicates; METRICS.md 4). The cluster bootstrap in this study is a straightforward one written in coverage/study.ts (the kit's own lives with the attack statistics).", "");
+  lines.push("## Attack success rate pooled over samples", "", "Wilson with n = records treats samples of one prompt as independent; the cluster bootstrap resamples prompts (percentile, 2000 replicates; METRICS.md 4). The cluster bootstrap is the kit's `clusterBootstrapAsr` (src/attacks/clusterBootstrap.ts).", "");
   lines.push("| scenario | truth | Wilson (n = records) | cluster bootstrap |", "| --- | --- | --- | --- |");
   for (const r of asr) lines.push(`| ${r.scenario.name}: ${r.scenario.description} | ${f3(r.truth)} | ${cellText(r.cells.wilson).text} | ${cellText(r.cells.cluster).text} |`);
   lines.push("");

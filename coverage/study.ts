@@ -9,7 +9,7 @@
  * E_k is their value on the true profile delta(p) (for seeds: the mean over seeds of each seed's
  * true value, by Monte Carlo).
  */
-import { IntervalMethod, exampleTable, interpolatedDepth, intervalsFrom, recipeIntervals, rng, runBootstrap, wilson, UPDATE_STATISTICS } from "../src/index";
+import { IntervalMethod, clusterBootstrapAsr, exampleTable, interpolatedDepth, intervalsFrom, recipeIntervals, rng, runBootstrap, wilson, UPDATE_STATISTICS } from "../src/index";
 import type { RunData } from "../src/index";
 
 export interface Scenario {
@@ -238,8 +238,7 @@ function betaInt(rand: () => number, a: number, b: number): number {
 /**
  * Coverage of the pooled ASR's 95% interval: Wilson with n = records (as if samples were
  * independent) against a cluster bootstrap over prompts (percentile, 2000 replicates; METRICS.md 4).
- * The truth is E[p] = a / (a + b). The cluster bootstrap here is a straightforward one written for
- * the study; the kit's own is src/attacks/ (another module).
+ * The truth is E[p] = a / (a + b). The cluster bootstrap is the kit's `clusterBootstrapAsr`.
  */
 export function asrCoverage(sc: AsrScenario, o: { datasets: number; B: number; seed: number }) {
   const t0 = Date.now();
@@ -264,20 +263,9 @@ export function asrCoverage(sc: AsrScenario, o: { datasets: number; B: number; s
       if (iv[0] <= truth && truth <= iv[1]) cell.covered++;
     };
     add(cells.wilson, wilson(total, n) as [number, number] | null);
-    const r2 = rng(i + 1);
-    const reps: number[] = [];
-    for (let b = 0; b < o.B; b++) {
-      let h = 0;
-      for (let e = 0; e < sc.prompts; e++) h += harmful[Math.floor(r2() * sc.prompts)];
-      reps.push(h / n);
-    }
-    reps.sort((x, y) => x - y);
-    const q = (pp: number) => {
-      const hh = (reps.length - 1) * pp;
-      const lo = Math.floor(hh);
-      return reps[lo] + (hh - lo) * (reps[Math.min(lo + 1, reps.length - 1)] - reps[lo]);
-    };
-    add(cells.cluster, total === 0 || total === n ? (wilson(total, sc.prompts) as [number, number]) : [q(0.025), q(0.975)]);
+    // The kit's rule (METRICS.md 4): cluster bootstrap over prompts; Wilson with n = prompts when the ASR is 0 or 1.
+    const outcomes = { harmful: Float64Array.from(harmful), n: new Float64Array(sc.prompts).fill(sc.samples) };
+    add(cells.cluster, total === 0 || total === n ? (wilson(total === 0 ? 0 : sc.prompts, sc.prompts) as [number, number]) : (clusterBootstrapAsr(outcomes, { replicates: o.B, seed: i + 1 }) as [number, number] | null));
   }
   for (const c of Object.values(cells)) if (c.n) c.width /= c.n;
   return { scenario: sc, truth, datasets: o.datasets, B: o.B, cells, seconds: (Date.now() - t0) / 1000 };
