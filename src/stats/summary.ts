@@ -15,7 +15,7 @@ import { ONE_RUN_NOTE, RecipeResult, recipeIntervals } from "./replicates";
 import { LoadedRun, RunDataOptions, loadRunData } from "./runData";
 import { CiInfo, Interval, runIntervals } from "./runIntervals";
 import { RowFilter, filteredSource } from "./source";
-import { STAT_INDEX, UPDATE_STATISTICS, UpdateStatistic, usedProfile } from "./updateStatistics";
+import { UPDATE_STATISTICS, UpdateStatistic, usedProfile } from "./updateStatistics";
 import { weightedSums } from "./exampleTable";
 
 export interface SummaryOptions extends RunDataOptions, MassOptions {
@@ -188,7 +188,11 @@ export async function updateSummary(logs: TokenLogs, opts: SummaryOptions = {}):
       const ls = members.map((m) => results.get(m)!.l);
       const pool = Int32Array.from([...new Set(ls.flatMap((l) => [...l.data.pool]))].sort((a, b) => a - b));
       const nonNegative = ls.every((l) => l.nonNegative);
-      const rr: RecipeResult = recipeIntervals(recipe, members, ls.map((l) => l.data), pool, { ...so, nonNegative, B, seed, method });
+      const one = members.length === 1 ? results.get(members[0])! : null;
+      // One run: its own interval (METRICS.md 3.7), already computed above.
+      const rr: RecipeResult = one
+        ? { recipe, runs: members, estimate: one.estimate, sd: new Float64Array(UPDATE_STATISTICS.length).fill(NaN), runsNull: {}, ci: one.ci, info: { ...one.info, rule: "one run" } }
+        : recipeIntervals(recipe, members, ls.map((l) => l.data), pool, { ...so, nonNegative, B, seed, method });
       if (members.length === 1 && !oneRunNoted) {
         warnings.push(ONE_RUN_NOTE);
         oneRunNoted = true;
@@ -240,4 +244,3 @@ async function probeSetSigns(logs: TokenLogs, opts: SummaryOptions, where: RowFi
   return out;
 }
 
-export { STAT_INDEX };

@@ -108,3 +108,18 @@ describe("--probe-set names another label", () => {
     expect(split.runs.map((r: { probe_set: string }) => r.probe_set)).toEqual(["harmful", "refusal"]);
   });
 });
+
+describe("one-run recipes", () => {
+  it("use the run's own interval and say that it ignores training randomness; unmatched runs are named", async () => {
+    const r = await run(["summary", fx, "--k", "1", "--bootstrap", "50", "--where", "split=harmful", "--recipe-pattern", "^(?<recipe>sft)-seed1$", "--json"]);
+    const j = JSON.parse(r.stdout);
+    const sft = j.recipes.find((x: { recipe: string }) => x.recipe === "sft");
+    expect(sft).toMatchObject({ runs: 1, run_names: ["sft-seed1"] });
+    expect(sft.ci_info.rule).toBe("one run");
+    expect(sft.net_early_share).toBeCloseTo(1, 12);
+    expect(sft.sd.net_early_share).toBeNull();
+    const w = j.warnings.join("\n");
+    expect(w).toMatch(/ignore training randomness/);
+    expect(w).toMatch(/runs not matched by the recipe pattern: aug-seed1, aug-seed2, aug-seed3, sft-seed2, sft-seed3/);
+  });
+});
