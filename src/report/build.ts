@@ -251,7 +251,7 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
       [`H${k}`]: s.headroom_early_share ?? `n/a (${s.headroom_reason})`,
       z50: s.z50,
       z90: s.z90,
-      "z90 95% CI": iv(s.ci.z90, 1),
+      "z90 95% CI": iv(s.ci.z90, 2),
       R: s.counter_movement,
       [`E${k} (absolute)`]: s.early_share,
       [`E${k} 95% CI`]: iv(s.ci.early_share, 3),
