@@ -84,6 +84,7 @@ export function compareConcentration(
   const hi = sorted[0];
   const lo = sorted[sorted.length - 1];
   const z = (r: Pick<RunSummary, "z90">) => (r.z90 === null ? "" : `, z90 ${dec(r.z90)}`);
+  if (hi.net_early_share === lo.net_early_share) return `Every run has the same N${k}, ${pct(hi.net_early_share as number)}.`;
   let test = " Whether they differ is a paired test over the same examples (aligndepth compare).";
   const row = paired?.rows.find((r) => r.statistic === "net_early_share");
   if (paired && row && row.difference !== null && row.p !== null) {
@@ -91,9 +92,9 @@ export function compareConcentration(
     const iv: Interval = row.ci ? (sign === 1 ? row.ci : [-row.ci[1], -row.ci[0]]) : null;
     const p = row.p_holm ?? row.p;
     test =
-      ` Paired over the same examples, N${k}(${hi.run}) - N${k}(${lo.run}) = ${(sign * row.difference).toFixed(3)}${ivNum(iv)}, p = ${p < 0.001 ? "<0.001" : p.toFixed(3)}${row.p_holm !== null ? " (Holm-adjusted)" : ""}: ` +
+      ` Paired over the same examples, N${k}(${hi.run}) - N${k}(${lo.run}) = ${(sign * row.difference).toFixed(3)}${ivNum(iv)}, p = ${p < 0.001 ? "<0.001" : p.toFixed(3)}${row.p_holm !== null && paired.rows.length > 1 ? " (Holm-adjusted)" : ""}: ` +
       (p < 0.05 ? "the difference is clear at this sample size." : "the difference is not clear at this sample size.") +
-      (paired.runs_resampled ? "" : " (the test covers example sampling, not training randomness)");
+      (paired.runs_resampled ? "" : " The test covers the sampling of examples, not training randomness.");
   }
   return `The most front-loaded update is ${hi.run} (N${k} ${pct(hi.net_early_share as number)}${z(hi)}); the least is ${lo.run} (N${k} ${pct(lo.net_early_share as number)}${z(lo)}).${test}`;
 }

@@ -113,9 +113,10 @@ describe("describeAttackComparison", () => {
     // B - A given: the sentence turns it around to hi - lo.
     const paired = { a: "augment", b: "sft", runs_resampled: false, rows: [{ statistic: "net_early_share" as const, a: 0.4, b: 0.9, difference: -0.5, ci: [-0.6, -0.35] as [number, number], p: 0.001, p_holm: 0.004, n_null: 0 }] };
     expect(compareConcentration(rows, 5, paired)).toBe(
-      "The most front-loaded update is sft (N5 90%, z90 2.5); the least is augment (N5 40%, z90 11.5). Paired over the same examples, N5(sft) - N5(augment) = 0.500 (95% CI 0.350 to 0.600), p = 0.004 (Holm-adjusted): the difference is clear at this sample size. (the test covers example sampling, not training randomness)",
+      "The most front-loaded update is sft (N5 90%, z90 2.5); the least is augment (N5 40%, z90 11.5). Paired over the same examples, N5(sft) - N5(augment) = 0.500 (95% CI 0.350 to 0.600), p = 0.004: the difference is clear at this sample size. The test covers the sampling of examples, not training randomness.",
     );
     expect(compareConcentration(rows, 5, paired)).not.toMatch(/overlap/);
+    expect(compareConcentration([comp("a", 0.5, 3, {}), comp("b", 0.5, 4, {})], 5)).toBe("Every run has the same N5, 50%.");
   });
 });
 
