@@ -112,6 +112,12 @@ if [ "$WITH_TESTS" = 1 ]; then
   else
     apt_install chromium || die "Chromium is missing: install it (Debian: apt-get install chromium) or set CHROMIUM=/path/to/chromium. Browser builds are never downloaded."
   fi
+  # pdftoppm rasterises the exported PDFs in test/figures/export.test.ts.
+  if command -v pdftoppm >/dev/null 2>&1; then
+    log "pdftoppm (poppler-utils): $(command -v pdftoppm)"
+  else
+    apt_install poppler-utils || die "pdftoppm is missing: install poppler-utils (Debian: apt-get install poppler-utils)."
+  fi
   if [ -d lab/tests ]; then
     LAB_PYTHON="${LAB_PYTHON:-/usr/bin/python3}"
     missing=()

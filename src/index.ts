@@ -9,6 +9,8 @@ export { loadTokenLogs, TokenLogs } from "./load";
 export { convertTokenLogs, writeTokenLogs, printDouble } from "./convert";
 export type { ConvertOptions, ConvertResult } from "./convert";
 export type { LoadOptions, LoadReport, FileReport } from "./load";
+export { labelValues, probeSets, pickProbeSet, selectProbeSet } from "./labels";
+export type { ProbeSelection } from "./labels";
 export { AligndepthError, InvalidInputError, UsageError, formatProblem } from "./errors";
 export type { Problem } from "./errors";
 export type { Format, Layout, Column } from "./load/schema";
@@ -82,7 +84,7 @@ export { describeSummary, describeRecipe, compareConcentration, describeConcentr
 
 // plot
 export type { Figure } from "./figures/figure";
-export { spreadSteps, downsample } from "./figures/figure";
+export { spreadSteps, downsample, profileYRange } from "./figures/figure";
 export { metricByPositionFigure } from "./figures/metricByPosition";
 export { metricByPositionSliderFigure } from "./figures/metricByPositionSlider";
 export type { MetricByPositionSliderOptions } from "./figures/metricByPositionSlider";
@@ -94,7 +96,12 @@ export type { AsrLineOptions } from "./figures/attacks";
 export { profileOverlayFigure } from "./figures/profileOverlay";
 export type { ProfileOverlayOptions } from "./figures/profileOverlay";
 export { compareRunsFigure } from "./figures/compareRuns";
-export { tokenViewHtml, tokenCells } from "./figures/tokenView";
+export { profileFacetsFigure } from "./figures/profileOverlay";
+export type { ProfilePanel } from "./figures/profileOverlay";
+export { runColors, colorsFor, OKABE_ITO, RUN_COLOR_CYCLE, RUN_MARKERS } from "./figures/palette";
+export type { RunColors, RunStyle, RunColorOptions } from "./figures/palette";
+export { mostInformativeTable } from "./figures/attacks";
+export { tokenViewHtml, tokenCells, displayToken } from "./figures/tokenView";
 export type { TokenViewOptions, TokenCell } from "./figures/tokenView";
 export { tokenTimelineHtml } from "./figures/tokenTimeline";
 export type { TokenTimelineOptions } from "./figures/tokenTimeline";
@@ -102,6 +109,10 @@ export type { TokenTimelineOptions } from "./figures/tokenTimeline";
 // display
 export { show, showHtml, showTable, figureHtml, figurePage, figureText, figureBundle, plotlyScript, plotlyBundleFor, tableHtml, tableText, scriptJson, escapeHtml, PLOTLY_MIME } from "./display";
 export type { FigureHtmlOptions, ShowOptions, TableInput, TableOptions, PlotlyBundle } from "./display";
+
+// export (PDF, SVG, PNG through headless Chromium)
+export { saveFigure, exportFormatOf } from "./export/saveFigure";
+export type { SaveFigureOptions, SavedFigure, ExportFormat } from "./export/saveFigure";
 
 // report (one self-contained HTML file; the CLI's `aligndepth report`)
 export { buildReport } from "./report/build";

@@ -6,6 +6,22 @@ export interface Output {
   note(s: string): void;
 }
 
+/**
+ * A reader that stops early (`aligndepth profile ... | head`) closes the pipe: the next write to
+ * stdout fails with EPIPE, which Node raises as an uncaught 'error' event. That is not a failure of
+ * the command: exit 0 at once, quietly, as Unix tools do. Other stream errors are left alone.
+ */
+export function exitQuietlyOnClosedPipe(stream: NodeJS.WriteStream = process.stdout, exit: (code: number) => void = (c) => process.exit(c)): void {
+  const key = Symbol.for("aligndepth.closedPipeGuard");
+  const s = stream as unknown as Record<symbol, boolean>;
+  if (s[key]) return;
+  s[key] = true;
+  stream.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") exit(0);
+    else throw err;
+  });
+}
+
 export const stdio: Output = {
   json: (v) => process.stdout.write(`${JSON.stringify(v, null, 2)}\n`),
   text: (s) => process.stdout.write(s.endsWith("\n") ? s : `${s}\n`),

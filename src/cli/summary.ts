@@ -5,7 +5,7 @@ import { compileRecipePattern } from "../stats/recipes";
 import { RunSummary, updateSummary } from "../stats/summary";
 import { textTable } from "../table";
 import { CommandSpec, Parsed } from "./args";
-import { LOAD_OPTIONS, MASS_OPTIONS, WHERE_OPTION, loadOptions, parseWhere } from "./common";
+import { LOAD_OPTIONS, MASS_OPTIONS, WHERE_OPTION, loadOptions, parseWhere, selectionWarnings } from "./common";
 import { Output, skippedNote } from "./output";
 
 /** Options of the update statistics shared by summary and compare. */
@@ -90,7 +90,9 @@ export async function summaryCommand(p: Parsed, out: Output): Promise<number> {
   const logs = await loadTokenLogs(p.positionals, loadOptions(o));
   try {
     const metric = logs.metric(o.metric as string);
+    const selection = await selectionWarnings(logs, { where: so.where, from: so.from, to: so.to, runs: so.runs });
     const result = await updateSummary(logs, { ...so, metric, bootstrap: o.bootstrap as number, interval: o.interval as IntervalMethod });
+    result.warnings.unshift(...selection);
     const note = skippedNote(logs.report);
     if (note) out.note(note);
     for (const w of result.warnings) out.note(`warning: ${w}`);

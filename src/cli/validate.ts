@@ -1,4 +1,4 @@
-import { InvalidInputError, formatProblem } from "../errors";
+import { InvalidInputError, formatProblems } from "../errors";
 import { loadTokenLogs } from "../load";
 import { CommandSpec, Parsed } from "./args";
 import { LOAD_OPTIONS, loadOptions } from "./common";
@@ -6,7 +6,7 @@ import { Output } from "./output";
 
 export const validateSpec: CommandSpec = {
   name: "validate",
-  summary: "Check token logs against the log format; list every problem as file:line: field: message.",
+  summary: "Check token logs against the log format; one line per (file, field, problem) with its first 5 lines and a count of the rest.",
   usage: "aligndepth validate FILES... [--json]",
   minPositionals: 1,
   options: [{ name: "json", type: "flag", help: "print {\"files\": [{path, rows, valid, errors: [{line, field, message}]}]}" }, ...LOAD_OPTIONS.filter((o) => o.name !== "skip-invalid")],
@@ -31,7 +31,7 @@ export async function validateCommand(p: Parsed, out: Output): Promise<number> {
         results.push({ path: f.path, rows: f.records, valid: f.problemCount === 0, errors: f.problems.map((q) => ({ line: q.line, field: q.field, message: q.message })) });
         if (f.problemCount === 0) text.push(`${f.path}: ok (${f.records} records, ${f.tokens} token rows, ${f.layout} layout)`);
         else {
-          for (const q of f.problems) text.push(formatProblem(q));
+          text.push(...formatProblems(f.problems));
           if (f.problemCount > f.problems.length) text.push(`${f.path}: ... and ${f.problemCount - f.problems.length} more problems`);
         }
       }
@@ -43,8 +43,8 @@ export async function validateCommand(p: Parsed, out: Output): Promise<number> {
         const r = byFile.get(q.file) ?? { path: q.file, rows: 0, valid: false, errors: [] };
         r.errors.push({ line: q.line, field: q.field, message: q.message });
         byFile.set(q.file, r);
-        text.push(formatProblem(q));
       }
+      text.push(...formatProblems(e.problems));
       results.push(...byFile.values());
     }
   }
@@ -60,8 +60,8 @@ export async function validateCommand(p: Parsed, out: Output): Promise<number> {
           r.valid = false;
           r.errors.push({ line: q.line, field: q.field, message: q.message });
         } else results.push({ path: q.file, rows: 0, valid: false, errors: [{ line: q.line, field: q.field, message: q.message }] });
-        text.push(formatProblem(q));
       }
+      text.push(...formatProblems(e.problems));
     }
   }
   if (p.options.json) out.json({ files: results });
