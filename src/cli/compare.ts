@@ -3,7 +3,7 @@ import { loadTokenLogs } from "../load";
 import { compareUpdates } from "../stats/updateComparison";
 import { textTable } from "../table";
 import { CommandSpec, Parsed } from "./args";
-import { LOAD_OPTIONS, WHERE_OPTION, loadOptions } from "./common";
+import { LOAD_OPTIONS, WHERE_OPTION, loadOptions, selectionWarnings } from "./common";
 import { Output, skippedNote } from "./output";
 import { STATISTICS_OPTIONS, statisticsOptions } from "./summary";
 
@@ -41,7 +41,7 @@ export async function compareCommand(p: Parsed, out: Output): Promise<number> {
     const comparisons = await compareUpdates(logs, a, b, { ...so, metric, bootstrap: o.bootstrap as number | undefined });
     const note = skippedNote(logs.report);
     if (note) out.note(note);
-    const warnings = [...new Set(comparisons.flatMap((c) => c.notes))];
+    const warnings = [...(await selectionWarnings(logs, { where: so.where, from: so.from, to: so.to })), ...new Set(comparisons.flatMap((c) => c.notes))];
     if (comparisons.length === 0) warnings.push(`no rows of ${a} and ${b} to compare`);
     for (const w of warnings) out.note(`warning: ${w}`);
     // TODO(attacks): the attack-success comparison (McNemar, Newcombe, cluster bootstrap) lives in src/attacks/compare.ts; an `--attacks FILE` option can add its table here.
