@@ -10,6 +10,8 @@ export default defineConfig({
           name: "unit",
           include: ["test/**/*.test.ts"],
           exclude: ["test/e2e/**", "**/node_modules/**"],
+          // The validation cache goes to a fresh temporary folder per test file, never the user's.
+          setupFiles: ["test/setup.ts"],
         },
       },
       {
@@ -19,6 +21,7 @@ export default defineConfig({
           testTimeout: 20 * 60_000,
           hookTimeout: 30 * 60_000,
           fileParallelism: false,
+          setupFiles: ["test/setup.ts"],
         },
       },
     ],

@@ -32,6 +32,8 @@ export async function validateCommand(p: Parsed, out: Output): Promise<number> {
       const logs = await loadTokenLogs(input, opts);
       const warnings = await positionStartWarnings(logs, { metric: logs.metrics[0] });
       for (const n of logs.report.notes ?? []) out.note(n);
+      const c = logs.report.cache;
+      if (c && c.hits > 0) out.note(`${input}: validation cache used (${c.hits} of ${c.hits + c.misses} entries: unchanged files with the same options are not scanned again; --no-cache checks anew)`);
       for (const w of warnings) out.note(`warning: ${w}`);
       for (const f of logs.report.files) {
         results.push({ path: f.path, rows: f.records, valid: f.problemCount === 0, errors: f.problems.map((q) => ({ line: q.line, field: q.field, message: q.message })), ...(warnings.length ? { warnings } : {}) });

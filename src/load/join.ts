@@ -50,14 +50,16 @@ async function sharesKeys(engine: Engine, table: string, usable: PreparedFile[],
 
 /**
  * Builds the relation `name` with one row per key from the files' rows: the plain union when no two
- * files share a key, else the join by key. Returns whether a join was needed.
+ * files share a key, else the join by key. Returns whether a join was needed. `shared`, when given,
+ * says whether the files share keys (from the validation cache), so that the test is not run.
  * @throws InvalidInputError for a metric given twice for one key, or labels that disagree.
  */
-export async function joinFiles(engine: Engine, name: string, usable: PreparedFile[], columns: Column[], progress?: ProgressSink): Promise<boolean> {
+export async function joinFiles(engine: Engine, name: string, usable: PreparedFile[], columns: Column[], progress?: ProgressSink, shared?: boolean): Promise<boolean> {
   const union = usable.map((p) => p.source(columns)).join("\nUNION ALL\n");
   const materialize = usable.some((p) => p.format !== "parquet");
   await engine.rows(`CREATE ${materialize ? "TABLE" : "VIEW"} ${name} AS ${union}`, undefined, progress, "building the token table");
-  if (!(await sharesKeys(engine, name, usable, columns))) return false;
+  // `shared` is what an earlier load of the same files found (the validation cache).
+  if (!(shared ?? (await sharesKeys(engine, name, usable, columns)))) return false;
 
   // One GROUP BY over the files' rows: each column's one value (max of one non-null value, or null:
   // not measured) and, per key, how many files give each metric and how many values each label has.

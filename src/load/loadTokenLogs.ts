@@ -18,6 +18,9 @@ import { prepareText } from "./textFile";
 import { JOINED_BY_KEY, joinFiles, unionColumns } from "./join";
 import { groupProblems } from "./problems";
 import { FileReport, LoadOptions, LoadReport, PreparedFile, TokenLogs } from "./tokens";
+import { ValidationCache, fileIdentity, relocated, unchanged } from "./cache";
+import { isParquetProof, ParquetProof } from "./readParquet";
+import { isTextProof, TextProof } from "./textFile";
 
 /**
  * Loads token logs: one file, several, or globs (`"logs/*.jsonl.gz"`). Formats (JSON Lines, CSV,
@@ -48,6 +51,9 @@ export async function loadTokenLogs(inputs: string | string[], given: LoadOption
   const { files, problems } = resolveInputs(list);
   if (problems.length) throw new InvalidInputError(problems);
   const progress = progressSink(options.progress);
+  const cache = ValidationCache.open(options.cache !== false);
+  // The options that change what validation decides (part of every cache key).
+  const validationOptions = { format: options.format, layout: options.layout, skipInvalid: Boolean(options.skipInvalid), maxProblems: options.maxProblems ?? 100, columns: options.columns, mask: options.mask, unscored: options.unscored, span: options.span };
   const engine = await Engine.create(options);
   try {
     // Inputs: other record kinds left out; mapped and filter columns must exist somewhere.
@@ -70,6 +76,8 @@ export async function loadTokenLogs(inputs: string | string[], given: LoadOption
     const prepared: PreparedFile[] = [];
     const expected = new Map<string, ColumnKind>();
     const allProblems: Problem[] = [];
+    /** Each file's cache key, in order (null: the file's identity could not be read). */
+    const fileKeys: Array<string | null> = [];
     for (let i = 0; i < tokenFiles.length; i++) {
       const file = tokenFiles[i];
       const format = options.format ?? detectFormat(file);
@@ -78,11 +86,20 @@ export async function loadTokenLogs(inputs: string | string[], given: LoadOption
         continue;
       }
       const label = tokenFiles.length > 1 ? `loading ${basename(file)} (${i + 1}/${tokenFiles.length})` : `loading ${basename(file)}`;
+      const identity = cache.enabled ? fileIdentity(file, format === "parquet") : null;
+      const key = identity === null ? null : cache.key("file", { identity, format, options: validationOptions, expected: [...expected.entries()].sort() });
+      fileKeys.push(key);
       let p: PreparedFile;
       try {
-        p = format === "parquet"
-          ? await prepareParquet(engine, file, options, expected, progress, label)
-          : await prepareText(engine, file, format, options, expected, progress, label);
+        if (format === "parquet") {
+          const proven = key === null ? undefined : cache.get(key, isParquetProof);
+          p = await prepareParquet(engine, file, options, expected, progress, label, proven && { ...proven, report: relocated(proven.report, file) });
+        } else {
+          const proven = key === null ? undefined : cache.get(key, isTextProof);
+          p = await prepareText(engine, file, format, options, expected, progress, label, proven);
+        }
+        // Stored only when the file did not change while it was read.
+        if (key !== null && p.proof !== undefined && identity !== null && unchanged(file, format === "parquet", identity)) cache.put(key, p.proof);
       } catch (e) {
         if (e instanceof InvalidFileError) {
           allProblems.push(e.problem);
@@ -106,8 +123,13 @@ export async function loadTokenLogs(inputs: string | string[], given: LoadOption
     if (!columns.some((c) => c.kind === "metric") || prepared.every((p) => p.report.tokens === 0))
       throw noRows(prepared, options);
     const joinedName = scored ? "__aligndepth_joined" : "tokens";
+    // Cross-file facts are keyed on the list of file keys (and the columns of the union).
+    const setKey = fileKeys.length === tokenFiles.length && fileKeys.every((k) => k !== null) ? (what: string) => cache.key(what, { files: fileKeys, usable: usable.map((u) => u.path), columns }) : null;
     try {
-      await joinFiles(engine, joinedName, usable, columns, progress);
+      const sharedKey = setKey && usable.length > 1 ? setKey("shared-keys") : null;
+      const known = sharedKey ? cache.get(sharedKey, (v): v is { shared: boolean } => typeof (v as { shared?: unknown })?.shared === "boolean") : undefined;
+      const shared = await joinFiles(engine, joinedName, usable, columns, progress, known?.shared);
+      if (sharedKey && !known) cache.put(sharedKey, { shared });
     } catch (e) {
       throw engineRejected(e, prepared);
     }
@@ -118,7 +140,11 @@ export async function loadTokenLogs(inputs: string | string[], given: LoadOption
       for (const rel of [joinedName, JOINED_BY_KEY]) await dropRelation(engine, rel);
     }
     progress.done();
-    const report = await buildReport(engine, prepared, columns, options, { leftOut, unscored, rebased: Boolean(scored) });
+    const countsKey = setKey ? setKey("metric-rows") : null;
+    const counted = countsKey ? cache.get(countsKey, isMetricRows) : undefined;
+    const report = await buildReport(engine, prepared, columns, options, { leftOut, unscored, rebased: Boolean(scored), counted });
+    if (countsKey && !counted) cache.put(countsKey, { rows: report.tokens, metricRows: report.metricRows });
+    report.cache = cache.use;
     if (report.tokens === 0) throw noRows(prepared, options);
     return new TokenLogs(engine, "tokens", report);
   } catch (e) {
@@ -191,7 +217,7 @@ async function buildReport(
   prepared: PreparedFile[],
   columns: Column[],
   options: LoadOptions,
-  extra: { leftOut: Array<{ path: string; kind: string }>; unscored?: LoadReport["unscored"]; rebased: boolean },
+  extra: { leftOut: Array<{ path: string; kind: string }>; unscored?: LoadReport["unscored"]; rebased: boolean; counted?: MetricRows },
 ): Promise<LoadReport> {
   const skipped: Record<string, number> = {};
   for (const p of prepared) for (const [k, v] of Object.entries(p.report.skipped)) skipped[k] = (skipped[k] ?? 0) + v;
@@ -201,13 +227,20 @@ async function buildReport(
       for (const [reason, n] of Object.entries(by)) (droppedValues[m] ??= {})[reason] = (droppedValues[m]?.[reason] ?? 0) + n;
   const sum = (f: (r: FileReport) => number) => prepared.reduce((a, p) => a + f(p.report), 0);
   const metrics = columns.filter((c) => c.kind === "metric").map((c) => c.name);
-  // Rows with each metric: one scan of the table (a metric may be measured at some rows only).
-  const [counts] = await engine.rows<Record<string, number>>(
-    `SELECT count(*) AS __rows${metrics.map((m, i) => `, count(${sqlIdent(m)}) AS m${i}`).join("")} FROM tokens`,
-  );
-  const rows = Number(counts.__rows);
+  // Rows with each metric: one scan of the table (a metric may be measured at some rows only), or
+  // the validation cache's counts for these files and options.
+  let rows: number;
   const metricRows: Record<string, number> = {};
-  metrics.forEach((m, i) => (metricRows[m] = Number(counts[`m${i}`])));
+  if (extra.counted && metrics.every((m) => typeof extra.counted!.metricRows[m] === "number")) {
+    rows = extra.counted.rows;
+    for (const m of metrics) metricRows[m] = extra.counted.metricRows[m];
+  } else {
+    const [counts] = await engine.rows<Record<string, number>>(
+      `SELECT count(*) AS __rows${metrics.map((m, i) => `, count(${sqlIdent(m)}) AS m${i}`).join("")} FROM tokens`,
+    );
+    rows = Number(counts.__rows);
+    metrics.forEach((m, i) => (metricRows[m] = Number(counts[`m${i}`])));
+  }
   const notes: string[] = [];
   for (const l of extra.leftOut) notes.push(`left out ${l.path}: it holds ${l.kind}, not token logs`);
   if (extra.unscored && extra.unscored.rows > 0)
@@ -245,6 +278,17 @@ async function buildReport(
   };
 }
 
+/** Rows of the table and rows with each metric (cached per list of files). */
+interface MetricRows {
+  rows: number;
+  metricRows: Record<string, number>;
+}
+
+function isMetricRows(v: unknown): v is MetricRows {
+  const m = v as MetricRows;
+  return typeof m === "object" && m !== null && typeof m.rows === "number" && typeof m.metricRows === "object" && m.metricRows !== null;
+}
+
 async function prepareParquet(
   engine: Engine,
   file: string,
@@ -252,8 +296,9 @@ async function prepareParquet(
   expected: Map<string, ColumnKind>,
   progress: ProgressSink,
   label: string,
+  proven?: ParquetProof,
 ): Promise<PreparedFile> {
-  const pq: ParquetFile = await validateParquet(engine, file, { skipInvalid: Boolean(options.skipInvalid), layout: options.layout, expected, maxProblems: options.maxProblems ?? 100, progress, label, mapping: options.columns, scored: scoredRowsOf(options) });
-  return { path: file, format: "parquet", layout: pq.layout, columns: pq.columns, scalars: new Set(), report: pq.report, source: pq.source, rawFields: pq.rawFields };
+  const pq: ParquetFile = await validateParquet(engine, file, { skipInvalid: Boolean(options.skipInvalid), layout: options.layout, expected, maxProblems: options.maxProblems ?? 100, progress, label, mapping: options.columns, scored: scoredRowsOf(options), proven });
+  return { path: file, format: "parquet", layout: pq.layout, columns: pq.columns, scalars: new Set(), report: pq.report, source: pq.source, rawFields: pq.rawFields, proof: pq.proof };
 }
 

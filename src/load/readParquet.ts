@@ -11,6 +11,7 @@ import { ProgressSink } from "../progress";
 import { Column, ColumnKind, Layout, REQUIRED_METRIC, fixedKind } from "./schema";
 import { ColumnMapping, candidatesText, fieldOf } from "./mapping";
 import { ScoredRows, keepCondition, scoredColumns } from "./scored";
+import { isFileReport } from "./cache";
 
 export interface ParquetFile {
   layout: Layout;
@@ -19,6 +20,23 @@ export interface ParquetFile {
   rawFields: string[];
   report: FileReport;
   source: (all: Column[]) => string;
+  /** What the scans proved (for the validation cache). */
+  proof: ParquetProof;
+}
+
+/** What validating a Parquet file proved, given its schema and the options: all the loader needs besides the schema. */
+export interface ParquetProof {
+  report: FileReport;
+  /** Some rows are invalid (skip mode): the relation filters them. */
+  bad: boolean;
+  /** Rows with a duplicate key (skip mode keeps the first of each key). */
+  dupRows: number;
+}
+
+/** Whether a cached value has the shape of a ParquetProof. */
+export function isParquetProof(v: unknown): v is ParquetProof {
+  const p = v as ParquetProof;
+  return typeof p === "object" && p !== null && typeof p.bad === "boolean" && typeof p.dupRows === "number" && isFileReport(p.report);
 }
 
 const INTEGER_TYPES = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)$/;
@@ -34,7 +52,7 @@ function kindOfType(t: string): ColumnKind | null {
 export async function validateParquet(
   engine: Engine,
   file: string,
-  o: { skipInvalid: boolean; layout?: Layout; expected: Map<string, ColumnKind>; maxProblems: number; progress: ProgressSink; label: string; mapping?: ColumnMapping; scored?: ScoredRows },
+  o: { skipInvalid: boolean; layout?: Layout; expected: Map<string, ColumnKind>; maxProblems: number; progress: ProgressSink; label: string; mapping?: ColumnMapping; scored?: ScoredRows; proven?: ParquetProof },
 ): Promise<ParquetFile> {
   let described: Array<{ column_name: string; column_type: string }>;
   try {
@@ -149,88 +167,93 @@ export async function validateParquet(
   const whens = checks.map((c, i) => `WHEN ${c[0]} THEN ${i}`);
   if (keep !== "true") whens.splice(keyChecks, 0, `WHEN NOT (${keep}) THEN NULL`);
   const caseExpr = `CASE ${whens.join(" ")} END`;
-  // A clean long file (the common case) is proven clean in one scan: the checks and the duplicate
-  // bitmap together. Otherwise the queries below name every problem row.
-  const clean = layout === "long" && INTEGER_TYPES.test(types.get("position")!) && (await provenCleanLong(engine, read, caseExpr));
-  const counts = clean ? [] : await engine.rows<{ problem: number; n: number; first: number; rows: number[] }>(
-    `SELECT problem, count(*) AS n, list(file_row_number ORDER BY file_row_number)[1:${o.maxProblems}] AS rows
-     FROM (SELECT ${caseExpr} AS problem, file_row_number FROM ${read}) WHERE problem IS NOT NULL GROUP BY problem ORDER BY problem`,
-    undefined, o.progress, o.label,
-  );
-  const problems: Problem[] = [];
-  const problemGroups: Record<string, number> = {};
-  const skipped: Record<string, number> = {};
-  let problemCount = 0;
-  for (const c of counts) {
-    const [, field, reason, message] = checks[c.problem];
-    problemCount += c.n;
-    skipped[reason] = (skipped[reason] ?? 0) + c.n;
-    for (const r of c.rows) problems.push({ file, line: Number(r) + 1, field, reason, message });
-    problemGroups[problemGroup({ field, reason })] = (problemGroups[problemGroup({ field, reason })] ?? 0) + Number(c.n);
-  }
-  // Duplicate keys among the rows that pass.
-  // Without problems every row passes: no filter, so DuckDB can answer min/max from the file's statistics.
-  const passing = problemCount > 0 ? `WHERE (${caseExpr}) IS NULL` : "";
-  const tokenKeys = layout === "long"
-    ? `SELECT run, step, example, "position", file_row_number FROM ${read} ${passing}`
-    : `SELECT run, step, example, COALESCE(${types.has("offset") ? `"offset"` : "0"}, 0) + generate_subscripts(${lead}, 1) - 1 AS "position", file_row_number FROM ${read} ${passing}`;
-  // The window that names duplicate rows sorts every key; run it only when a cheap exact test finds one.
-  const dups = clean || !(await mayHaveDuplicateKeys(engine, tokenKeys)) ? [{ n: 0, rows: [] }] : await engine.rows<{ n: number; rows: number[] }>(
-    `SELECT count(*) AS n, list(dup_row ORDER BY dup_row)[1:${o.maxProblems}] AS rows FROM (
-       SELECT file_row_number AS dup_row, row_number() OVER (PARTITION BY run, step, example, "position" ORDER BY file_row_number) AS k FROM (${tokenKeys})
-     ) WHERE k > 1`,
-    undefined, o.progress, o.label,
-  );
-  const dupRows = Number(dups[0]?.n ?? 0);
-  if (dupRows > 0) {
-    problemGroups[problemGroup({ field: null, reason: "duplicate-key" })] = dupRows;
-    problemCount += dupRows;
-    skipped["duplicate-key"] = dupRows;
-    for (const r of dups[0].rows) problems.push({ file, line: Number(r) + 1, field: null, reason: "duplicate-key", message: "duplicate key (run, step, example, position): an earlier row has it" });
-  }
-  problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
-  const [{ rows }] = await engine.rows<{ rows: number }>(`SELECT count(*) AS rows FROM ${read}`);
-  const [{ tokens }] = layout === "long"
-    ? [{ tokens: rows }]
-    : await engine.rows<{ tokens: number }>(`SELECT COALESCE(sum(len(${lead})), 0) AS tokens FROM ${read} WHERE (${caseExpr}) IS NULL`);
-  const bad = problemCount > 0;
-  const report: FileReport = {
-    path: file,
-    format: "parquet",
-    layout,
-    records: rows,
-    recordsUsed: rows - problemCount,
-    recordsSkipped: problemCount,
-    tokens: layout === "long" ? rows - problemCount : tokens,
-    skipped,
-    problems: problems.slice(0, o.maxProblems),
-    problemCount,
-    problemGroups,
-  };
-  const droppedValues: Record<string, Record<string, number>> = {};
-  if (dropValues) {
-    const kinds = layout === "long" ? (["not-finite"] as const) : (["not-finite", "missing-value"] as const);
-    const exprs = metricCols.flatMap((c) => kinds.map((k) => ({ c, k, sql: invalidIn(sqlIdent(c.name), k) })));
-    const [d] = await engine.rows<Record<string, number>>(
-      `SELECT ${exprs.map((e, i) => `COALESCE(sum(${e.sql}), 0) AS d${i}`).join(", ")} FROM ${read} WHERE (${caseExpr}) IS NULL AND ${keep}`,
+  // The scans: skipped when the validation cache holds what they proved for this file and these options.
+  const scan = async (): Promise<ParquetProof> => {
+    // A clean long file (the common case) is proven clean in one scan: the checks and the duplicate
+    // bitmap together. Otherwise the queries below name every problem row.
+    const clean = layout === "long" && INTEGER_TYPES.test(types.get("position")!) && (await provenCleanLong(engine, read, caseExpr));
+    const counts = clean ? [] : await engine.rows<{ problem: number; n: number; first: number; rows: number[] }>(
+      `SELECT problem, count(*) AS n, list(file_row_number ORDER BY file_row_number)[1:${o.maxProblems}] AS rows
+       FROM (SELECT ${caseExpr} AS problem, file_row_number FROM ${read}) WHERE problem IS NOT NULL GROUP BY problem ORDER BY problem`,
+      undefined, o.progress, o.label,
     );
-    for (let i = 0; i < exprs.length; i++) {
-      const n = Number(d[`d${i}`]);
-      if (n === 0) continue;
-      const { c, k, sql } = exprs[i];
-      (droppedValues[c.name] ??= {})[k] = n;
-      // Each dropped value is still a problem (validate lists it); the row is kept.
-      const [{ rows: at }] = await engine.rows<{ rows: number[] }>(
-        `SELECT list(file_row_number ORDER BY file_row_number)[1:${o.maxProblems}] AS rows FROM ${read} WHERE (${caseExpr}) IS NULL AND ${keep} AND (${sql}) > 0`,
-      );
-      report.problemCount += n;
-      problemGroups[problemGroup({ field: c.name, reason: k })] = n;
-      const message = k === "not-finite" ? "expected a finite number (NaN or infinite; a null is a value not measured)" : "an element is null inside a per-token list (a metric not measured for a record is a null list)";
-      for (const r of at) if (report.problems.length < o.maxProblems) report.problems.push({ file, line: Number(r) + 1, field: c.name, reason: k, message });
+    const problems: Problem[] = [];
+    const problemGroups: Record<string, number> = {};
+    const skipped: Record<string, number> = {};
+    let problemCount = 0;
+    for (const c of counts) {
+      const [, field, reason, message] = checks[c.problem];
+      problemCount += c.n;
+      skipped[reason] = (skipped[reason] ?? 0) + c.n;
+      for (const r of c.rows) problems.push({ file, line: Number(r) + 1, field, reason, message });
+      problemGroups[problemGroup({ field, reason })] = (problemGroups[problemGroup({ field, reason })] ?? 0) + Number(c.n);
     }
-    report.problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
-    report.droppedValues = droppedValues;
-  }
+    // Duplicate keys among the rows that pass.
+    // Without problems every row passes: no filter, so DuckDB can answer min/max from the file's statistics.
+    const passing = problemCount > 0 ? `WHERE (${caseExpr}) IS NULL` : "";
+    const tokenKeys = layout === "long"
+      ? `SELECT run, step, example, "position", file_row_number FROM ${read} ${passing}`
+      : `SELECT run, step, example, COALESCE(${types.has("offset") ? `"offset"` : "0"}, 0) + generate_subscripts(${lead}, 1) - 1 AS "position", file_row_number FROM ${read} ${passing}`;
+    // The window that names duplicate rows sorts every key; run it only when a cheap exact test finds one.
+    const dups = clean || !(await mayHaveDuplicateKeys(engine, tokenKeys)) ? [{ n: 0, rows: [] }] : await engine.rows<{ n: number; rows: number[] }>(
+      `SELECT count(*) AS n, list(dup_row ORDER BY dup_row)[1:${o.maxProblems}] AS rows FROM (
+         SELECT file_row_number AS dup_row, row_number() OVER (PARTITION BY run, step, example, "position" ORDER BY file_row_number) AS k FROM (${tokenKeys})
+       ) WHERE k > 1`,
+      undefined, o.progress, o.label,
+    );
+    const dupRows = Number(dups[0]?.n ?? 0);
+    if (dupRows > 0) {
+      problemGroups[problemGroup({ field: null, reason: "duplicate-key" })] = dupRows;
+      problemCount += dupRows;
+      skipped["duplicate-key"] = dupRows;
+      for (const r of dups[0].rows) problems.push({ file, line: Number(r) + 1, field: null, reason: "duplicate-key", message: "duplicate key (run, step, example, position): an earlier row has it" });
+    }
+    problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+    const [{ rows }] = await engine.rows<{ rows: number }>(`SELECT count(*) AS rows FROM ${read}`);
+    const [{ tokens }] = layout === "long"
+      ? [{ tokens: rows }]
+      : await engine.rows<{ tokens: number }>(`SELECT COALESCE(sum(len(${lead})), 0) AS tokens FROM ${read} WHERE (${caseExpr}) IS NULL`);
+    const bad = problemCount > 0;
+    const report: FileReport = {
+      path: file,
+      format: "parquet",
+      layout,
+      records: rows,
+      recordsUsed: rows - problemCount,
+      recordsSkipped: problemCount,
+      tokens: layout === "long" ? rows - problemCount : tokens,
+      skipped,
+      problems: problems.slice(0, o.maxProblems),
+      problemCount,
+      problemGroups,
+    };
+    const droppedValues: Record<string, Record<string, number>> = {};
+    if (dropValues) {
+      const kinds = layout === "long" ? (["not-finite"] as const) : (["not-finite", "missing-value"] as const);
+      const exprs = metricCols.flatMap((c) => kinds.map((k) => ({ c, k, sql: invalidIn(sqlIdent(c.name), k) })));
+      const [d] = await engine.rows<Record<string, number>>(
+        `SELECT ${exprs.map((e, i) => `COALESCE(sum(${e.sql}), 0) AS d${i}`).join(", ")} FROM ${read} WHERE (${caseExpr}) IS NULL AND ${keep}`,
+      );
+      for (let i = 0; i < exprs.length; i++) {
+        const n = Number(d[`d${i}`]);
+        if (n === 0) continue;
+        const { c, k, sql } = exprs[i];
+        (droppedValues[c.name] ??= {})[k] = n;
+        // Each dropped value is still a problem (validate lists it); the row is kept.
+        const [{ rows: at }] = await engine.rows<{ rows: number[] }>(
+          `SELECT list(file_row_number ORDER BY file_row_number)[1:${o.maxProblems}] AS rows FROM ${read} WHERE (${caseExpr}) IS NULL AND ${keep} AND (${sql}) > 0`,
+        );
+        report.problemCount += n;
+        problemGroups[problemGroup({ field: c.name, reason: k })] = n;
+        const message = k === "not-finite" ? "expected a finite number (NaN or infinite; a null is a value not measured)" : "an element is null inside a per-token list (a metric not measured for a record is a null list)";
+        for (const r of at) if (report.problems.length < o.maxProblems) report.problems.push({ file, line: Number(r) + 1, field: c.name, reason: k, message });
+      }
+      report.problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+      report.droppedValues = droppedValues;
+    }
+    return { report, bad, dupRows };
+  };
+  const { report, bad, dupRows } = o.proven ?? (await scan());
   const keys = `CAST(run AS VARCHAR) AS run, CAST(step AS INTEGER) AS step, CAST(example AS VARCHAR) AS example`;
   const filter = bad ? `WHERE (${caseExpr}) IS NULL` : "";
   const source = (all: Column[]): string => {
@@ -245,7 +268,7 @@ export async function validateParquet(
     return `SELECT ${keys}, CAST("position" AS INTEGER) AS "position", ${all.map(proj).join(", ")} FROM (
       SELECT run, step, example, file_row_number, ${off} + generate_subscripts(${lead}, 1) - 1 AS "position", ${inner} FROM ${read} ${filter}) ${dedupe}`;
   };
-  return { layout, columns, report, source, rawFields };
+  return { layout, columns, report, source, rawFields, proof: { report, bad, dupRows } };
 }
 
 /** Widest position range the duplicate test handles with a bitmap (bytes per (run, step, example) = range / 8). */

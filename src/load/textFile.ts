@@ -34,6 +34,7 @@ export async function prepareText(
   expected: Map<string, ColumnKind>,
   progress: ProgressSink,
   label: string,
+  proven?: TextProof,
 ): Promise<PreparedFile> {
   const { size } = await import("node:fs").then((fs) => fs.statSync(file));
   const gz = file.endsWith(".gz");
@@ -43,7 +44,8 @@ export async function prepareText(
   // JSON Lines: a DuckDB pass proves most clean files clean (gateJsonLines.ts); on any doubt the
   // validator runs. The gate knows the plain format only: with a mapping or scored rows, the validator.
   const plain = !options.columns && !rebases(check.scored);
-  const gated = format === "jsonl" && plain ? await gateJsonLines(engine, file, scanOpts, { progress, label }) : null;
+  // A file the validation cache proved clean (for these options) is not scanned again.
+  const gated = proven ? { ...proven, file, problems: [], needsCleanCopy: false, rewrites: false } : format === "jsonl" && plain ? await gateJsonLines(engine, file, scanOpts, { progress, label }) : null;
   let scan: ScanResult = gated ?? (format === "csv" ? await scanCsv(file, scanOpts) : await scanJsonLines(file, scanOpts));
   if (scan.records === 0) throw new InvalidFileError({ file, line: null, field: null, reason: "empty-file", message: format === "csv" ? "the file has a header but no records" : "the file holds no records" });
   let readPath = file;
@@ -87,8 +89,48 @@ export async function prepareText(
     report,
     readPath,
     rawFields: scan.rawFields,
+    // Only a file read as it is can be cached (a clean copy lives as long as the engine).
+    proof: readPath === file && scan.problemCount === 0 ? textProof(scan) : undefined,
     source: (all) => textSource(readPath, format, layout ?? "long", columns, all, src, scan.rawFields, scan.longestLine ?? 0),
   };
+}
+
+/**
+ * What validating a clean text file proved, for the validation cache: its layout, columns and
+ * counts. Only files that DuckDB reads as they are (no problems, no clean copy) are cached; a file
+ * with problems in skip mode, a BOM or CR line ends, or a cut gzip stream is validated at every load.
+ */
+export interface TextProof {
+  layout: Layout;
+  columns: Column[];
+  records: number;
+  validRecords: number;
+  tokens: number;
+  problemCount: 0;
+  skippedByReason: Record<string, number>;
+  droppedValues: Record<string, Record<string, number>>;
+  problemGroups: Record<string, number>;
+  rawFields: string[];
+  longestLine: number;
+  header?: string;
+}
+
+function textProof(scan: ScanResult): TextProof | undefined {
+  if (scan.layout === null) return undefined;
+  return { layout: scan.layout, columns: scan.columns, records: scan.records, validRecords: scan.validRecords, tokens: scan.tokens, problemCount: 0, skippedByReason: scan.skippedByReason, droppedValues: scan.droppedValues, problemGroups: scan.problemGroups, rawFields: scan.rawFields, longestLine: scan.longestLine ?? 0, ...(scan.header !== undefined ? { header: scan.header } : {}) };
+}
+
+/** Whether a cached value has the shape of a TextProof. */
+export function isTextProof(v: unknown): v is TextProof {
+  const p = v as TextProof;
+  const kinds = ["metric", "label-integer", "label-string", "mask"];
+  return (
+    typeof p === "object" && p !== null && (p.layout === "long" || p.layout === "wide") && p.problemCount === 0 &&
+    ["records", "validRecords", "tokens", "longestLine"].every((k) => typeof (p as unknown as Record<string, unknown>)[k] === "number") &&
+    Array.isArray(p.columns) && p.columns.every((c) => typeof c?.name === "string" && kinds.includes(c.kind)) &&
+    Array.isArray(p.rawFields) && p.rawFields.every((f) => typeof f === "string") &&
+    typeof p.skippedByReason === "object" && typeof p.droppedValues === "object" && typeof p.problemGroups === "object"
+  );
 }
 
 function writeLine(out: WriteStream, text: string): void {

@@ -8,6 +8,7 @@ import { UsageError, Problem } from "../errors";
 import { ProgressOption } from "../progress";
 import { Column, Format, Layout } from "./schema";
 import type { ColumnMapping } from "./mapping";
+import type { CacheUse } from "./cache";
 
 export interface LoadOptions extends EngineOptions {
   /** Force the format of every file instead of detecting it from the name. */
@@ -32,6 +33,11 @@ export interface LoadOptions extends EngineOptions {
   unscored?: Record<string, string | number>;
   /** Label values that mark the scored span, e.g. `{ segment: "response" }` (METRICS 1.4). */
   span?: Record<string, string | number>;
+  /**
+   * Use the validation cache (load/cache.ts): a file validated before, unchanged, with the same
+   * options, is not scanned again. Default true; `false` validates every file (CLI `--no-cache`).
+   */
+  cache?: boolean;
 }
 
 /** What one file contributed. Records are lines (JSON Lines), data rows (CSV) or rows (Parquet). */
@@ -79,6 +85,8 @@ export interface LoadReport {
   /** Notes for humans about the load (files left out, rows not scored, values dropped). */
   notes?: string[];
   labels: string[];
+  /** The validation cache in this load: entries found (hits) and computed (misses), and its directory (null: off). */
+  cache?: CacheUse;
   options: { format?: Format; layout?: Layout; skipInvalid: boolean; columns?: ColumnMapping; mask?: string; unscored?: Record<string, string | number>; span?: Record<string, string | number> };
 }
 
@@ -141,5 +149,7 @@ export interface PreparedFile {
   readPath?: string;
   /** The file's own column names (before mapping). */
   rawFields?: string[];
+  /** What validation proved, for the validation cache (undefined: not cacheable). */
+  proof?: unknown;
 }
 
