@@ -13,7 +13,8 @@
  * all fail the match (DuckDB's line reader refuses CR and invalid UTF-8 outright). The same pass
  * extracts the keys and counts array elements, for equal lengths and duplicate keys.
  */
-import { statSync } from "node:fs";
+import { createReadStream, statSync } from "node:fs";
+import { createGunzip } from "node:zlib";
 import { Engine, sqlString } from "./engine";
 import type { ProgressSink } from "../progress";
 import { RecordChecker } from "./checkRecord";
@@ -48,9 +49,24 @@ function groupsHasOffset(rec: Record<string, unknown>): boolean {
   return OFFSET_FIELD in rec;
 }
 
+/**
+ * Bytes of a gzip file once decompressed, counted by Node's zlib (all members of a multi-member
+ * file); null when the stream is corrupt or cut. It runs in libuv's thread pool, beside DuckDB's pass.
+ */
+function gunzippedSize(file: string): Promise<number | null> {
+  return new Promise((resolve) => {
+    let n = 0;
+    const z = createReadStream(file).on("error", () => resolve(null)).pipe(createGunzip());
+    z.on("data", (b: Buffer) => (n += b.length));
+    z.on("error", () => resolve(null));
+    z.on("end", () => resolve(n));
+  });
+}
+
 async function gate(engine: Engine, file: string, opts: ScanOptions, watch?: { progress: ProgressSink; label: string }): Promise<ScanResult | null> {
-  // Byte accounting (below) needs the file's real size: gzip files go to the validator.
-  if (file.endsWith(".gz")) return null;
+  // Byte accounting (below) needs the file's real size: for gzip, the decompressed size, counted
+  // while DuckDB reads the file (a cut or corrupt stream: the validator decides).
+  const gz = file.endsWith(".gz");
   let first: Buffer | null = null;
   for await (const { bytes } of readLines(file)) {
     first = bytes;
@@ -94,6 +110,7 @@ async function gate(engine: Engine, file: string, opts: ScanOptions, watch?: { p
   const lead = arrays.find((c) => c.name === REQUIRED_METRIC) ?? arrays[0];
   const ordered = lead ? [lead, ...arrays.filter((c) => c !== lead)] : [];
   // The one pass over the file: DuckDB's own progress feeds the bar.
+  const decompressed = gz ? gunzippedSize(file) : null;
   await engine.rows(
     `CREATE TEMP TABLE __aligndepth_gate AS SELECT ok, k[1] AS run, CAST(k[2] AS INTEGER) AS step, k[3] AS example, ${layout === "long" ? "CAST(k[4] AS INTEGER)" : "0"} AS "position",
        ${layout === "wide" ? "l[1]" : "1"} AS n, ${layout === "wide" ? ordered.map((_, i) => `l[${i + 1}] = l[1]`).join(" AND ") : "true"} AS same_length, bytes
@@ -112,7 +129,8 @@ async function gate(engine: Engine, file: string, opts: ScanOptions, watch?: { p
     if (Number(s.records) === 0 || Number(s.bad) > 0) return null;
     // DuckDB's line reader skips lines it cannot hold (over max_line_size) without an error: every
     // byte of the file must be in a line read (plus one newline per line; the last may lack it).
-    const size = statSync(file).size;
+    const size = gz ? await decompressed : statSync(file).size;
+    if (size === null) return null;
     const read = Number(s.total) + Number(s.records);
     if (read !== size && read - 1 !== size) return null;
     // Duplicate keys: long, by the exact bitmap test; wide, any repeated (run, step, example) sends
