@@ -55,6 +55,14 @@ export async function loadTokenLogs(inputs: string | string[], given: LoadOption
   // The options that change what validation decides (part of every cache key).
   const validationOptions = { format: options.format, layout: options.layout, skipInvalid: Boolean(options.skipInvalid), maxProblems: options.maxProblems ?? 100, columns: options.columns, mask: options.mask, unscored: options.unscored, span: options.span };
   const engine = await Engine.create(options);
+  // Wall-clock seconds per stage (report.seconds), for the bench's breakdown of a load.
+  const seconds = { inputs: 0, validation: 0, join: 0, scored: 0, counts: 0 };
+  let mark = performance.now();
+  const lap = (stage: keyof typeof seconds) => {
+    const now = performance.now();
+    seconds[stage] += (now - mark) / 1000;
+    mark = now;
+  };
   try {
     // Inputs: other record kinds left out; mapped and filter columns must exist somewhere.
     const leftOut: Array<{ path: string; kind: string }> = [];
@@ -72,6 +80,7 @@ export async function loadTokenLogs(inputs: string | string[], given: LoadOption
     if (tokenFiles.length === 0)
       throw new InvalidInputError(leftOut.map((l) => ({ file: l.path, line: null, field: null, reason: "not-a-token-log", message: `holds ${l.kind}, not token logs (no token log among the inputs)` })));
     checkNamedColumns(options, scored, tokenFiles.map((f) => [f, fieldsOf.get(f) ?? null]));
+    lap("inputs");
 
     const prepared: PreparedFile[] = [];
     const expected = new Map<string, ColumnKind>();
@@ -114,6 +123,7 @@ export async function loadTokenLogs(inputs: string | string[], given: LoadOption
       prepared.push(p);
     }
     progress.done();
+    lap("validation");
     // A mask column that is not boolean or 0/1 is a usage error (the option names the wrong column).
     const badMask = allProblems.find((q) => q.reason === "bad-mask") ?? prepared.flatMap((p) => p.report.problems).find((q) => q.reason === "bad-mask");
     if (badMask) throw new UsageError(`--mask ${options.mask}: ${formatProblem(badMask)}`);
@@ -133,6 +143,7 @@ export async function loadTokenLogs(inputs: string | string[], given: LoadOption
     } catch (e) {
       throw engineRejected(e, prepared);
     }
+    lap("join");
     let unscored: LoadReport["unscored"];
     if (scored) {
       unscored = await applyScoredRows(engine, joinedName, "tokens", scored, columns, usable.map((p) => p.path));
@@ -140,11 +151,14 @@ export async function loadTokenLogs(inputs: string | string[], given: LoadOption
       for (const rel of [joinedName, JOINED_BY_KEY]) await dropRelation(engine, rel);
     }
     progress.done();
+    lap("scored");
     const countsKey = setKey ? setKey("metric-rows") : null;
     const counted = countsKey ? cache.get(countsKey, isMetricRows) : undefined;
     const report = await buildReport(engine, prepared, columns, options, { leftOut, unscored, rebased: Boolean(scored), counted });
     if (countsKey && !counted) cache.put(countsKey, { rows: report.tokens, metricRows: report.metricRows });
     report.cache = cache.use;
+    lap("counts");
+    report.seconds = seconds;
     if (report.tokens === 0) throw noRows(prepared, options);
     return new TokenLogs(engine, "tokens", report);
   } catch (e) {

@@ -87,6 +87,12 @@ export interface LoadReport {
   labels: string[];
   /** The validation cache in this load: entries found (hits) and computed (misses), and its directory (null: off). */
   cache?: CacheUse;
+  /**
+   * Wall-clock seconds per stage of the load: finding inputs and their fields, validating each file
+   * (or taking its proof from the cache), building the joined relation, mask/unscored/span, and
+   * counting rows per metric. For the bench and for curiosity; never part of a result.
+   */
+  seconds?: { inputs: number; validation: number; join: number; scored: number; counts: number };
   options: { format?: Format; layout?: Layout; skipInvalid: boolean; columns?: ColumnMapping; mask?: string; unscored?: Record<string, string | number>; span?: Record<string, string | number> };
 }
 
