@@ -8,14 +8,15 @@
  *   npm run bench -- --scale 0.01 # 1% of the rows, for developing the bench
  *   npm run bench -- --reps 1
  *   npm run bench -- --report     # rewrite BENCH.md from .bench/results.json
+ *   npm run bench -- --no-billion # without the 10^9-row workloads (about 8 GB of Parquet, generated once)
  */
 import { spawn } from "node:child_process";
 import { cpus, loadavg, totalmem } from "node:os";
 import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { ChildResult } from "./contenders/common";
-import { BENCH_DIR, LONG_PARQUET, LONG_SUBSET_CSV, LONG_SUBSET_PARQUET, Manifest, WIDE_JSONL, ensureWorkload, scaled } from "./workloads";
+import { BENCH_DIR, BILLION_ONE, BILLION_PARTS, LONG_PARQUET, LONG_SUBSET_CSV, LONG_SUBSET_PARQUET, Manifest, WIDE_JSONL, WIDE_JSONL_GZ, ensureWorkload, scaled } from "./workloads";
 import { agreement, Agreement } from "./agree";
 import { writeReport } from "./report";
 
@@ -38,7 +39,7 @@ export interface Outcome {
 
 interface Contender {
   name: string;
-  command: (manifest: string, extras: boolean) => [string, string[]];
+  command: (manifest: string, flags: string[]) => [string, string[]];
   reps: number;
   timeLimit: number;
   memCap: number;
@@ -47,15 +48,22 @@ interface Contender {
 const GB = 1024 ** 3;
 const node = process.execPath;
 const CONTENDERS: Record<string, Contender> = {
-  aligndepth: { name: "aligndepth", command: (m, x) => [node, [join(BUILD, "contenders", "aligndepth.js"), m, ...(x ? ["--extras"] : [])]], reps: 3, timeLimit: 900, memCap: 8 * GB },
-  "duckdb-sql": { name: "duckdb-sql", command: (m) => [node, [join(BUILD, "contenders", "sql.js"), m]], reps: 3, timeLimit: 900, memCap: 8 * GB },
+  // Cold: a first load (the validation cache emptied first); warm: the same load again, cache filled.
+  aligndepth: { name: "aligndepth", command: (m, f) => [node, [join(BUILD, "contenders", "aligndepth.js"), m, "--cold", "--cache", cacheFor(m), ...f]], reps: 3, timeLimit: 900, memCap: 8 * GB },
+  "aligndepth-warm": { name: "aligndepth-warm", command: (m, f) => [node, [join(BUILD, "contenders", "aligndepth.js"), m, "--warm", "--cache", cacheFor(m), ...f]], reps: 3, timeLimit: 900, memCap: 8 * GB },
+  "duckdb-sql": { name: "duckdb-sql", command: (m, f) => [node, [join(BUILD, "contenders", "sql.js"), m, ...f]], reps: 3, timeLimit: 900, memCap: 8 * GB },
   pandas: { name: "pandas", command: (m) => ["/usr/bin/python3", [join(ROOT, "bench", "contenders", "pandas_tasks.py"), m]], reps: 3, timeLimit: 300, memCap: 8 * GB },
   "danfo.js": { name: "danfo.js", command: (m) => [node, ["--max-old-space-size=7168", join(BUILD, "contenders", "danfo.js"), m]], reps: 1, timeLimit: 300, memCap: 8 * GB },
 };
 
+/** The validation cache of a workload's aligndepth children (never the user's). */
+function cacheFor(manifestPath: string): string {
+  return join(BENCH_DIR, "cache", basename(dirname(manifestPath)));
+}
+
 /** Runs one child with nice, a time limit and a memory cap (VmRSS polled); its last line is the result. */
-function runChild(c: Contender, manifest: Manifest, manifestPath: string, rep: number, extras = false): Promise<Outcome> {
-  const [cmd, args] = c.command(manifestPath, extras);
+function runChild(c: Contender, manifest: Manifest, manifestPath: string, rep: number, flags: string[] = []): Promise<Outcome> {
+  const [cmd, args] = c.command(manifestPath, flags);
   return new Promise((resolve) => {
     const t0 = Date.now();
     const child = spawn("nice", ["-n", "10", cmd, ...args], { stdio: ["ignore", "pipe", "pipe"] });
@@ -116,6 +124,8 @@ export interface Plan {
   label: string;
   /** Contender -> the workload it reads (pandas and danfo read a CSV form where they cannot read Parquet). */
   inputs: Record<string, Manifest | string>;
+  /** Contender -> extra arguments (e.g. `--tasks profile,summary` on the 10^9-row workload). */
+  flags?: Record<string, string[]>;
 }
 
 async function machine(): Promise<Record<string, string>> {
@@ -167,13 +177,24 @@ async function main(): Promise<void> {
   const b = await ensureWorkload(scaled(LONG_PARQUET, scale), log);
   const bsubPq = await ensureWorkload(scaled(LONG_SUBSET_PARQUET, scale), log);
   const bsubCsv = await ensureWorkload(scaled(LONG_SUBSET_CSV, scale), log);
+  const agz = await ensureWorkload(scaled(WIDE_JSONL_GZ, scale), log);
+  // 10^9 token rows (about 4 GB per form): skipped with --no-billion.
+  const billion = !argv.includes("--no-billion");
+  const c1 = billion ? await ensureWorkload(scaled(BILLION_ONE, scale), log) : null;
+  const c50 = billion ? await ensureWorkload(scaled(BILLION_PARTS, scale), log) : null;
   const mpath = (m: Manifest) => join(BENCH_DIR, "data", m.spec.name, "manifest.json");
   const noParquet = "cannot read Parquet here (see (b'))";
   const plans: Plan[] = [
-    { label: "a", inputs: { aligndepth: a, "duckdb-sql": a, pandas: a, "danfo.js": a } },
-    { label: "b", inputs: { aligndepth: b, "duckdb-sql": b, pandas: noParquet, "danfo.js": noParquet } },
-    { label: "b-subset", inputs: { aligndepth: bsubPq, "duckdb-sql": bsubPq, pandas: bsubCsv, "danfo.js": bsubCsv } },
+    { label: "a", inputs: { aligndepth: a, "aligndepth-warm": a, "duckdb-sql": a, pandas: a, "danfo.js": a } },
+    { label: "a-gz", inputs: { aligndepth: agz, "aligndepth-warm": agz, "duckdb-sql": agz } },
+    { label: "b", inputs: { aligndepth: b, "aligndepth-warm": b, "duckdb-sql": b, pandas: noParquet, "danfo.js": noParquet } },
+    { label: "b-subset", inputs: { aligndepth: bsubPq, "aligndepth-warm": bsubPq, "duckdb-sql": bsubPq, pandas: bsubCsv, "danfo.js": bsubCsv } },
   ];
+  const billionFlags = { aligndepth: ["--tasks", "profile,summary"], "aligndepth-warm": ["--tasks", "profile,summary"], "duckdb-sql": ["--tasks", "profile"] };
+  if (c1 && c50) {
+    plans.push({ label: "c", inputs: { aligndepth: c1, "aligndepth-warm": c1, "duckdb-sql": c1 }, flags: billionFlags });
+    plans.push({ label: "c50", inputs: { aligndepth: c50, "aligndepth-warm": c50, "duckdb-sql": c50 }, flags: billionFlags });
+  }
   const outcomes: Outcome[] = [];
   for (const plan of plans) {
     log(`workload ${plan.label}`);
@@ -182,10 +203,11 @@ async function main(): Promise<void> {
     for (let rep = 0; rep < maxReps; rep++) {
       for (const [name, input] of Object.entries(plan.inputs)) {
         if (typeof input === "string" || rep >= reps[name]) continue;
-        const o = await runChild(CONTENDERS[name], input, mpath(input), rep);
+        const o = await runChild(CONTENDERS[name], input, mpath(input), rep, plan.flags?.[name] ?? []);
         outcomes.push(o);
         const t = o.result?.times;
-        log(`  ${plan.label} ${name} rep ${rep + 1}: ${o.ok ? `load+profile ${t!.load_profile.toFixed(2)} s, update ${t!.update.toFixed(2)} s, concentration ${t!.concentration.toFixed(2)} s` : `stopped: ${o.stopped} (finished: ${JSON.stringify(o.partial ?? {})})`}, peak ${(o.peakRss / GB).toFixed(2)} GB`);
+        const shown = t ? Object.entries(t).filter(([k]) => !k.startsWith("stage_")).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ") : "";
+        log(`  ${plan.label} ${name} rep ${rep + 1}: ${o.ok ? shown : `stopped: ${o.stopped} (finished: ${JSON.stringify(o.partial ?? {})})`}, peak ${(o.peakRss / GB).toFixed(2)} GB`);
         // The slowest get fewer runs: over a minute means one run is enough to see the ratio.
         if (!o.ok || o.wallSeconds > 60) reps[name] = Math.min(reps[name], rep + 1);
       }
@@ -193,10 +215,10 @@ async function main(): Promise<void> {
   }
   // aligndepth extras on (b): the bootstrap summary and the notebook-sized output, in their own child.
   log("aligndepth extras on b (summary with 1000 bootstrap replicates, figures)");
-  const extras = await runChild(CONTENDERS.aligndepth, b, mpath(b), 0, true);
+  const extras = await runChild(CONTENDERS.aligndepth, b, mpath(b), 0, ["--extras"]);
   log(`  extras: ${extras.ok ? JSON.stringify(extras.result!.times) : extras.stopped}`);
   const agree: Agreement[] = agreement(outcomes, plans);
-  const results = { scale, machine: info, workloads: { a, b, bsubPq, bsubCsv }, plans: plans.map((p) => ({ label: p.label, inputs: Object.fromEntries(Object.entries(p.inputs).map(([k, v]) => [k, typeof v === "string" ? v : v.spec.name])) })), outcomes: outcomes.map(({ result, partial, ...o }) => ({ ...o, times: result?.times ?? partial })), extras: { ...extras, result: extras.result && { times: extras.result.times, extra: extras.result.extra } }, agreement: agree };
+  const results = { scale, machine: info, workloads: { a, agz, b, bsubPq, bsubCsv, ...(c1 && c50 ? { c1, c50 } : {}) }, plans: plans.map((p) => ({ label: p.label, inputs: Object.fromEntries(Object.entries(p.inputs).map(([k, v]) => [k, typeof v === "string" ? v : v.spec.name])) })), outcomes: outcomes.map(({ result, partial, ...o }) => ({ ...o, times: result?.times ?? partial })), extras: { ...extras, result: extras.result && { times: extras.result.times, extra: extras.result.extra } }, agreement: agree };
   writeFileSync(join(BENCH_DIR, `results${scale === 1 ? "" : `-x${scale}`}.json`), JSON.stringify(results, null, 2));
   const out = scale === 1 ? join(ROOT, "BENCH.md") : join(BENCH_DIR, `BENCH-x${scale}.md`);
   writeFileSync(out, writeReport(results));

@@ -31,6 +31,12 @@ export interface WorkloadSpec {
   files: number;
   /** Keep only examples with index < this (a subset of another workload, same values). */
   exampleLimit?: number;
+  /** JSON Lines compressed with gzip (the lab's own format). */
+  gzip?: boolean;
+  /** Scored tokens per probe sequence, lowest and highest (default 8..125). */
+  lengths?: [number, number];
+  /** Parquet files: one per checkpoint (all runs), instead of runs x chunks of checkpoints; with files = 1, one file. */
+  partition?: "checkpoint";
 }
 
 /** (a) 10M token rows as wide JSON Lines, one file. */
@@ -40,6 +46,14 @@ export const LONG_PARQUET: WorkloadSpec = { name: "b-long-parquet", layout: "lon
 /** (b') the first 1,000 of (b)'s 10,000 examples (10M rows): the CSV pandas and danfo.js can read, and the same rows as Parquet. */
 export const LONG_SUBSET_CSV: WorkloadSpec = { ...LONG_PARQUET, name: "b-subset-csv", format: "csv", files: 1, exampleLimit: 1000 };
 export const LONG_SUBSET_PARQUET: WorkloadSpec = { ...LONG_PARQUET, name: "b-subset-parquet", files: 1, exampleLimit: 1000 };
+/** (a-gz) the rows of (a) as gzip JSON Lines, the lab's format. */
+export const WIDE_JSONL_GZ: WorkloadSpec = { ...WIDE_JSONL, name: "a-wide-jsonl-gz", gzip: true };
+/**
+ * (c) 10^9 token rows: 3 runs x 50 checkpoints x 34,700 examples of 64-320 positions (about 192 on
+ * average), long Parquet, as one file; (c50) the same rows as 50 files, one per checkpoint.
+ */
+export const BILLION_ONE: WorkloadSpec = { name: "c-billion-parquet", layout: "long", format: "parquet", runs: 3, checkpoints: 50, examples: 34700, files: 1, lengths: [64, 320], partition: "checkpoint" };
+export const BILLION_PARTS: WorkloadSpec = { ...BILLION_ONE, name: "c-billion-parquet-50", files: 50 };
 
 export interface Manifest {
   spec: WorkloadSpec;
@@ -76,9 +90,15 @@ function recordSql(spec: WorkloadSpec, where: string): string {
   const ex = spec.exampleLimit ?? spec.examples;
   return `
     SELECT r, ${sqlList(RUNS)}[r + 1] AS run, c, (${stepOf("c")})::INTEGER AS step, e, printf('ex-%05d', e) AS example,
-           CASE WHEN e % 2 = 0 THEN 'refusal' ELSE 'harmful' END AS split, 8 + (hash(${SEED}, 'len', e) % 118)::INTEGER AS len
+           CASE WHEN e % 2 = 0 THEN 'refusal' ELSE 'harmful' END AS split, ${lengthSql(spec)} AS len
     FROM range(${spec.runs}) t1(r), range(${spec.checkpoints}) t2(c), range(${ex}) t3(e)
     WHERE ${where}`;
+}
+
+/** Scored tokens of example e: 8..125 by default, else the spec's range. */
+function lengthSql(spec: WorkloadSpec): string {
+  const [lo, hi] = spec.lengths ?? [8, 125];
+  return `${lo} + (hash(${SEED}, 'len', e) % ${hi - lo + 1})::INTEGER`;
 }
 
 /** Token rows (long layout). */
@@ -126,13 +146,23 @@ export async function ensureWorkload(spec: WorkloadSpec, log: (s: string) => voi
     const files: string[] = [];
     if (spec.format === "jsonl") {
       // Wide: one record per (run, step, example), keys first, per-token arrays as the lab's logger writes them.
-      const f = join(dir, "tokens.jsonl");
-      await conn.run(`COPY (${wideSql(spec)}) TO '${f}' (FORMAT json)`);
+      const f = join(dir, spec.gzip ? "tokens.jsonl.gz" : "tokens.jsonl");
+      await conn.run(`COPY (${wideSql(spec)}) TO '${f}' (FORMAT json${spec.gzip ? ", COMPRESSION gzip" : ""})`);
       files.push(f);
     } else if (spec.format === "csv") {
       const f = join(dir, "tokens.csv");
       await conn.run(`COPY (${tokenSql(spec, "true")} ORDER BY run, step, example, "position") TO '${f}' (FORMAT csv, HEADER)`);
       files.push(f);
+    } else if (spec.partition === "checkpoint") {
+      // 10^9 rows: no ORDER BY (a sort of every row would spill for minutes); the rows come out in
+      // (run, step, example, position) order per thread's chunk, which keeps row-group statistics useful.
+      const parts = spec.files === 1 ? [[0, spec.checkpoints]] : Array.from({ length: spec.files }, (_, k) => [Math.floor((k * spec.checkpoints) / spec.files), Math.floor(((k + 1) * spec.checkpoints) / spec.files)]);
+      for (const [lo, hi] of parts) {
+        const f = join(dir, spec.files === 1 ? "tokens.parquet" : `tokens-c${String(lo).padStart(2, "0")}.parquet`);
+        log(`  ${f}`);
+        await conn.run(`COPY (${tokenSql(spec, `c >= ${lo} AND c < ${hi}`)}) TO '${f}' (FORMAT parquet, COMPRESSION zstd)`);
+        files.push(f);
+      }
     } else {
       const chunks = spec.files / spec.runs;
       const per = spec.checkpoints / chunks;

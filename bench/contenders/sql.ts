@@ -9,7 +9,9 @@ import { join } from "node:path";
 import { Answers, ChildResult, K, emit, profileKey, readManifest, timed, vmHwm } from "./common";
 
 async function main(): Promise<void> {
-  const [manifestPath] = process.argv.slice(2);
+  const [manifestPath, ...flags] = process.argv.slice(2);
+  const tasksAt = flags.indexOf("--tasks");
+  const tasks = (tasksAt >= 0 ? flags[tasksAt + 1] : "profile,update,concentration").split(",");
   const m = readManifest(manifestPath);
   const tmp = mkdtempSync(join(tmpdir(), "bench-sql-"));
   const db = await DuckDBInstance.create(":memory:", { memory_limit: "2GB", temp_directory: join(tmp, "spill"), preserve_insertion_order: "false" });
@@ -31,6 +33,13 @@ async function main(): Promise<void> {
   );
   times.load_profile = times.load + times.profile;
   answers.profile = Object.fromEntries(profile.map((r) => [profileKey(r.run, r.step, r.position), [r.n, r.mean, r.sd]]));
+  if (!tasks.includes("update")) {
+    c.closeSync();
+    db.closeSync();
+    rmSync(tmp, { recursive: true, force: true });
+    emit({ contender: "duckdb-sql", workload: m.spec.name, times, answers, peakRss: vmHwm() });
+    return;
+  }
   const mass = await timed(times, "update", () =>
     rows(`WITH b AS (SELECT run, min(step) AS f, max(step) AS l FROM t GROUP BY run),
       pa AS (SELECT t.run, example, "position", loss FROM t JOIN b ON t.run = b.run AND t.step = b.f),
