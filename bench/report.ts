@@ -25,6 +25,7 @@ const GB = 1024 ** 3;
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const n = s.length;
+  if (s.some((x) => typeof x !== "number")) return NaN;
   return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
@@ -83,7 +84,11 @@ function billionSection(r: Results, cell: (p: Results["plans"][number], c: strin
     for (const c of ["aligndepth", "aligndepth-warm", "duckdb-sql"]) {
       const x = cell(plan, c);
       if (x.runs === 0) continue;
-      const v = (t: string) => (x.ok.length ? (Number.isNaN(x.med(t)) ? "-" : sec(x.med(t))) : x.partial(t) !== undefined ? `${sec(x.partial(t)!)} (stopped later)` : "-");
+      const v = (t: string) => {
+        const m = x.med(t);
+        if (x.ok.length) return typeof m === "number" && !Number.isNaN(m) ? sec(m) : "-";
+        return x.partial(t) !== undefined ? `${sec(x.partial(t)!)} (stopped later)` : "-";
+      };
       const name = c === "aligndepth" ? "aligndepth, cold" : c === "aligndepth-warm" ? "aligndepth, warm" : "DuckDB SQL";
       L.push(`| ${labels[plan.label] ?? plan.label} | ${name}${x.ok.length ? "" : ` (stopped: ${x.failed?.stopped})`} | ${v("load")} | ${v("profile")} | ${v("load_profile")} | ${v("summary")} | ${mb(x.peak)} |`);
     }
@@ -183,7 +188,7 @@ export function writeReport(r: Results): string {
   L.push("");
   L.push("| workload | contender | E_5 per run | E_5 per checkpoint | profile mean | profile sd | depths, bounds, counts | agrees |");
   L.push("| --- | --- | ---: | ---: | ---: | ---: | --- | --- |");
-  const e = (x: number) => (x === 0 ? "0" : x.toExponential(1));
+  const e = (x: number | null) => (x === null || !Number.isFinite(x) ? "inf" : x === 0 ? "0" : x.toExponential(1));
   for (const a of r.agreement) L.push(`| ${labels[a.plan] ?? a.plan} | ${a.contender} | ${e(a.earlyShare)} | ${e(a.concentration)} | ${e(a.profileMean)} | ${e(a.profileSd)} | ${a.exact ? "identical" : a.notes.join("; ")} | ${a.ok ? "yes" : "**no**"} |`);
   L.push("");
   const ex = r.extras.result;
