@@ -18,6 +18,7 @@ import { prepareText } from "./textFile";
 import { JOINED_BY_KEY, joinFiles, unionColumns } from "./join";
 import { groupProblems } from "./problems";
 import { FileReport, LoadOptions, LoadReport, PreparedFile, TokenLogs } from "./tokens";
+import { disjointRunSteps, metricRowsFromStats, parquetColumnStats } from "./parquetStats";
 import { ValidationCache, fileIdentity, relocated, unchanged } from "./cache";
 import { isParquetProof, ParquetProof } from "./readParquet";
 import { isTextProof, TextProof } from "./textFile";
@@ -135,10 +136,20 @@ export async function loadTokenLogs(inputs: string | string[], given: LoadOption
     const joinedName = scored ? "__aligndepth_joined" : "tokens";
     // Cross-file facts are keyed on the list of file keys (and the columns of the union).
     const setKey = fileKeys.length === tokenFiles.length && fileKeys.every((k) => k !== null) ? (what: string) => cache.key(what, { files: fileKeys, usable: usable.map((u) => u.path), columns }) : null;
+    // Parquet footers settle some questions without a scan (parquetStats.ts); read once, when needed.
+    let stats: Awaited<ReturnType<typeof parquetColumnStats>> | undefined;
+    const footers = async () => (stats ??= usable.every((p) => p.format === "parquet") ? await parquetColumnStats(engine, usable.map((p) => p.path)) : null);
+    let joined = false;
     try {
       const sharedKey = setKey && usable.length > 1 ? setKey("shared-keys") : null;
       const known = sharedKey ? cache.get(sharedKey, (v): v is { shared: boolean } => typeof (v as { shared?: unknown })?.shared === "boolean") : undefined;
-      const shared = await joinFiles(engine, joinedName, usable, columns, progress, known?.shared);
+      let proven = known?.shared;
+      if (proven === undefined && usable.length > 1) {
+        const st = await footers();
+        if (st && disjointRunSteps(usable, st, options.columns)) proven = false;
+      }
+      const shared = await joinFiles(engine, joinedName, usable, columns, progress, proven);
+      joined = shared;
       if (sharedKey && !known) cache.put(sharedKey, { shared });
     } catch (e) {
       throw engineRejected(e, prepared);
@@ -153,9 +164,14 @@ export async function loadTokenLogs(inputs: string | string[], given: LoadOption
     progress.done();
     lap("scored");
     const countsKey = setKey ? setKey("metric-rows") : null;
-    const counted = countsKey ? cache.get(countsKey, isMetricRows) : undefined;
+    const cachedCounts = countsKey ? cache.get(countsKey, isMetricRows) : undefined;
+    let counted = cachedCounts;
+    if (!counted && !scored && !joined && prepared.every((p) => p.report.problemCount === 0)) {
+      const st = await footers();
+      if (st) counted = metricRowsFromStats(prepared, columns.filter((c) => c.kind === "metric").map((c) => c.name), st, options.columns) ?? undefined;
+    }
     const report = await buildReport(engine, prepared, columns, options, { leftOut, unscored, rebased: Boolean(scored), counted });
-    if (countsKey && !counted) cache.put(countsKey, { rows: report.tokens, metricRows: report.metricRows });
+    if (countsKey && !cachedCounts) cache.put(countsKey, { rows: report.tokens, metricRows: report.metricRows });
     report.cache = cache.use;
     lap("counts");
     report.seconds = seconds;

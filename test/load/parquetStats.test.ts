@@ -1,0 +1,63 @@
+/**
+ * Parquet footers instead of scans (src/load/parquetStats.ts): rows per metric from null counts, and
+ * "no two files share a (run, step)" from min/max of run and step, checked against the scans they
+ * replace on small files.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Engine } from "../../src/load/engine";
+import { parquetColumnStats } from "../../src/load/parquetStats";
+import { loadTokenLogs } from "../../src/index";
+
+let engine: Engine;
+let dir: string;
+beforeAll(async () => {
+  engine = await Engine.create({ threads: 1 });
+  dir = mkdtempSync(join(tmpdir(), "ad-pqstats-"));
+});
+afterAll(() => engine.close());
+
+/** A long Parquet file from VALUES rows (run, step, example, position, loss, kl). */
+async function write(name: string, rows: Array<[string, number, string, number, number | null, number | null]>): Promise<string> {
+  const f = join(dir, name);
+  const v = rows.map((r) => `(${r.map((x) => (x === null ? "NULL" : typeof x === "string" ? `'${x}'` : String(x))).join(", ")})`).join(", ");
+  await engine.run(`COPY (SELECT * FROM (VALUES ${v}) t(run, step, example, "position", loss, kl)) TO '${f}' (FORMAT parquet)`);
+  return f;
+}
+
+describe("Parquet statistics", () => {
+  it("null counts give rows per metric, as count(metric) over the table does", async () => {
+    const a = await write("a.parquet", [["r", 0, "e1", 0, 2, 0.5], ["r", 0, "e1", 1, 4, null], ["r", 0, "e2", 0, 1, null]]);
+    const b = await write("b.parquet", [["r", 5, "e1", 0, 1, 0.25], ["r", 5, "e1", 1, 3, 0.75], ["r", 5, "e2", 0, null, 0.1]]);
+    const st = await parquetColumnStats(engine, [a, b]);
+    expect(st!.get(a)!.get("kl")).toMatchObject({ values: 3, nulls: 2 });
+    expect(st!.get(b)!.get("step")).toMatchObject({ minNumber: 5, maxNumber: 5 });
+    expect(st!.get(a)!.get("run")).toMatchObject({ minText: "r", maxText: "r" });
+    const logs = await loadTokenLogs([a, b], { progress: false, cache: false });
+    expect(logs.report.tokens).toBe(6);
+    expect(logs.report.metricRows).toEqual({ loss: 5, kl: 4 });
+    const [scan] = await logs.engine.rows<{ n: number; loss: number; kl: number }>(`SELECT count(*) AS n, count(loss) AS loss, count(kl) AS kl FROM tokens`);
+    expect([scan.n, scan.loss, scan.kl]).toEqual([6, 5, 4]);
+    logs.close();
+  });
+
+  it("files with overlapping (run, step) ranges are still joined by key", async () => {
+    const losses = await write("l.parquet", [["r", 0, "e1", 0, 2, null], ["r", 5, "e1", 0, 1, null]]);
+    const kls = await write("k.parquet", [["r", 0, "e1", 0, null, 0.5], ["r", 5, "e1", 0, null, 0.25]]);
+    const logs = await loadTokenLogs([losses, kls], { progress: false, cache: false });
+    expect(logs.report.tokens).toBe(2);
+    expect(logs.report.metricRows).toEqual({ loss: 2, kl: 2 });
+    logs.close();
+  });
+
+  it("different runs at the same steps are disjoint; the union keeps every row", async () => {
+    const a = await write("ra.parquet", [["a", 0, "e1", 0, 2, 1], ["a", 5, "e1", 0, 1, 1]]);
+    const b = await write("rb.parquet", [["b", 0, "e1", 0, 3, 1], ["b", 5, "e1", 0, 2, 1]]);
+    const logs = await loadTokenLogs([a, b], { progress: false, cache: false });
+    expect(logs.report.tokens).toBe(4);
+    expect(await logs.runs()).toEqual(["a", "b"]);
+    logs.close();
+  });
+});
