@@ -8,7 +8,7 @@
  * - the absolute path, size, modification and change times (ns), inode and device;
  * - a hash of its content's ends: the Parquet footer (schema, row-group statistics), or the first
  *   and last 64 KiB of a text file;
- * - the kit's version (package.json), and the options that change validation (column mapping,
+ * - the kit's version (package.json) and the DuckDB binding's, and the options that change validation (column mapping,
  *   mask, unscored, span, skip mode, format and layout overrides, problems kept) and the column
  *   kinds fixed by earlier files of the same load.
  * A file edited in place changes its change time (ctime), which no user-level tool can set back, so
@@ -40,14 +40,20 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 let kitVersion: string | undefined;
-/** The kit's version from its package.json (entries of another version are misses). */
+/**
+ * The kit's version from its package.json, with the DuckDB binding's (validation runs partly in
+ * DuckDB: entries of another version of either are misses).
+ */
 function version(): string {
   if (kitVersion === undefined) {
-    try {
-      kitVersion = String(require("../../package.json").version);
-    } catch {
-      kitVersion = "unknown";
-    }
+    const of = (load: () => { version?: unknown }) => {
+      try {
+        return String(load().version);
+      } catch {
+        return "unknown";
+      }
+    };
+    kitVersion = `${of(() => require("../../package.json"))} duckdb ${of(() => require("@duckdb/node-api/package.json"))}`;
   }
   return kitVersion;
 }
