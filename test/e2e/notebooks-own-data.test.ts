@@ -12,7 +12,8 @@
  * `dist` link to the build, so their `../dist/index` import is the one users have. Checked: no
  * error output and no stderr stream in any cell, every cell that displays something shows it, the
  * outputs name the fixture's own runs and counts, and none names the lab's runs (`sft`, `augment`,
- * `worst_insertion`) or its probe sets (`harmful probes`, ...), which the fixtures do not have.
+ * `worst_insertion`) or its probe sets (`harmful probes`, ...), which the fixtures do not have; the
+ * HTML export renders every figure offline in Chromium with each of the fixture's runs in one colour.
  *
  * Needs `npm run build` and `bash scripts/setup.sh` (Jupyter and the project-local tslab kernel).
  */
@@ -22,6 +23,7 @@ import { join } from "path";
 import { gunzipSync } from "zlib";
 import { beforeAll, describe, expect, it } from "vitest";
 import { PLOTLY_MIME } from "../../src/display";
+import { openOffline } from "./browser";
 
 const ROOT = join(__dirname, "..", "..");
 const WORK = join(ROOT, "out", "own-data");
@@ -68,16 +70,20 @@ interface Case {
   set: Record<string, string>;
   /** Texts the outputs must contain. */
   mention: string[];
+  /** The fixture's runs: each keeps one colour in every figure of the notebook. */
+  runs: string[];
 }
 
 const TOKEN_SET = { DATA: JSON.stringify(HF), LOAD: HF_LOAD };
+/** The loader's note on the prompt and padding rows it dropped, which every token notebook shows. */
+const DROPPED = `${hf.rows - hf.scored} rows not scored, dropped (--unscored labels=-100: ${hf.rows - hf.scored})`;
 const cases: Case[] = [
-  { file: "01-quickstart.ipynb", set: TOKEN_SET, mention: [...hf.runs, "The logs have no split label", `${hf.runs.length} runs, ${hf.steps} checkpoints, ${hf.examples * hf.runs.length} probe sequences, ${hf.scored} token rows`] },
-  { file: "02-learning-dynamics.ipynb", set: TOKEN_SET, mention: [...hf.runs, "all probe sequences", `${hf.scored} token rows`] },
-  { file: "03-shallow-vs-deep.ipynb", set: { ...TOKEN_SET, ATTACKS: "null" }, mention: [...hf.runs, "No split label", "The logs have no kl column", "0 attack records"] },
-  { file: "04-attacks.ipynb", set: { ATTACKS: JSON.stringify(JUDGE_FILES), LOAD: JUDGE_LOAD, COMPARE: "[]" }, mention: ["modelx", "modely", "m1", "6 records not judged (score -1)", "no insertion attack to show", "modelx (a) against modely (b)"] },
-  { file: "05-tokens.ipynb", set: TOKEN_SET, mention: [...hf.runs, "all probe sequences"] },
-  { file: "06-your-logs.ipynb", set: TOKEN_SET, mention: ["hf_tokens.csv.gz", `In all: ${hf.runs.length} runs, ${hf.steps} checkpoints, ${hf.examples * hf.runs.length} probe sequences, ${hf.scored} token rows`] },
+  { file: "01-quickstart.ipynb", set: TOKEN_SET, mention: [DROPPED, ...hf.runs, "The logs have no split label", `${hf.runs.length} runs, ${hf.steps} checkpoints, ${hf.examples * hf.runs.length} probe sequences, ${hf.scored} token rows`], runs: hf.runs },
+  { file: "02-learning-dynamics.ipynb", set: TOKEN_SET, mention: [DROPPED, ...hf.runs, "all probe sequences", `${hf.scored} token rows`], runs: hf.runs },
+  { file: "03-shallow-vs-deep.ipynb", set: { ...TOKEN_SET, ATTACKS: "null" }, mention: [DROPPED, ...hf.runs, "No split label", "The logs have no kl column", "0 attack records"], runs: hf.runs },
+  { file: "04-attacks.ipynb", set: { ATTACKS: JSON.stringify(JUDGE_FILES), LOAD: JUDGE_LOAD, COMPARE: "[]" }, mention: ["modelx", "modely", "m1", "6 records not judged (score -1)", "no insertion attack to show", "modelx (a) against modely (b)"], runs: ["modelx", "modely", "m1"] },
+  { file: "05-tokens.ipynb", set: TOKEN_SET, mention: [DROPPED, ...hf.runs, "all probe sequences"], runs: hf.runs },
+  { file: "06-your-logs.ipynb", set: TOKEN_SET, mention: [DROPPED, "hf_tokens.csv.gz", `In all: ${hf.runs.length} runs, ${hf.steps} checkpoints, ${hf.examples * hf.runs.length} probe sequences, ${hf.scored} token rows`], runs: hf.runs },
 ];
 
 /** The lab's labels, which neither fixture has: run names as whole names, probe-set titles. */
@@ -180,6 +186,34 @@ describe("notebooks on other data, changing their first cell only", () => {
       for (const m of c.mention) expect(shown, `${file} should mention ${m}`).toContain(m);
       const lab = [...shown.matchAll(LAB_LABELS)].map((m) => shown.slice(Math.max(0, m.index! - 60), m.index! + 60));
       expect(lab).toEqual([]);
+    });
+
+    it("exports to HTML that renders every figure offline, each of the fixture's runs in one colour", async () => {
+      const nb = executed();
+      const figures = nb.cells.flatMap((cell) => cell.outputs ?? []).filter((o) => o.data && PLOTLY_MIME in o.data).length;
+      const browser = await openOffline(join(OUT, file.replace(/\.ipynb$/, ".html")));
+      try {
+        expect(browser.pageErrors).toEqual([]);
+        expect(browser.blocked).toEqual([]);
+        expect([browser.figures, browser.rendered]).toEqual([figures, figures]);
+        // plotly's resolved traces: the colour of every scatter trace named after a run.
+        const colours = await browser.page.evaluate((runs) => {
+          const out: Record<string, string[]> = {};
+          for (const el of Array.from(document.querySelectorAll(".aligndepth-figure"))) {
+            for (const t of ((el as unknown as { _fullData?: Array<Record<string, any>> })._fullData ?? [])) {
+              const run = runs.find((r) => t.name === r || String(t.name).startsWith(`${r} `) || String(t.name).startsWith(`${r},`));
+              const col = t.line?.color ?? t.marker?.color;
+              if (run && t.type === "scatter" && typeof col === "string" && !(out[run] ??= []).includes(col)) out[run].push(col);
+            }
+          }
+          return out;
+        }, c.runs);
+        for (const [r, cs] of Object.entries(colours)) expect({ run: r, colours: cs }).toEqual({ run: r, colours: [cs[0]] });
+        // Every notebook with a figure per run draws each run at least once.
+        if (figures > 0 && file !== "06-your-logs.ipynb") expect(Object.keys(colours).sort()).toEqual([...c.runs].sort());
+      } finally {
+        await browser.close();
+      }
     });
   });
 });
