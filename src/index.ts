@@ -54,6 +54,8 @@ export { pairedComparison, pairedP, replicatesForFamily } from "./stats/pairedCo
 export type { PairedComparison, PairedRow, ComparisonSide } from "./stats/pairedComparison";
 export { compareUpdates } from "./stats/updateComparison";
 export type { UpdateComparison, UpdateComparisonOptions } from "./stats/updateComparison";
+export { compareRunsAll } from "./stats/compareRunsAll";
+export type { CompareRunsAllOptions, RunsComparison } from "./stats/compareRunsAll";
 export { loadRunData } from "./stats/runData";
 export { holm } from "./stats/holm";
 export { groupRecipes, compileRecipePattern } from "./stats/recipes";

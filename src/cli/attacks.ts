@@ -3,7 +3,7 @@ import { attackSuccess } from "../attacks/asr";
 import { exampleBreakdown } from "../attacks/breakdown";
 import { AttackComparisonRow, compareAttacks } from "../attacks/compare";
 import { conditionLabel } from "../attacks/conditions";
-import { compileNamePattern, loadAttackResults, parseAttackColumns, parseScale, parseSetPairs } from "../attacks/load";
+import { AttackResults, compileNamePattern, loadAttackResults, parseAttackColumns, parseScale, parseSetPairs } from "../attacks/load";
 import { recipeAsr } from "../attacks/recipeAsr";
 import { compileRecipePattern } from "../stats/recipes";
 import { textTable } from "../table";
@@ -87,7 +87,7 @@ export async function attacksCommand(p: Parsed, out: Output): Promise<number> {
     not_judged: { values: report.notJudgedValues, records: report.notJudged },
   };
   const skipped = report.recordsSkipped ? { skipped: { records: report.recordsSkipped, by_reason: report.skipped } } : {};
-  const harmfulText = records.some((r) => r.score !== null) ? `score >= ${report.threshold} on the scale ${report.scale[0]}:${report.scale[1]}` : "as recorded";
+  const harmfulText = harmfulRule(results);
   const attack = o.attack as string | undefined;
 
   if (compare) {
@@ -154,8 +154,14 @@ export async function attacksCommand(p: Parsed, out: Output): Promise<number> {
   return 0;
 }
 
-/** The comparison as text, under 100 columns: one table per attack. */
-function compareText(a: string, b: string, runsA: string[], runsB: string[], rows: AttackComparisonRow[], harmfulText: string): string {
+/** How a record counts as harmful, for table headers: the threshold on the judge's scale, or "as recorded". */
+export function harmfulRule(results: AttackResults): string {
+  const { report } = results;
+  return results.records.some((r) => r.score !== null) ? `score >= ${report.threshold} on the scale ${report.scale[0]}:${report.scale[1]}` : "as recorded";
+}
+
+/** The comparison as text, under 100 columns: one table per attack (also used by `compare --attacks`). */
+export function compareText(a: string, b: string, runsA: string[], runsB: string[], rows: AttackComparisonRow[], harmfulText: string): string {
   const side = (name: string, runs: string[]) => (runs.length === 1 && runs[0] === name ? name : `${name} (${runs.length} runs)`);
   const parts = [`${side(a, runsA)} vs ${side(b, runsB)}: difference of attack success rates (A - B), harmful: ${harmfulText}`];
   const attacks = [...new Set(rows.map((r) => r.attack))];

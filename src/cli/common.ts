@@ -11,6 +11,7 @@ import { OptionSpec } from "./args";
 import { Format, Layout } from "../load/schema";
 import { UsageError } from "../errors";
 import type { RowFilter } from "../stats/source";
+import type { AttackLoadOptions } from "../attacks/load";
 
 export const LOAD_OPTIONS: OptionSpec[] = [
   { name: "format", type: "string", choices: ["jsonl", "csv", "parquet"], help: "force the format of every file (default: from the file name)" },
@@ -116,6 +117,26 @@ export async function selectionWarnings(logs: TokenLogs, sel: { where?: RowFilte
     out.push(`${flag} ${step}: ${which} a checkpoint at step ${step}, so ${lacking.length === runs.length ? "there is" : "they have"} nothing to pair (checkpoints of ${lacking[0]}: ${some(steps)})`);
   }
   return out;
+}
+
+/** Attack results read beside token logs (report, compare): the files and how their judge scores read. */
+export const ATTACK_OPTIONS: OptionSpec[] = [
+  { name: "attacks", type: "repeat", help: "attack result files or globs (repeatable)" },
+  { name: "threshold", type: "number", help: "attack results: a judge score >= this is harmful (default: the scale's MAX, 5 on 1:5)" },
+  { name: "scale", type: "string", default: "1:5", help: "attack results: the judge's score scale MIN:MAX; scores outside it are invalid" },
+  { name: "not-judged", type: "repeat", help: "attack results: a score value meaning 'could not judge' (e.g. --not-judged=-1): left out of n and counted" },
+];
+
+/**
+ * The `loadAttackResults` options of the ATTACK_OPTIONS given.
+ * @throws UsageError for a --not-judged value that is not a number.
+ */
+export function attackLoadOptions(o: Record<string, unknown>, command: string): AttackLoadOptions {
+  const notJudged = ((o["not-judged"] as string[] | undefined) ?? []).map((v) => {
+    if (v.trim() === "" || !Number.isFinite(Number(v))) throw new UsageError(`${command}: --not-judged takes a number (e.g. --not-judged=-1), got ${JSON.stringify(v)}`);
+    return Number(v);
+  });
+  return { threshold: o.threshold as number | undefined, scale: o.scale as string, notJudged, skipInvalid: Boolean(o["skip-invalid"]) };
 }
 
 /** Options that style runs in figures: recipes (one colour, seeds thin) and ablations (dashed). */

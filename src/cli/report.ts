@@ -8,7 +8,7 @@ import { AttackResults, loadAttackResults } from "../attacks/load";
 import { buildReport, defaultWhere } from "../report/build";
 import { positionStartWarnings } from "../stats/positionStart";
 import { CommandSpec, Parsed } from "./args";
-import { COLOR_OPTIONS, LOAD_OPTIONS, MASS_OPTIONS, WHERE_OPTION, colorOptions, loadOptions, parseWhere, selectionWarnings } from "./common";
+import { ATTACK_OPTIONS, COLOR_OPTIONS, LOAD_OPTIONS, attackLoadOptions, MASS_OPTIONS, WHERE_OPTION, colorOptions, loadOptions, parseWhere, selectionWarnings } from "./common";
 import { Output, skippedNote, stdio } from "./output";
 import { progressSink } from "../progress";
 
@@ -41,13 +41,10 @@ export const reportSpec: CommandSpec = {
   ].join("\n"),
   options: [
     { name: "out", type: "string", help: "the HTML file to write (required)" },
-    { name: "attacks", type: "repeat", help: "attack result files or globs (repeatable)" },
+    ...ATTACK_OPTIONS,
     { name: "grad-logs", type: "repeat", help: "token logs with grad_norm that share keys with FILES, loaded apart (repeatable)" },
     { name: "metric", type: "string", default: "loss", help: "metric of the core figures (loss, kl, logprob, ...)" },
     ...MASS_OPTIONS,
-    { name: "threshold", type: "number", help: "attack results: a judge score >= this is harmful (default: the scale's MAX, 5 on 1:5)" },
-    { name: "scale", type: "string", default: "1:5", help: "attack results: the judge's score scale MIN:MAX; scores outside it are invalid" },
-    { name: "not-judged", type: "repeat", help: "attack results: a score value meaning 'could not judge' (e.g. --not-judged=-1): left out of n and counted" },
     { name: "title", type: "string", help: "title of the report" },
     { name: "timestamp", type: "flag", help: "put the generation time in the header (the file then differs between runs)" },
     WHERE_OPTION,
@@ -135,11 +132,7 @@ export async function reportCommand(p: Parsed, out: Output): Promise<number> {
     }
     let attacks: AttackResults | null = null;
     if (attackFiles.length) {
-      const notJudged = ((o["not-judged"] as string[] | undefined) ?? []).map((v) => {
-        if (v.trim() === "" || !Number.isFinite(Number(v))) throw new UsageError(`report: --not-judged takes a number (e.g. --not-judged=-1), got ${JSON.stringify(v)}`);
-        return Number(v);
-      });
-      attacks = await loadAttackResults(attackFiles, { threshold: o.threshold as number | undefined, scale: o.scale as string, notJudged, skipInvalid: Boolean(o["skip-invalid"]) });
+      attacks = await loadAttackResults(attackFiles, attackLoadOptions(o, "report"));
       if (attacks.report.notJudged) out.note(`attack results: ${attacks.report.notJudged} records not judged (score ${attacks.report.notJudgedValues.join(" or ")}): left out of n`);
       for (const w of attacks.report.warnings) out.note(`warning: attack results: ${w}`);
       const anote = skippedNote(attacks.report);
