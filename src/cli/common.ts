@@ -139,9 +139,19 @@ export function attackLoadOptions(o: Record<string, unknown>, command: string): 
   return { threshold: o.threshold as number | undefined, scale: o.scale as string, notJudged, skipInvalid: Boolean(o["skip-invalid"]) };
 }
 
+/**
+ * `--recipe-pattern`: groups replicate runs into recipes (METRICS 3.7), for the statistics and for
+ * the figures' colours. One definition: commands list it once (`optionList`).
+ */
+export const RECIPE_PATTERN_OPTION: OptionSpec = {
+  name: "recipe-pattern",
+  type: "string",
+  help: "group replicate runs: a regex over run names with a named group recipe (JavaScript syntax), e.g. '^(?<recipe>.+)-seed\\d+$' (default: a recipe label, if any); in figures a recipe's runs share its colour, seeds drawn thin",
+};
+
 /** Options that style runs in figures: recipes (one colour, seeds thin) and ablations (dashed). */
 export const COLOR_OPTIONS: OptionSpec[] = [
-  { name: "recipe-pattern", type: "string", help: "regex over run names with a named group recipe (JavaScript syntax): a recipe's runs share its colour, seeds drawn thin, e.g. '^(?<recipe>.+)-seed\\d+$'" },
+  RECIPE_PATTERN_OPTION,
   { name: "ablation", type: "repeat", help: "a run or recipe that is an ablation: drawn dashed (repeatable)" },
 ];
 

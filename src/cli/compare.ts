@@ -4,7 +4,7 @@ import { loadAttackResults } from "../attacks/load";
 import { compareRunsAll } from "../stats/compareRunsAll";
 import { textTable } from "../table";
 import { UsageError } from "../errors";
-import { CommandSpec, Parsed } from "./args";
+import { CommandSpec, Parsed, optionList } from "./args";
 import { compareText, harmfulRule } from "./attacks";
 import { ATTACK_OPTIONS, LOAD_OPTIONS, WHERE_OPTION, attackLoadOptions, loadOptions, selectionWarnings } from "./common";
 import { Output, skippedNote } from "./output";
@@ -17,7 +17,7 @@ export const compareSpec: CommandSpec = {
   minPositionals: 3,
   details:
     "A and B are run names, or recipe names (runs grouped by --recipe-pattern or a recipe label). The difference\nA - B is taken on the examples both have; one draw of example ids per replicate serves both sides.\nThe p-values of one table are Holm-adjusted; B is at least 20 m / 0.05 for m statistics.\nWith --attacks, the attack success rates of A and B are compared too, condition by condition (McNemar's\nexact p and Newcombe's paired interval for two runs, the paired cluster bootstrap for recipes or samples;\nHolm over each attack's conditions), as 'aligndepth attacks --compare' does. See docs/METRICS.md.",
-  options: [
+  options: optionList([
     { name: "metric", type: "string", default: "loss", help: "numeric column of the update" },
     { name: "from", type: "int", help: "first step (default: each run's first)" },
     { name: "to", type: "int", help: "last step (default: each run's last)" },
@@ -31,7 +31,7 @@ export const compareSpec: CommandSpec = {
     ...ATTACK_OPTIONS,
     { name: "attack", type: "string", help: "with --attacks: only this attack" },
     ...LOAD_OPTIONS,
-  ],
+  ]),
 };
 
 const r4 = (x: number | null) => (x === null ? null : Math.round(x * 10000) / 10000);

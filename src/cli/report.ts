@@ -6,7 +6,7 @@ import { loadTokenLogs, TokenLogs } from "../load";
 import { AttackResults, loadAttackResults } from "../attacks/load";
 import { buildReport, defaultWhere } from "../report/build";
 import { positionStartWarnings } from "../stats/positionStart";
-import { CommandSpec, Parsed } from "./args";
+import { CommandSpec, Parsed, optionList } from "./args";
 import { ATTACK_OPTIONS, COLOR_OPTIONS, LOAD_OPTIONS, attackLoadOptions, MASS_OPTIONS, WHERE_OPTION, colorOptions, loadOptions, parseWhere, selectionWarnings } from "./common";
 import { Output, skippedNote, stdio } from "./output";
 import { progressSink } from "../progress";
@@ -38,7 +38,7 @@ export const reportSpec: CommandSpec = {
     "  aligndepth report 'data/lab/tokens-*.jsonl.gz' --attacks data/lab/attacks.jsonl.gz \\",
     "    --grad-logs 'data/lab/gradnorm-*.jsonl.gz' --out out/report.html",
   ].join("\n"),
-  options: [
+  options: optionList([
     { name: "out", type: "string", help: "the HTML file to write (required)" },
     ...ATTACK_OPTIONS,
     { name: "grad-logs", type: "repeat", help: "token logs with grad_norm that share keys with FILES, loaded apart (repeatable)" },
@@ -49,7 +49,7 @@ export const reportSpec: CommandSpec = {
     WHERE_OPTION,
     ...COLOR_OPTIONS,
     ...LOAD_OPTIONS,
-  ],
+  ]),
 };
 
 /** The field names of a JSON Lines file's first record, as the token loader reads them (null for other formats or unreadable files). */
