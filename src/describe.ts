@@ -188,8 +188,9 @@ export function describeOverlay(rows: readonly PositionProfileRow[], series: rea
 
 /**
  * Per (run, attack) with rows that have `field`: the ASR at the smallest and the largest value of
- * the field, with 95% Wilson intervals, and where it peaks. Rows come from `asrByK`,
- * `asrByPrefixLen` or `asrBySpanLen`.
+ * the field, with the rows' 95% intervals (Wilson with one record per example, the cluster
+ * bootstrap over examples where an example has several records, as `AsrRow.ci_method` says;
+ * METRICS 4), and where it peaks. Rows come from `asrByK`, `asrByPrefixLen` or `asrBySpanLen`.
  * @example describeAsr(asrByK(records), "k") // ["sft (prefill): ASR 0% at k = 0 (95% CI 0% to 32%), 88% at k = 10 (...)."]
  */
 export function describeAsr(rows: readonly AsrRow[], field: "k" | "prefix_len" | "span_len"): string[] {

@@ -71,6 +71,22 @@ export function asrInterval(records: readonly AttackRecord[], opts: { z?: number
   return { ci, ci_method: "cluster-bootstrap", examples: ids.length };
 }
 
+/** How each `ci_method` reads in figure axes, hovers and sentences. */
+export const CI_METHOD_NAMES: Record<NonNullable<AsrRow["ci_method"]>, string> = {
+  wilson: "Wilson",
+  "wilson-examples": "Wilson over examples",
+  "cluster-bootstrap": "cluster bootstrap",
+};
+
+/**
+ * The interval methods behind some rows, as text for a label: "Wilson", "Wilson, cluster
+ * bootstrap", ... (in the order above; empty when no row has an interval).
+ */
+export function ciMethodsText(rows: ReadonlyArray<Pick<AsrRow, "ci_method">>): string {
+  const used = new Set(rows.map((r) => r.ci_method));
+  return (Object.keys(CI_METHOD_NAMES) as Array<keyof typeof CI_METHOD_NAMES>).filter((m) => used.has(m)).map((m) => CI_METHOD_NAMES[m]).join(", ");
+}
+
 const STANDARD = ["k", "prefix_len", "span_len"] as const;
 
 function compareValues(a: unknown, b: unknown): number {

@@ -90,7 +90,7 @@ export const TOKEN_FIGURES: Record<string, { help: string; make: TokenFigure }> 
 
 /** Figures drawn from attack results. */
 export const ATTACK_FIGURES: Record<string, string> = {
-  "asr-k": "attack success rate by prefilled tokens k, per run, with Wilson intervals",
+  "asr-k": "attack success rate by prefilled tokens k, per run, with 95% intervals (Wilson, or a cluster bootstrap over examples)",
   "asr-prefix-len": "attack success rate by refusal-prefix length",
   "asr-span-len": "attack success rate by inserted span length",
   "asr-heatmap": "attack success rate over prefix_len x span_len of one run (--run, default the most varied)",
