@@ -8,7 +8,7 @@ import { CommandSpec, Parsed, optionList } from "./args";
 import { compareText, harmfulRule } from "./attacks";
 import { ATTACK_OPTIONS, LOAD_OPTIONS, WHERE_OPTION, attackLoadOptions, loadOptions, selectionWarnings } from "./common";
 import { Output, skippedNote } from "./output";
-import { STATISTICS_OPTIONS, statisticsOptions } from "./summary";
+import { MIN_PAIRS_OPTION, STATISTICS_OPTIONS, STEP_OPTIONS, statisticsOptions } from "./summary";
 
 export const compareSpec: CommandSpec = {
   name: "compare",
@@ -19,13 +19,12 @@ export const compareSpec: CommandSpec = {
     "A and B are run names, or recipe names (runs grouped by --recipe-pattern or a recipe label). The difference\nA - B is taken on the examples both have; one draw of example ids per replicate serves both sides.\nThe p-values of one table are Holm-adjusted; B is at least 20 m / 0.05 for m statistics.\nWith --attacks, the attack success rates of A and B are compared too, condition by condition (McNemar's\nexact p and Newcombe's paired interval for two runs, the paired cluster bootstrap for recipes or samples;\nHolm over each attack's conditions), as 'aligndepth attacks --compare' does. See docs/METRICS.md.",
   options: optionList([
     { name: "metric", type: "string", default: "loss", help: "numeric column of the update" },
-    { name: "from", type: "int", help: "first step (default: each run's first)" },
-    { name: "to", type: "int", help: "last step (default: each run's last)" },
+    ...STEP_OPTIONS,
     { name: "k", type: "int", default: 5, help: "early share counts positions < k" },
     { name: "bootstrap", type: "int", help: "bootstrap replicates (default max(2000, 20 m / 0.05))" },
     { name: "seed", type: "int", default: 0, help: "bootstrap seed" },
     ...STATISTICS_OPTIONS.filter((s) => s.name !== "interval"),
-    { name: "min-pairs", type: "int", default: 1, help: "use positions with at least this many pairs" },
+    MIN_PAIRS_OPTION,
     { name: "json", type: "flag", help: "print {\"schema\": 2, \"metric\", \"k\", \"warnings\", \"comparisons\": [...], \"attacks\"} (attacks: with --attacks, else null)" },
     WHERE_OPTION,
     ...ATTACK_OPTIONS,

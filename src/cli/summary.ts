@@ -9,6 +9,15 @@ import { LOAD_OPTIONS, MASS_OPTIONS, RECIPE_PATTERN_OPTION, WHERE_OPTION, loadFa
 import { positionStartWarnings } from "../stats/positionStart";
 import { Output, skippedNote } from "./output";
 
+/** The update's checkpoints, shared by summary and compare. */
+export const STEP_OPTIONS: OptionSpec[] = [
+  { name: "from", type: "int", help: "first step (default: each run's first)" },
+  { name: "to", type: "int", help: "last step (default: each run's last)" },
+];
+
+/** Positions used, shared by summary and compare. */
+export const MIN_PAIRS_OPTION: OptionSpec = { name: "min-pairs", type: "int", default: 1, help: "use positions with at least this many pairs" };
+
 /** Options of the update statistics shared by summary and compare. */
 export const STATISTICS_OPTIONS: OptionSpec[] = [
   { name: "interval", type: "string" as const, default: "bca", choices: INTERVAL_METHODS, help: "interval method: bca, percentile or basic (d50/d90 always percentile)" },
@@ -27,11 +36,10 @@ export const summarySpec: CommandSpec = {
     "The update is the mean over paired examples of (metric at --to) - (metric at --from), per position;\nfrom/to default to each run's first and last step. With a split label and no --where on it, each\nprobe set is analysed separately. See docs/METRICS.md.",
   options: optionList([
     { name: "metric", type: "string", default: "loss", help: "numeric column (loss, kl, grad_norm, ...)" },
-    { name: "from", type: "int", help: "first step (default: each run's first)" },
-    { name: "to", type: "int", help: "last step (default: each run's last)" },
+    ...STEP_OPTIONS,
     ...MASS_OPTIONS,
     ...STATISTICS_OPTIONS,
-    { name: "min-pairs", type: "int", default: 1, help: "use positions with at least this many pairs" },
+    MIN_PAIRS_OPTION,
     { name: "run", type: "repeat", help: "only this run (repeatable)" },
     { name: "json", type: "flag", help: "print {\"schema\": 2, \"metric\", \"k\", \"warnings\", \"runs\": [...], \"recipes\": [...]}" },
     WHERE_OPTION,
