@@ -8,6 +8,7 @@
 import type { AttackRecord, ConditionValue } from "./load";
 import { Interval, wilson } from "../stats/wilson";
 import { clusterBootstrapAsr, outcomesByExample } from "./clusterBootstrap";
+import { compareValues } from "./conditions";
 
 export { wilson, Z95 } from "../stats/wilson";
 export type { Interval } from "../stats/wilson";
@@ -89,15 +90,6 @@ export function ciMethodsText(rows: ReadonlyArray<Pick<AsrRow, "ci_method">>): s
 
 const STANDARD = ["k", "prefix_len", "span_len"] as const;
 
-function compareValues(a: unknown, b: unknown): number {
-  if (a === b) return 0;
-  if (a === null || a === undefined) return -1;
-  if (b === null || b === undefined) return 1;
-  if (typeof a === "number" && typeof b === "number") return a - b;
-  const sa = String(a);
-  const sb = String(b);
-  return sa < sb ? -1 : sa > sb ? 1 : 0;
-}
 
 function valueOf(r: AttackRecord, field: string): ConditionValue | null {
   if (field === "k" || field === "prefix_len" || field === "span_len") return r[field];
