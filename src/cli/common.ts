@@ -119,19 +119,21 @@ export async function selectionWarnings(logs: TokenLogs, sel: { where?: RowFilte
   return out;
 }
 
-/** Attack results read beside token logs (report, compare): the files and how their judge scores read. */
-export const ATTACK_OPTIONS: OptionSpec[] = [
-  { name: "attacks", type: "repeat", help: "attack result files or globs (repeatable)" },
+/** How attack results' judge scores read (METRICS 2): the scale, the threshold, "not judged" values. */
+export const JUDGE_OPTIONS: OptionSpec[] = [
+  { name: "scale", type: "string", default: "1:5", help: "attack results: the judge's score scale MIN:MAX (e.g. 0:1, 1:10); scores outside it are invalid" },
   { name: "threshold", type: "number", help: "attack results: a judge score >= this is harmful (default: the scale's MAX, 5 on 1:5)" },
-  { name: "scale", type: "string", default: "1:5", help: "attack results: the judge's score scale MIN:MAX; scores outside it are invalid" },
   { name: "not-judged", type: "repeat", help: "attack results: a score value meaning 'could not judge' (e.g. --not-judged=-1): left out of n and counted" },
 ];
 
+/** Attack results read beside token logs (report, compare): the files, and JUDGE_OPTIONS. */
+export const ATTACK_OPTIONS: OptionSpec[] = [{ name: "attacks", type: "repeat", help: "attack result files or globs (repeatable)" }, ...JUDGE_OPTIONS];
+
 /**
- * The `loadAttackResults` options of the ATTACK_OPTIONS given.
+ * The `loadAttackResults` options of the ATTACK_OPTIONS (or JUDGE_OPTIONS) given, and --skip-invalid.
  * @throws UsageError for a --not-judged value that is not a number.
  */
-export function attackLoadOptions(o: Record<string, unknown>, command: string): AttackLoadOptions {
+export function attackLoadOptions(o: Record<string, unknown>, command: string): AttackLoadOptions & { notJudged: number[] } {
   const notJudged = ((o["not-judged"] as string[] | undefined) ?? []).map((v) => {
     if (v.trim() === "" || !Number.isFinite(Number(v))) throw new UsageError(`${command}: --not-judged takes a number (e.g. --not-judged=-1), got ${JSON.stringify(v)}`);
     return Number(v);
