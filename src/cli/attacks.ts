@@ -9,7 +9,7 @@ import { compileRecipePattern } from "../stats/recipes";
 import { textTable } from "../table";
 import { CommandSpec, Parsed } from "./args";
 import { JUDGE_OPTIONS, attackLoadOptions } from "./common";
-import { Output, skippedNote } from "./output";
+import { Output, notJudgedNote, skippedNote } from "./output";
 
 export const attacksSpec: CommandSpec = {
   name: "attacks",
@@ -74,7 +74,7 @@ export async function attacksCommand(p: Parsed, out: Output): Promise<number> {
   const { records, report } = results;
   const note = skippedNote(report);
   if (note) out.note(note);
-  const njNote = report.notJudged > 0 ? `${report.notJudged} record${report.notJudged === 1 ? " was" : "s were"} not judged (score ${report.notJudgedValues.join(" or ")}): left out of n` : null;
+  const njNote = notJudgedNote(report);
   // The plain ASR table prints it under the table; every other view says it on stderr.
   if (njNote && (o.json || compare || o["by-example"] || recipePattern !== undefined)) out.note(njNote);
   const warnings = [...report.warnings];

@@ -7,7 +7,7 @@ import { UsageError } from "../errors";
 import { CommandSpec, Parsed, optionList } from "./args";
 import { compareText, harmfulRule } from "./attacks";
 import { ATTACK_OPTIONS, LOAD_OPTIONS, WHERE_OPTION, attackLoadOptions, loadOptions, selectionWarnings } from "./common";
-import { Output, skippedNote } from "./output";
+import { Output, notJudgedNote, skippedNote } from "./output";
 import { MIN_PAIRS_OPTION, STATISTICS_OPTIONS, STEP_OPTIONS, statisticsOptions } from "./summary";
 
 export const compareSpec: CommandSpec = {
@@ -54,7 +54,8 @@ export async function compareCommand(p: Parsed, out: Output): Promise<number> {
     if (results) {
       const anote = skippedNote(results.report);
       if (anote) out.note(`attack results: ${anote}`);
-      if (results.report.notJudged > 0) out.note(`attack results: ${results.report.notJudged} records not judged (score ${results.report.notJudgedValues.join(" or ")}): left out of n`);
+      const njNote = notJudgedNote(results.report);
+      if (njNote) out.note(`attack results: ${njNote}`);
       warnings.push(...results.report.warnings.map((w) => `attack results: ${w}`), ...(attacks?.warnings ?? []).map((w) => `attack results: ${w}`));
       if (attacks && attacks.unmatched.length) warnings.push(`attack results: ${attacks.unmatched.length} condition(s) only one side has, not compared: ${attacks.unmatched.slice(0, 3).join("; ")}${attacks.unmatched.length > 3 ? "; ..." : ""}`);
     }

@@ -8,7 +8,7 @@ import { buildReport, defaultWhere } from "../report/build";
 import { positionStartWarnings } from "../stats/positionStart";
 import { CommandSpec, Parsed, optionList } from "./args";
 import { ATTACK_OPTIONS, COLOR_OPTIONS, LOAD_OPTIONS, attackLoadOptions, MASS_OPTIONS, WHERE_OPTION, colorOptions, loadOptions, parseWhere, selectionWarnings } from "./common";
-import { Output, skippedNote, stdio } from "./output";
+import { Output, notJudgedNote, skippedNote, stdio } from "./output";
 import { progressSink } from "../progress";
 
 /** Size of the plotly.js build a report inlines, in MB with one decimal (for the help text). */
@@ -127,7 +127,8 @@ export async function reportCommand(p: Parsed, out: Output): Promise<number> {
     let attacks: AttackResults | null = null;
     if (attackFiles.length) {
       attacks = await loadAttackResults(attackFiles, attackLoadOptions(o, "report"));
-      if (attacks.report.notJudged) out.note(`attack results: ${attacks.report.notJudged} records not judged (score ${attacks.report.notJudgedValues.join(" or ")}): left out of n`);
+      const njNote = notJudgedNote(attacks.report);
+      if (njNote) out.note(`attack results: ${njNote}`);
       for (const w of attacks.report.warnings) out.note(`warning: attack results: ${w}`);
       const anote = skippedNote(attacks.report);
       if (anote) out.note(`attack results: ${anote}`);
