@@ -13,7 +13,8 @@ import type { StepUpdateRow } from "./stats/concentration";
 import type { TokenUpdate } from "./stats/tokens";
 import type { PairedComparison } from "./stats/pairedComparison";
 
-const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+/** A share as a whole percentage for sentences: 0.604 -> "60%". */
+export const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
 const ivPct = (iv: Interval) => (iv ? ` (95% CI ${pct(iv[0])} to ${pct(iv[1])})` : "");
 const ivNum = (iv: Interval) => (iv ? ` (95% CI ${fmt(iv[0])} to ${fmt(iv[1])})` : "");
 const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(3));

@@ -5,6 +5,7 @@
  * recipe the mean, sd and across-seed interval of each (METRICS 3.7); and the warnings, starting
  * with what the first-order influence leaves out (METRICS 7).
  */
+import { pct } from "../describe";
 import { ApproximationCheckRow, approximationCheck } from "./approximationCheck";
 import { crossInfluence } from "./crossInfluence";
 import { influenceMatrices } from "./influenceMatrix";
@@ -86,7 +87,6 @@ export interface DynamicsSummary {
   token_join?: TokenJoin;
 }
 
-const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
 
 /**
  * Computes the summary. Throws `UsageError` when the logs hold no influence record.
