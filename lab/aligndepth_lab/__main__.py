@@ -40,6 +40,10 @@ def main(argv=None) -> int:
                    "second thread made training up to 9x slower; at most 2)")
     r.add_argument("--save-models", default=None, metavar="DIR", help="also save the models' state dicts here")
     r.add_argument("--no-gzip", action="store_true", help="write plain .jsonl instead of .jsonl.gz")
+    r.add_argument("--jobs", type=int, default=1, help="worker processes (default 1; 2 on a free 2-core machine: "
+                   "each job seeds itself, so the files are the same for any number of jobs)")
+    r.add_argument("--seeds", type=int, default=None, metavar="N",
+                   help="alignment seeds per recipe on the main base (default 3; smoke 2)")
 
     c = sub.add_parser("convert-torch", help="torch.save log-probs/logits (sentinels 1000/10086) -> token log")
     c.add_argument("input")
@@ -92,7 +96,10 @@ def main(argv=None) -> int:
     elif a.cmd == "run":
         from .lab import run_lab
 
-        run_lab(a.out, smoke=a.smoke, seed=a.seed, threads=a.threads, gzip_out=not a.no_gzip, save_models=a.save_models)
+        if a.jobs < 1 or (a.seeds is not None and a.seeds < 1):
+            p.error("--jobs and --seeds must be at least 1")
+        run_lab(a.out, smoke=a.smoke, seed=a.seed, threads=a.threads, gzip_out=not a.no_gzip,
+                save_models=a.save_models, jobs=a.jobs, n_seeds=a.seeds)
     return 0
 
 
