@@ -129,8 +129,9 @@ class Config:
 
 
 def smoke_config() -> Config:
-    return Config(d=32, layers=1, heads=2, mlp=64, batch=32, pretrain_steps=60, align_steps=20, log_every=5,
-                  seeds=(1, 2), ablation_seeds=(1,), check_seeds=(1,), sparse_steps=(0, 10, 20),
+    return Config(d=32, layers=1, heads=2, mlp=64, batch=32, pretrain_steps=40, align_steps=20, log_every=5,
+                  seeds=(1, 2), ablation_seeds=(1,), ablation_recipes=("sft",), check_seeds=(1,),
+                  sparse_steps=(0, 10, 20),
                   grad_steps=(0, 20), influence_steps=(0, 19), n_probe=6, n_grad_probe=2, n_attack=8,
                   prefill_k=(0, 1, 5, 10), span_lens=(1, 4, 8), prefix_lens=(0, 7, REFUSAL_LEN),
                   foreign_prefix_lens=(0, REFUSAL_LEN), foreign_span_lens=(2,), max_new=12, samples=2,
@@ -805,11 +806,13 @@ LAB_PREFIXES = ("tokens-", "gradnorm-", "finetune-", "attacks", "timing.json", "
 
 
 def run_lab(out: str, smoke: bool = False, seed: Optional[int] = None, threads: int = 1, gzip_out: bool = True,
-            save_models: Optional[str] = None, jobs: int = 1, n_seeds: Optional[int] = None) -> Dict[str, Any]:
+            save_models: Optional[str] = None, jobs: int = 1, n_seeds: Optional[int] = None,
+            cfg: Optional[Config] = None) -> Dict[str, Any]:
     """Run the whole lab and write ``out/lab/`` (see the module doc).  Deterministic for a seed, for
     any ``jobs`` (every job seeds itself and writes its own files; results are gathered in a fixed
-    order).  ``n_seeds`` overrides the number of alignment seeds per recipe on the main base."""
-    cfg = smoke_config() if smoke else Config()
+    order).  ``n_seeds`` overrides the number of alignment seeds per recipe on the main base; ``cfg``
+    replaces the configuration (tests)."""
+    cfg = copy.deepcopy(cfg) if cfg is not None else smoke_config() if smoke else Config()
     if seed is not None:
         cfg.seed = seed
     if n_seeds is not None:
