@@ -18,9 +18,9 @@
  */
 import { createWriteStream, WriteStream } from "node:fs";
 import { InvalidInputError, UsageError } from "./errors";
-import { sqlIdent, sqlString } from "./engine";
+import { sqlIdent, sqlString } from "./load/engine";
 import { LoadOptions, LoadReport, TokenLogs, loadTokenLogs } from "./load";
-import { Format, Layout } from "./schema";
+import { Format, Layout } from "./load/schema";
 
 export interface ConvertOptions extends LoadOptions {
   /** Output file. */

@@ -11,7 +11,7 @@ export type { ConvertOptions, ConvertResult } from "./convert";
 export type { LoadOptions, LoadReport, FileReport } from "./load";
 export { AligndepthError, InvalidInputError, UsageError, formatProblem } from "./errors";
 export type { Problem } from "./errors";
-export type { Format, Layout, Column } from "./schema";
+export type { Format, Layout, Column } from "./load/schema";
 export { loadAttackResults, parseSetPairs, parseSetValue, compileNamePattern } from "./attacks/load";
 export type { AttackRecord, AttackResults, AttackLoadOptions, AttackReport, AttackFileReport, ConditionValue } from "./attacks/load";
 

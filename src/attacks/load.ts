@@ -7,8 +7,8 @@
  */
 import { basename } from "node:path";
 import { InvalidInputError, Problem, UsageError } from "../errors";
-import { resolveInputs } from "../files";
-import { readError, readLines } from "../scan";
+import { resolveInputs } from "../load/inputs";
+import { readError, readLines } from "../load/lines";
 
 /** Condition fields read as integers >= 0 wherever they come from (record, pattern, --set). */
 export const INTEGER_CONDITIONS = ["k", "prefix_len", "span_len"] as const;

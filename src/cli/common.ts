@@ -1,7 +1,7 @@
 /** Options shared by the commands that load token logs. */
 import { LoadOptions } from "../load";
 import { OptionSpec } from "./args";
-import { Format, Layout } from "../schema";
+import { Format, Layout } from "../load/schema";
 import { UsageError } from "../errors";
 import type { RowFilter } from "../stats/source";
 

@@ -1,6 +1,6 @@
 import { UsageError } from "../errors";
 import { convertTokenLogs } from "../convert";
-import { Format, Layout } from "../schema";
+import { Format, Layout } from "../load/schema";
 import { CommandSpec, Parsed } from "./args";
 import { LOAD_OPTIONS, loadOptions } from "./common";
 import { Output, skippedNote } from "./output";

@@ -1,9 +1,9 @@
 import { writeFileSync, renameSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { InvalidInputError, UsageError } from "../errors";
-import { resolveInputs } from "../files";
+import { resolveInputs } from "../load/inputs";
 import { loadTokenLogs, TokenLogs } from "../load";
-import { readLines } from "../scan";
+import { readLines } from "../load/lines";
 import { AttackResults, loadAttackResults } from "../attacks/load";
 import { buildReport } from "../report/build";
 import { CommandSpec, Parsed } from "./args";

@@ -12,7 +12,7 @@
 import type { DuckDBValue } from "@duckdb/node-api";
 import { AligndepthError } from "../errors";
 import type { LoadReport, TokenLogs } from "../load";
-import { sqlIdent } from "../engine";
+import { sqlIdent } from "../load/engine";
 import { describeAsr, describeAttackComparison, describeConcentration, describeOverlay, describeProfileChange, describeSummary, describeUpdateByStep, compareConcentration } from "../describe";
 import { metricByPositionSliderFigure } from "../figures/metricByPositionSlider";
 import { Figure, spreadSteps } from "../figures/figure";

@@ -4,7 +4,7 @@
  */
 import { attackSuccess, Interval as AsrInterval, wilson } from "../attacks/asr";
 import type { AttackRecord } from "../attacks/load";
-import { sqlIdent } from "../engine";
+import { sqlIdent } from "../load/engine";
 import type { TokenLogs } from "../load";
 import type { Interval } from "./bootstrap";
 import { summary } from "./summary";

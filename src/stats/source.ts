@@ -6,7 +6,7 @@
 import { DuckDBValue, listValue } from "@duckdb/node-api";
 import { UsageError } from "../errors";
 import type { TokenLogs } from "../load";
-import { sqlIdent } from "../engine";
+import { sqlIdent } from "../load/engine";
 
 /** Equality filters on label (or metric) columns: `{ split: "refusal" }`; an array means "any of". */
 export type RowFilter = Record<string, string | number | Array<string | number>>;

@@ -3,7 +3,7 @@
  * steps with seeded bootstrap intervals, and the counts behind them.
  */
 import type { TokenLogs } from "../load";
-import { sqlIdent } from "../engine";
+import { sqlIdent } from "../load/engine";
 import { Interval, bootstrapMass, groupDiffs } from "./bootstrap";
 import { pairsSql, UpdateOptions } from "./updateProfile";
 import { MassOptions, PositionDelta, updateMass } from "./updateMass";

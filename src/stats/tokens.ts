@@ -5,7 +5,7 @@
 import type { DuckDBValue } from "@duckdb/node-api";
 import { listValue } from "@duckdb/node-api";
 import { UsageError } from "../errors";
-import { sqlIdent } from "../engine";
+import { sqlIdent } from "../load/engine";
 import type { TokenLogs } from "../load";
 import { RowFilter, filteredSource } from "./source";
 

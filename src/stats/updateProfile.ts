@@ -5,7 +5,7 @@
  * they pair.
  */
 import type { TokenLogs } from "../load";
-import { Params } from "../engine";
+import { Params } from "../load/engine";
 import { Moments, mergeMoments, summarize } from "./moments";
 import { RowFilter, metricQuery, stepOr } from "./source";
 

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { COMMANDS } from "../../src/cli/main";
 import { InvalidInputError } from "../../src/errors";
-import { Engine } from "../../src/engine";
+import { Engine } from "../../src/load/engine";
 import { loadTokenLogs } from "../../src/load";
 import { cli } from "./helpers";
 

@@ -1,6 +1,6 @@
 /**
  * A fast path for clean JSON Lines token logs: one DuckDB pass proves a file clean, so that the
- * line-by-line JS validator (scan.ts + records.ts, the authority) need not run. The gate only ever
+ * line-by-line JS validator (readJsonLines.ts + checkRecord.ts, the authority) need not run. The gate only ever
  * says "clean" for files the validator accepts; on any doubt it returns null and the caller runs
  * the validator, which names the problems.
  *
@@ -15,11 +15,11 @@
  */
 import { statSync } from "node:fs";
 import { Engine, sqlString } from "./engine";
-import type { ProgressSink } from "./progress";
-import { RecordChecker } from "./records";
-import { readLines, ScanOptions, ScanResult } from "./scan";
+import type { ProgressSink } from "../progress";
+import { RecordChecker } from "./checkRecord";
+import { readLines, ScanOptions, ScanResult } from "./lines";
 import { Column, Layout, OFFSET_FIELD, REQUIRED_METRIC } from "./schema";
-import { mayHaveDuplicateKeys } from "./parquet";
+import { mayHaveDuplicateKeys } from "./readParquet";
 
 const WS = "[ \\t]*";
 const STRING = `"[^"\\\\\\x00-\\x1f]*"`;

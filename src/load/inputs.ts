@@ -4,7 +4,7 @@
  */
 import { accessSync, constants, openSync, readSync, closeSync, readdirSync, statSync } from "node:fs";
 import { join, resolve, sep } from "node:path";
-import { Problem, fileProblem } from "./errors";
+import { Problem, fileProblem } from "../errors";
 import { Format } from "./schema";
 
 const GLOB_CHARS = /[*?[{]/;

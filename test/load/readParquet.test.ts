@@ -7,10 +7,10 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Engine } from "../src/engine";
-import { mayHaveDuplicateKeys } from "../src/parquet";
-import { InvalidInputError, loadTokenLogs } from "../src/index";
-import { rng } from "../src/stats/bootstrap";
+import { Engine } from "../../src/load/engine";
+import { mayHaveDuplicateKeys } from "../../src/load/readParquet";
+import { InvalidInputError, loadTokenLogs } from "../../src/index";
+import { rng } from "../../src/stats/bootstrap";
 
 let engine: Engine;
 let dir: string;

@@ -1,5 +1,5 @@
 /**
- * The JSON Lines gate (src/gate.ts) may only call a file clean when the JS validator accepts it,
+ * The JSON Lines gate (src/load/gateJsonLines.ts) may only call a file clean when the JS validator accepts it,
  * with the same records, tokens, layout and columns. Checked on the robustness corpus
  * (test/fixtures/broken), the core fixtures, and on mutations of clean files, each run through both.
  */
@@ -8,10 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Engine } from "../src/engine";
-import { gateJsonLines } from "../src/gate";
-import { scanJsonLines } from "../src/scan";
-import { loadTokenLogs, positionProfile } from "../src/index";
+import { Engine } from "../../src/load/engine";
+import { gateJsonLines } from "../../src/load/gateJsonLines";
+import { scanJsonLines } from "../../src/load/readJsonLines";
+import { loadTokenLogs, positionProfile } from "../../src/index";
 
 let engine: Engine;
 let dir: string;
@@ -22,7 +22,7 @@ beforeAll(async () => {
 afterAll(() => engine.close());
 
 const fixtures = (sub: string) => {
-  const d = join(__dirname, "fixtures", sub);
+  const d = join(__dirname, "..", "fixtures", sub);
   return readdirSync(d).filter((f) => /\.(jsonl|json)(\.gz)?$/.test(f)).map((f) => join(d, f));
 };
 

@@ -2,11 +2,11 @@
  * Parquet token logs, validated by SQL inside DuckDB (rows are named by their 1-based row number
  * in the file). Long layout: one row per token; wide layout: list columns, one row per record.
  */
-import { FileReport } from "./load";
+import type { FileReport } from "./tokens";
 import { Engine, sqlIdent, sqlString } from "./engine";
-import { Problem } from "./errors";
-import { InvalidFileError } from "./scan";
-import { ProgressSink } from "./progress";
+import { Problem } from "../errors";
+import { InvalidFileError } from "./lines";
+import { ProgressSink } from "../progress";
 import { Column, ColumnKind, Layout, REQUIRED_METRIC, fixedKind } from "./schema";
 
 export interface ParquetFile {

@@ -4,7 +4,7 @@
  * file's first valid record established. This is the authority on what is valid; the DuckDB fast
  * path only decides whether a file needs to come here.
  */
-import { Problem } from "./errors";
+import { Problem } from "../errors";
 import {
   Column,
   ColumnKind,

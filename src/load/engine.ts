@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DuckDBConnection, DuckDBInstance, DuckDBValue, listValue } from "@duckdb/node-api";
-import { ProgressSink } from "./progress";
+import { ProgressSink } from "../progress";
 
 export interface EngineOptions {
   /** DuckDB memory limit (outside the V8 heap), e.g. "2GB". Default 2GB. */

@@ -1,0 +1,185 @@
+/**
+ * Validation of CSV token logs (long layout only: a CSV cannot hold per-token arrays), record by
+ * record while streaming; each row becomes the object a JSON record would be, so that one checker
+ * (checkRecord.ts) serves both text formats.
+ */
+import { RecordChecker } from "./checkRecord";
+import { InvalidFileError, ScanOptions, ScanResult, addProblems, hasBom, newResult, readError, readRaw, tally } from "./lines";
+import { fixedKind } from "./schema";
+
+/** Splits CSV text into records (RFC 4180: quoted fields may hold commas, quotes and newlines). */
+class CsvRecords {
+  private field = "";
+  private fields: string[] = [];
+  private inQuotes = false;
+  private afterQuote = false;
+  private raw = "";
+  line = 1;
+  recordLine = 1;
+  private bad: string | null = null;
+
+  /** Feeds text; calls `emit` for every complete record. */
+  feed(text: string, emit: (fields: string[], raw: string, line: number, bad: string | null) => void): void {
+    for (let i = 0; i < text.length; i++) {
+      const c = text[i];
+      this.raw += c;
+      if (this.inQuotes) {
+        if (c === '"') {
+          if (text[i + 1] === '"') {
+            this.field += '"';
+            this.raw += '"';
+            i++;
+          } else {
+            this.inQuotes = false;
+            this.afterQuote = true;
+          }
+        } else {
+          if (c === "\n") this.line++;
+          this.field += c;
+        }
+        continue;
+      }
+      if (c === ",") {
+        this.fields.push(this.field);
+        this.field = "";
+        this.afterQuote = false;
+      } else if (c === "\n") {
+        this.fields.push(this.field.endsWith("\r") && !this.afterQuote ? this.field.slice(0, -1) : this.field);
+        const raw = this.raw.replace(/\r?\n$/, "");
+        emit(this.fields, raw, this.recordLine, this.bad);
+        this.fields = [];
+        this.field = "";
+        this.raw = "";
+        this.afterQuote = false;
+        this.bad = null;
+        this.line++;
+        this.recordLine = this.line;
+      } else if (c === '"' && this.field === "" && !this.afterQuote) {
+        this.inQuotes = true;
+      } else if (c === "\r" && this.afterQuote) {
+        // CR before LF after a closing quote
+      } else {
+        if (this.afterQuote && this.bad === null) this.bad = "text after a closing quote";
+        if (c === '"' && this.bad === null) this.bad = "a quote inside an unquoted field";
+        this.field += c;
+      }
+    }
+  }
+
+  /** Ends the input; returns the unterminated last record, if any. */
+  end(emit: (fields: string[], raw: string, line: number, bad: string | null, cut: boolean) => void): void {
+    if (this.raw.length === 0) return;
+    if (this.inQuotes) {
+      emit([...this.fields, this.field], this.raw, this.recordLine, "an unterminated quoted field", true);
+      return;
+    }
+    this.fields.push(this.field.endsWith("\r") ? this.field.slice(0, -1) : this.field);
+    emit(this.fields, this.raw, this.recordLine, this.bad, false);
+  }
+}
+
+const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** Validates a CSV token log (long layout, with a header row). */
+export async function scanCsv(file: string, opts: ScanOptions = {}): Promise<ScanResult> {
+  const r = newResult(file);
+  const max = opts.maxProblems ?? 1000;
+  const checker = new RecordChecker(file, "long", opts.expected ?? null);
+  let header: string[] | null = null;
+  let numeric: boolean[] = [];
+  const parser = new CsvRecords();
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  let first = true;
+  const onRecord = (fields: string[], raw: string, line: number, bad: string | null, cut = false) => {
+    if (header === null) {
+      header = fields.map((f) => f.trim());
+      r.header = raw;
+      const dup = header.find((h, i) => header!.indexOf(h) !== i);
+      if (dup !== undefined) throw new InvalidFileError({ file, line, field: dup, reason: "bad-header", message: "appears twice in the header" });
+      const empty = header.findIndex((h) => h === "");
+      if (empty >= 0) throw new InvalidFileError({ file, line, field: null, reason: "bad-header", message: `header column ${empty + 1} has no name` });
+      const missing = ["run", "step", "example", "position", "loss"].filter((k) => !header!.includes(k));
+      if (missing.length)
+        throw new InvalidFileError({
+          file, line, field: missing[0], reason: "bad-header",
+          message: `missing from the header (${header.length === 1 && /[;\t|]/.test(header[0]) ? "the delimiter must be a comma" : `a CSV token log needs the columns run, step, example, position, loss; missing: ${missing.join(", ")}`})`,
+        });
+      return;
+    }
+    if (fields.length === 1 && fields[0].trim() === "") return; // blank line
+    r.records++;
+    if (cut) return addProblems(r, [{ file, line, field: null, reason: "truncated-last-line", message: `the last record is cut off (${bad}: did the run crash while writing?)` }], max);
+    if (bad) return addProblems(r, [{ file, line, field: null, reason: "invalid-csv", message: `invalid CSV (${bad})` }], max);
+    if (fields.length !== header.length)
+      return addProblems(r, [{ file, line, field: null, reason: "invalid-csv", message: `${fields.length} fields, but the header has ${header.length}` }], max);
+    if (numeric.length === 0) numeric = header.map((h, i) => csvColumnIsNumeric(h, fields[i]));
+    const rec: Record<string, unknown> = {};
+    header.forEach((h, i) => (rec[h] = csvValue(fields[i], numeric[i])));
+    tally(r, checker.check(rec, line), max, () => opts.onValid?.(raw));
+  };
+  try {
+    for await (const { bytes } of readRaw(file, opts.onBytes, () => (r.gzipCut = true))) {
+      let b = bytes;
+      if (first && hasBom(b)) {
+        b = b.subarray(3);
+        r.needsCleanCopy = true;
+      }
+      // CRLF: DuckDB reads it, but a quoted field may then keep a CR; a clean copy is exact.
+      if (b.includes(13)) r.needsCleanCopy = true;
+      first = false;
+      let text: string;
+      try {
+        text = decoder.decode(b, { stream: true });
+      } catch {
+        throw new InvalidFileError({ file, line: parser.line + newlinesBeforeInvalidUtf8(b), field: null, reason: "invalid-utf8", message: "not valid UTF-8 text" });
+      }
+      parser.feed(text, onRecord);
+    }
+    parser.end(onRecord);
+  } catch (e) {
+    if (e instanceof InvalidFileError) throw e;
+    throw readError(file, e);
+  }
+  if (header === null) throw new InvalidFileError({ file, line: null, field: null, reason: "empty-file", message: "the file is empty (no header, no records)" });
+  r.layout = "long";
+  r.columns = checker.columns ?? [];
+  return r;
+}
+
+/** Newlines before the first invalid UTF-8 sequence of a chunk (binary search over prefixes). */
+function newlinesBeforeInvalidUtf8(b: Buffer): number {
+  let lo = 0;
+  let hi = b.length;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    try {
+      new TextDecoder("utf-8", { fatal: true }).decode(b.subarray(0, mid), { stream: true });
+      lo = mid;
+    } catch {
+      hi = mid - 1;
+    }
+  }
+  let n = 0;
+  for (let i = 0; i < lo; i++) if (b[i] === 10) n++;
+  return n;
+}
+
+/** A CSV column is numeric if it is a known metric, or an unknown column whose first value is a number. */
+function csvColumnIsNumeric(name: string, first: string): boolean {
+  if (name === "run" || name === "example") return false;
+  if (name === "step" || name === "position") return true;
+  const fixed = fixedKind(name);
+  if (fixed !== null) return fixed !== "label-string";
+  return NUMBER_RE.test(first.trim()) || /^[+-]?(nan|inf|infinity)$/i.test(first.trim());
+}
+
+/** Turns a CSV cell into the value a JSON record would hold, so that one checker serves both. */
+function csvValue(cell: string, numeric: boolean): unknown {
+  if (!numeric) return cell;
+  const t = cell.trim();
+  if (t === "") return null;
+  if (/^[+-]?(nan|inf|infinity)$/i.test(t)) return `\u0000nonfinite:${t}`;
+  if (NUMBER_RE.test(t)) return Number(t);
+  return cell;
+}
+

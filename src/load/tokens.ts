@@ -1,0 +1,114 @@
+/**
+ * The result of a load: token logs in the DuckDB engine as one table `tokens` with the long
+ * layout, `run VARCHAR, step INTEGER, example VARCHAR, position INTEGER`, one DOUBLE column per
+ * metric and the label columns; with the report of what each file contributed.
+ */
+import { Engine, EngineOptions } from "./engine";
+import { UsageError, Problem } from "../errors";
+import { ProgressOption } from "../progress";
+import { Column, Format, Layout } from "./schema";
+
+export interface LoadOptions extends EngineOptions {
+  /** Force the format of every file instead of detecting it from the name. */
+  format?: Format;
+  /** Force the layout instead of detecting it from the first record. */
+  layout?: Layout;
+  /** Use the valid rows and count the invalid ones by reason, instead of failing. Default false. */
+  skipInvalid?: boolean;
+  /** Progress for loads that take more than two seconds: "auto" (default), true, false, or a sink. */
+  progress?: ProgressOption;
+  /** Problems kept per file in the report (all are counted). Default 100. */
+  maxProblems?: number;
+}
+
+/** What one file contributed. Records are lines (JSON Lines), data rows (CSV) or rows (Parquet). */
+export interface FileReport {
+  path: string;
+  format: Format;
+  layout: Layout | null;
+  records: number;
+  recordsUsed: number;
+  recordsSkipped: number;
+  /** Token rows used. */
+  tokens: number;
+  /** Skipped records by reason. */
+  skipped: Record<string, number>;
+  /** The first problems found (at most `maxProblems`). */
+  problems: Problem[];
+  problemCount: number;
+}
+
+export interface LoadReport {
+  files: FileReport[];
+  records: number;
+  recordsUsed: number;
+  recordsSkipped: number;
+  tokens: number;
+  skipped: Record<string, number>;
+  /** Metric columns (numeric) and label columns found. */
+  metrics: string[];
+  /** Metrics that every file has: never null in the table (validation refuses nulls), so analyses skip the IS NOT NULL filter. */
+  completeMetrics?: string[];
+  labels: string[];
+  options: { format?: Format; layout?: Layout; skipInvalid: boolean };
+}
+
+/** Token logs loaded into the engine. Query `tokens` (see `table`) or use the analysis functions. */
+export class TokenLogs {
+  constructor(
+    readonly engine: Engine,
+    /** Name of the table (or view) with the long-layout rows. */
+    readonly table: string,
+    readonly report: LoadReport,
+  ) {}
+  get metrics(): string[] {
+    return this.report.metrics;
+  }
+  get labels(): string[] {
+    return this.report.labels;
+  }
+  /** Checks that `metric` is a numeric column of these logs; returns it. */
+  metric(name: string): string {
+    if (!this.report.metrics.includes(name))
+      throw new UsageError(`no metric "${name}" in these logs (numeric columns: ${this.report.metrics.join(", ") || "none"})`);
+    return name;
+  }
+  /** Runs, sorted. */
+  async runs(): Promise<string[]> {
+    const rows = await this.engine.rows<{ run: string }>(`SELECT DISTINCT run FROM ${this.table} ORDER BY run`);
+    return rows.map((r) => r.run);
+  }
+  /** Steps of a run (or of all runs), ascending. */
+  async steps(run?: string): Promise<number[]> {
+    const rows = run === undefined
+      ? await this.engine.rows<{ step: number }>(`SELECT DISTINCT step FROM ${this.table} ORDER BY step`)
+      : await this.engine.rows<{ step: number }>(`SELECT DISTINCT step FROM ${this.table} WHERE run = $run ORDER BY step`, { run });
+    return rows.map((r) => r.step);
+  }
+  /** Counts of runs, steps, examples and token rows. */
+  async counts(): Promise<{ runs: number; steps: number; examples: number; tokens: number }> {
+    const [r] = await this.engine.rows<{ runs: number; steps: number; examples: number; tokens: number }>(
+      `SELECT count(DISTINCT run) AS runs, count(DISTINCT step) AS steps, count(DISTINCT (run, example)) AS examples, count(*) AS tokens FROM ${this.table}`,
+    );
+    return r;
+  }
+  close(): void {
+    this.engine.close();
+  }
+}
+
+/** One file read and validated, ready to join: its columns and the SQL that reads its token rows. */
+export interface PreparedFile {
+  path: string;
+  format: Format;
+  layout: Layout | null;
+  columns: Column[];
+  /** Scalar (per-record) fields of the wide layout. */
+  scalars: Set<string>;
+  /** SQL that reads the file's token rows in the long layout (before the union). */
+  source: (all: Column[]) => string;
+  report: FileReport;
+  /** The path DuckDB reads (a clean copy in skip mode), to map engine errors back to the file. */
+  readPath?: string;
+}
+
