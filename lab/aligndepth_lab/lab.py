@@ -395,20 +395,36 @@ def _sig(x: float, digits: int) -> float:
 INFLUENCE_UNAVAILABLE = "influence logger not available"
 
 
-def influence_hook(out_lab: str, run: RunSpec, notes: List[str]) -> Callable[..., None]:
+class InfluenceHook:
     """The one place where the lab calls the learning-dynamics logger (``influence.py``, METRICS 7).
 
-    Returns ``log(step, model, optimizer, batch, probes)``, called at ``Config.influence_steps``
-    (at most 5 training steps per run) before the optimizer update.  When ``aligndepth_lab.influence``
-    does not exist yet, the returned function does nothing and ``notes`` records
-    "influence logger not available": no influence file is written, nothing is made up."""
-    try:
-        from . import influence  # noqa: F401
-    except ImportError:
-        notes.append(f"{run.name}: {INFLUENCE_UNAVAILABLE} (aligndepth_lab.influence is missing); no influence logged")
-        return lambda *a, **k: None
-    notes.append(f"{run.name}: aligndepth_lab.influence exists but the lab does not call it yet")
-    return lambda *a, **k: None
+    :meth:`before` is called at ``Config.influence_steps`` (at most 5 training steps per run) after
+    the step's backward pass and gradient clipping, just before ``optimizer.step()``; :meth:`after`
+    right after it.  When ``aligndepth_lab.influence`` does not exist, both do nothing and ``notes``
+    records "influence logger not available": no influence file is written, nothing is made up."""
+
+    def __init__(self, out_lab: str, run: "RunSpec", notes: List[str]):
+        self.out_lab, self.run, self.logger = out_lab, run, None
+        try:
+            from . import influence  # noqa: F401
+        except ImportError:
+            notes.append(f"{run.name}: {INFLUENCE_UNAVAILABLE} (aligndepth_lab.influence is missing); "
+                         "no influence logged")
+            return
+        notes.append(f"{run.name}: aligndepth_lab.influence exists but this lab does not call it yet; "
+                     "no influence logged")
+
+    def before(self, step: int, model, optimizer, batch: Sequence[Example], probes) -> None:
+        if self.logger is None:
+            return
+
+    def after(self, model) -> None:
+        if self.logger is None:
+            return
+
+    def close(self) -> None:
+        if self.logger is not None:
+            self.logger.close()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -615,7 +631,7 @@ def pretrain(cfg: Config, spec: BaseSpec, say) -> TinyGPT:
 
 
 def align(run: RunSpec, base: TinyGPT, cfg: Config, probes, base_logits, tok_log: TokenLogger,
-          grad_log: Optional[JsonlAppender], influence: Callable[..., None], timer: StageTimer, say) -> TinyGPT:
+          grad_log: Optional[JsonlAppender], influence: "InfluenceHook", timer: StageTimer, say) -> TinyGPT:
     model = copy.deepcopy(base)
     lang = Language(run.base.consistency)
     seed = _align_seed(cfg, run.seed)
@@ -636,15 +652,18 @@ def align(run: RunSpec, base: TinyGPT, cfg: Config, probes, base_logits, tok_log
         with timer("align"):
             model.train()
             exs = alignment_batch(run.method, model, rng, cfg, lang)
-        if s in cfg.influence_steps:
-            with timer("influence"):
-                influence(s, model, opt, exs, probes)
-        with timer("align"):
             loss = lm_loss(model, exs)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        if s in cfg.influence_steps:
+            with timer("influence"):
+                influence.before(s, model, opt, exs, probes)
+        with timer("align"):
             opt.step()
+        if s in cfg.influence_steps:
+            with timer("influence"):
+                influence.after(model)
         if s % 200 == 0:
             say(f"{run.name} step {s} loss {loss.item():.4f}")
     model.eval()
@@ -751,12 +770,13 @@ def run_job(args):
     probes = make_probes(cfg.seed + 100, cfg.n_probe, lang, cfg.heldout_objects)
     with torch.no_grad():
         base_logits = {s: base(collate(probes[s])[0]) for s in SPLITS}
-    influence = influence_hook(out_lab, run, notes)
+    influence = InfluenceHook(out_lab, run, notes)
     with TokenLogger(os.path.join(out_lab, f"tokens-{run.name}.jsonl"), float_digits=cfg.float_digits) as tok:
         gl = JsonlAppender(os.path.join(out_lab, f"gradnorm-{run.name}.jsonl")) if run.core else None
         try:
             model = align(run, base, cfg, probes, base_logits, tok, gl, influence, timer, say)
         finally:
+            influence.close()
             if gl is not None:
                 gl.close()
     if save_models:
