@@ -153,10 +153,11 @@ def t975(df: int) -> float:
     return _T975[df - 1] if df <= 30 else 1.959963984540054
 
 
-def seed_interval(values: Sequence[Optional[float]]) -> Dict[str, Any]:
+def seed_interval(values: Sequence[Optional[float]], bounds: Optional[Tuple[float, float]] = None) -> Dict[str, Any]:
     """Mean over seeds of a per-run statistic, its sd, R, and the t interval mean +/- t(R-1) sd/sqrt(R)
     (METRICS 3.7 with the example-bootstrap variance left out: the lab's quick check only; the kit
-    adds it).  Null values are left out and counted; no interval for R < 2."""
+    adds it).  Null values are left out and counted; no interval for R < 2.  ``bounds`` clips the
+    interval (an ASR stays in [0, 1])."""
     xs = [float(v) for v in values if v is not None]
     R = len(xs)
     out: Dict[str, Any] = {"mean": None, "sd": None, "runs": R, "null": len(values) - R, "ci": None}
@@ -168,7 +169,10 @@ def seed_interval(values: Sequence[Optional[float]]) -> Dict[str, Any]:
         sd = math.sqrt(sum((x - m) ** 2 for x in xs) / (R - 1))
         h = t975(R - 1) * sd / math.sqrt(R)
         out["sd"] = round(sd, 5)
-        out["ci"] = [round(m - h, 5), round(m + h, 5)]
+        lo, hi = m - h, m + h
+        if bounds is not None:
+            lo, hi = max(bounds[0], lo), min(bounds[1], hi)
+        out["ci"] = [round(lo, 5), round(hi, 5)]
     return out
 
 
@@ -188,7 +192,7 @@ def group_asr(records: Iterable[Dict[str, Any]], group_of: Dict[str, str], keys:
     out = {}
     for key in sorted(per_group, key=lambda t: tuple(str(x).zfill(6) for x in t)):
         label = key[0] + "|" + ",".join(f"{k}={v}" for k, v in zip(keys, key[1:]) if v is not None)
-        out[label] = seed_interval(per_group[key])
+        out[label] = seed_interval(per_group[key], bounds=(0.0, 1.0))
     return out
 
 
@@ -217,10 +221,15 @@ def markdown_report(summary: Dict[str, Any]) -> str:
             lines.append(f"- {sp}: sft N_5 {cell(bg['sft'][sp]['N5'])}, sft-lowconsistency N_5 "
                          f"{cell(bg['sft-lowconsistency'][sp]['N5'])}")
     lines.append("\nASR by group and condition (mean over seeds of each run's ASR, pooled over span lengths "
-                 "and samples) [95% t interval across seeds]:\n")
+                 "and samples) [95% t interval across seeds]; prefill k in {0, 1, 3, 5, 10} and insertion "
+                 "prefix_len in {0, 7, 14, 21} (summary.json has every condition):\n")
     lines.append("| group and condition | ASR | R |")
     lines.append("| --- | --- | --- |")
+    shown = {"k": {"0", "1", "3", "5", "10"}, "prefix_len": {"0", "7", "14", "21"}}
     for key, v in a["asr"].items():
+        conds = dict(c.split("=", 1) for c in key.split("|", 1)[1].split(","))
+        if any(f in conds and conds[f] not in vals for f, vals in shown.items()):
+            continue
         lines.append(f"| {key} | {cell(v)} | {v['runs']} |")
     t = summary.get("timing")
     if t:

@@ -256,3 +256,21 @@ def test_sampled_attacks_are_seeded_and_graded():
         key = (r["attack"], r.get("k"), r.get("prefix_len"), r.get("span_len"), r["example"])
         gens.setdefault(key, []).append(tuple(r["generated"]))
     assert any(len(set(g)) > 1 for g in gens.values())
+
+
+def test_net_early_share_seed_interval_and_group_asr():
+    prof = {0: (-3.0, 3), 1: (-1.0, 3), 2: (0.0, 3), 3: (0.5, 3)}
+    assert math.isclose(analysis.net_early_share(prof, k=2), -4.0 / -3.5)
+    assert analysis.net_early_share({0: (1.0, 2), 1: (-1.0, 2)}, k=1) is None  # D = 0
+    v = analysis.seed_interval([1.0, 2.0, 3.0])
+    assert v["mean"] == 2.0 and v["sd"] == 1.0 and v["runs"] == 3
+    assert v["ci"] == [round(2 - 4.3027 / math.sqrt(3), 5), round(2 + 4.3027 / math.sqrt(3), 5)]
+    v = analysis.seed_interval([0.1, 0.3, None], bounds=(0.0, 1.0))
+    assert v["mean"] == 0.2 and v["null"] == 1 and v["ci"] == [0.0, 1.0]  # 0.2 +/- 1.27062, clipped
+    assert analysis.seed_interval([0.4])["ci"] is None
+    recs = [{"run": "a-seed1", "attack": "prefill", "k": 0, "harmful": h} for h in (True, False)]
+    recs += [{"run": "a-seed2", "attack": "prefill", "k": 0, "harmful": h} for h in (True, True)]
+    recs += [{"run": "base", "attack": "prefill", "k": 0, "harmful": False}]
+    res = analysis.group_asr(recs, {"a-seed1": "a", "a-seed2": "a"}, ("attack", "k"))
+    assert res["a|attack=prefill,k=0"]["mean"] == 0.75 and res["a|attack=prefill,k=0"]["runs"] == 2
+    assert res["base|attack=prefill,k=0"] == {"mean": 0.0, "sd": None, "runs": 1, "null": 0, "ci": None}
