@@ -827,16 +827,18 @@ LAB_PREFIXES = ("tokens-", "gradnorm-", "finetune-", "attacks", "timing.json", "
 
 def run_lab(out: str, smoke: bool = False, seed: Optional[int] = None, threads: int = 1, gzip_out: bool = True,
             save_models: Optional[str] = None, jobs: int = 1, n_seeds: Optional[int] = None,
-            cfg: Optional[Config] = None) -> Dict[str, Any]:
+            cfg: Optional[Config] = None, heldout_objects: Optional[bool] = None) -> Dict[str, Any]:
     """Run the whole lab and write ``out/lab/`` (see the module doc).  Deterministic for a seed, for
     any ``jobs`` (every job seeds itself and writes its own files; results are gathered in a fixed
-    order).  ``n_seeds`` overrides the number of alignment seeds per recipe on the main base; ``cfg``
-    replaces the configuration (tests)."""
+    order).  ``n_seeds`` overrides the number of alignment seeds per recipe on the main base,
+    ``heldout_objects`` ``Config.heldout_objects``; ``cfg`` replaces the configuration (tests)."""
     cfg = copy.deepcopy(cfg) if cfg is not None else smoke_config() if smoke else Config()
     if seed is not None:
         cfg.seed = seed
     if n_seeds is not None:
         cfg.seeds = tuple(range(1, n_seeds + 1))
+    if heldout_objects is not None:
+        cfg.heldout_objects = heldout_objects
     threads = max(1, min(2, threads))
     _init_worker(threads)
     out_lab = os.path.join(out, "lab")
