@@ -400,27 +400,36 @@ class InfluenceHook:
 
     :meth:`before` is called at ``Config.influence_steps`` (at most 5 training steps per run) after
     the step's backward pass and gradient clipping, just before ``optimizer.step()``; :meth:`after`
-    right after it.  When ``aligndepth_lab.influence`` does not exist, both do nothing and ``notes``
-    records "influence logger not available": no influence file is written, nothing is made up."""
+    right after it.  It writes ``influence-RUN``, ``train-gradient-RUN`` and ``probe-change-RUN``
+    (the lab's loss is the mean over the batch's trained tokens, clipped at norm 1).  When
+    ``aligndepth_lab.influence`` does not exist, both do nothing and ``notes`` records "influence
+    logger not available": no influence file is written, nothing is made up."""
 
     def __init__(self, out_lab: str, run: "RunSpec", notes: List[str]):
-        self.out_lab, self.run, self.logger = out_lab, run, None
+        self.out_lab, self.run, self.logger, self.probe_sets = out_lab, run, None, None
         try:
-            from . import influence  # noqa: F401
+            from . import influence
         except ImportError:
             notes.append(f"{run.name}: {INFLUENCE_UNAVAILABLE} (aligndepth_lab.influence is missing); "
                          "no influence logged")
             return
-        notes.append(f"{run.name}: aligndepth_lab.influence exists but this lab does not call it yet; "
-                     "no influence logged")
+        self.influence = influence
+        self.logger = influence.InfluenceLogger(out_lab, run.name)
 
     def before(self, step: int, model, optimizer, batch: Sequence[Example], probes) -> None:
         if self.logger is None:
             return
+        inf = self.influence
+        if self.probe_sets is None:
+            self.probe_sets = {split: inf.ProbeSet(*collate(probes[split])) for split in SPLITS}
+        ids, mask = collate(batch)
+        tb = inf.TrainingBatch(ids, mask, torch.tensor([e.response_start for e in batch]))
+        self.logger.before_step(self.run.name, step, model, tb, optimizer, self.probe_sets,
+                                normalization="token_mean", max_grad_norm=1.0)
 
     def after(self, model) -> None:
-        if self.logger is None:
-            return
+        if self.logger is not None:
+            self.logger.after_step(model)
 
     def close(self) -> None:
         if self.logger is not None:

@@ -125,7 +125,17 @@ def test_lab_is_deterministic_for_a_seed_whatever_the_number_of_jobs(tmp_path):
     # runs: 3 recipes x 1 seed on the main base, sft on each ablation's base
     assert [r["name"] for r in s1["runs"]] == ["sft-seed1", "augment-seed1", "worst_insertion-seed1",
                                                "sft-derail0-seed1", "sft-lowconsistency-seed1"]
-    assert "influence logger not available" in " ".join(s1["notes"])
+    try:
+        import aligndepth_lab.influence  # noqa: F401
+    except ImportError:  # the one call site is a no-op that says so, and writes nothing
+        assert "influence logger not available" in " ".join(s1["notes"])
+        assert not [f for f in files if f.startswith(("influence-", "train-gradient-", "probe-change-"))]
+    else:  # influence at cfg.influence_steps of every run, deterministic like the rest
+        for run in s1["runs"]:
+            for prefix in ("influence-", "train-gradient-", "probe-change-"):
+                assert f"{prefix}{run['name']}.jsonl.gz" in files
+        with gzip.open(tmp_path / "a" / "lab" / "train-gradient-sft-seed1.jsonl.gz", "rt") as f:
+            assert {json.loads(l)["step"] for l in f} == set(cfg.influence_steps)
 
 
 def test_smoke_run_writes_valid_files(tmp_path):
