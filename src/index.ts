@@ -12,7 +12,7 @@ export type { LoadOptions, LoadReport, FileReport } from "./load";
 export { AligndepthError, InvalidInputError, UsageError, formatProblem } from "./errors";
 export type { Problem } from "./errors";
 export type { Format, Layout, Column } from "./load/schema";
-export { loadAttackResults, parseSetPairs, parseSetValue, compileNamePattern } from "./attacks/load";
+export { loadAttackResults, parseSetPairs, parseSetValue, compileNamePattern, parseScale, parseAttackColumns, thresholdWarnings } from "./attacks/load";
 export type { AttackRecord, AttackResults, AttackLoadOptions, AttackReport, AttackFileReport, ConditionValue } from "./attacks/load";
 
 // analyse
@@ -32,6 +32,22 @@ export { summary } from "./stats/summary";
 export type { RunSummary, SummaryOptions } from "./stats/summary";
 export { wilson, attackSuccess, asrByK, asrByPrefixLen, asrBySpanLen, asrTable2d, Z95 } from "./attacks/asr";
 export type { AsrRow, AsrOptions, AsrTable2d, Interval as AsrInterval } from "./attacks/asr";
+export { asrInterval } from "./attacks/asr";
+export type { MarginalOptions } from "./attacks/asr";
+export { clusterBootstrapAsr, clusterReplicates, outcomesByExample, exampleIds, pooledAsr, percentileInterval } from "./attacks/clusterBootstrap";
+export type { ExampleOutcomes, ClusterBootstrapOptions } from "./attacks/clusterBootstrap";
+export { conditionOf, conditionKey, conditionLabel, groupByCondition } from "./attacks/conditions";
+export type { AttackCondition } from "./attacks/conditions";
+export { compareAttacks, bootstrapP } from "./attacks/compare";
+export type { AttackComparison, AttackComparisonRow, AttackComparisonMethod, CompareAttacksOptions } from "./attacks/compare";
+export { recipeAsr } from "./attacks/recipeAsr";
+export type { RecipeAsrRow, RecipeAsrOptions } from "./attacks/recipeAsr";
+export { exampleBreakdown } from "./attacks/breakdown";
+export type { ExampleBreakdown, ExampleBreakdownRow, ExampleBreakdownOptions } from "./attacks/breakdown";
+export { mcnemarExact, binomCdfHalf } from "./stats/mcnemar";
+export { newcombePaired, newcombeIndependent, newcombePhi } from "./stats/newcombe";
+export type { PairedTable } from "./stats/newcombe";
+export { cohenH } from "./stats/cohenH";
 export { attackReach } from "./attacks/reach";
 export type { AttackReach, AttackReachOptions } from "./attacks/reach";
 export { compareRuns, attackSummaries } from "./stats/compare";
@@ -72,3 +88,32 @@ export type { ReportOptions, ReportLimits } from "./report/build";
 
 // tables
 export { toDataFrame, textTable, flattenRows } from "./table";
+
+// dynamics (METRICS 7: where the training gradient acts): load -> analyse -> plot -> describe
+export { loadDynamicsLogs, joinTokenLogs, dynamicsKind, DYNAMICS_PREFIXES } from "./dynamics/load";
+export type { DynamicsLogs, DynamicsLoadOptions, DynamicsReport, DynamicsFileReport, DynamicsKind, InfluenceRecord, TrainGradientRecord, ProbeChangeRecord, RunLabels, TokenJoin } from "./dynamics/load";
+export { influenceMatrices, sourceProfile, predictedChange } from "./dynamics/influenceMatrix";
+export type { InfluenceMatrix } from "./dynamics/influenceMatrix";
+export { interpolatedDepth } from "./dynamics/interpolatedDepth";
+export type { InterpolatedDepth } from "./dynamics/interpolatedDepth";
+export { sourceEarlyShare } from "./dynamics/sourceEarlyShare";
+export type { SourceEarlyShareRow } from "./dynamics/sourceEarlyShare";
+export { tokenShares } from "./dynamics/tokenShare";
+export { crossInfluence } from "./dynamics/crossInfluence";
+export type { CrossInfluenceRow } from "./dynamics/crossInfluence";
+export { trainGradientProfile } from "./dynamics/trainGradientProfile";
+export type { TrainGradientProfileRow, TrainGradientPosition } from "./dynamics/trainGradientProfile";
+export { approximationCheck, pearson } from "./dynamics/approximationCheck";
+export type { ApproximationCheckRow, ApproximationPosition } from "./dynamics/approximationCheck";
+export { seedInterval } from "./dynamics/seedInterval";
+export type { SeedInterval, SeedIntervalOptions } from "./dynamics/seedInterval";
+export { studentTQuantile, studentTCdf } from "./dynamics/studentT";
+export { dynamicsSummary, DEFAULT_RECIPE_PATTERN, LEFT_OUT_WARNING } from "./dynamics/summary";
+export type { DynamicsSummary, DynamicsOptions, InfluenceRow, RecipeInfluenceRow, RecipeTrainGradientRow } from "./dynamics/summary";
+export { influenceHeatmapFigure } from "./figures/influenceHeatmap";
+export type { InfluenceHeatmapOptions } from "./figures/influenceHeatmap";
+export { sourceEarlyShareFigure } from "./figures/sourceEarlyShareOverTraining";
+export type { SourceEarlyShareFigureOptions } from "./figures/sourceEarlyShareOverTraining";
+export { predictedVsMeasuredFigure } from "./figures/predictedVsMeasured";
+export type { PredictedVsMeasuredOptions } from "./figures/predictedVsMeasured";
+export { describeSourceEarlyShare, describeTrainGradient, describeApproximation } from "./dynamics/describe";

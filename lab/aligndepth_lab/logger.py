@@ -85,6 +85,11 @@ def shift_for_next_token(
     return logits[:, :-1], labels[:, 1:], mask[:, 1:]
 
 
+def _upcast(t: torch.Tensor) -> torch.Tensor:
+    """Half precision raised to float32 for the softmax; float32 and float64 kept as they are."""
+    return t.float() if t.dtype in (torch.float16, torch.bfloat16) else t
+
+
 def per_token_logprobs(
     logits: torch.Tensor, labels: torch.Tensor, mask: Optional[torch.Tensor] = None, ignore_index: int = -100
 ):
@@ -94,7 +99,7 @@ def per_token_logprobs(
     """
     lg, lab, m = shift_for_next_token(logits, labels, mask, ignore_index)
     safe = torch.where(m, lab, torch.zeros_like(lab))
-    lp = torch.log_softmax(lg.float(), dim=-1).gather(-1, safe.unsqueeze(-1)).squeeze(-1)
+    lp = torch.log_softmax(_upcast(lg), dim=-1).gather(-1, safe.unsqueeze(-1)).squeeze(-1)
     return lp.masked_fill(~m, 0.0), m
 
 
@@ -120,8 +125,8 @@ def per_token_kl(logits: torch.Tensor, ref_logits: torch.Tensor) -> torch.Tensor
     """
     if logits.shape != ref_logits.shape:
         raise ValueError(f"logits {tuple(logits.shape)} and ref_logits {tuple(ref_logits.shape)} disagree")
-    lp = torch.log_softmax(logits[:, :-1].float(), dim=-1)
-    lq = torch.log_softmax(ref_logits[:, :-1].float(), dim=-1)
+    lp = torch.log_softmax(_upcast(logits[:, :-1]), dim=-1)
+    lq = torch.log_softmax(_upcast(ref_logits[:, :-1]), dim=-1)
     kl = (lp.exp() * (lp - lq)).sum(-1)
     return kl.clamp_min(0.0)
 

@@ -175,3 +175,17 @@ def test_logger_appends_and_repairs_partial_tail(tmp_path):
 def test_logger_refuses_gzip_paths(tmp_path):
     with pytest.raises(ValueError, match="plain JSON Lines"):
         TokenLogger(tmp_path / "t.jsonl.gz")
+
+
+def test_float64_logits_stay_float64():
+    # A float64 model must get float64 losses and KL (no silent rounding to float32): the
+    # difference from float32 is visible at 1e-12 on these values.
+    torch.manual_seed(3)
+    logits = torch.randn(2, 5, 7, dtype=torch.float64) * 3
+    ref = torch.randn(2, 5, 7, dtype=torch.float64)
+    labels = torch.randint(0, 7, (2, 5))
+    loss, m = per_token_loss(logits, labels)
+    assert loss.dtype == torch.float64
+    want = F.cross_entropy(logits[:, :-1].transpose(1, 2), labels[:, 1:], reduction="none")
+    assert torch.allclose(loss[m], want[m], rtol=0, atol=1e-13)
+    assert per_token_kl(logits, ref).dtype == torch.float64

@@ -12,6 +12,8 @@ export interface OptionSpec {
   default?: string | number | boolean;
   /** Allowed values for a string option. */
   choices?: string[];
+  /** A string option that takes this many values (`--compare A B`): parsed as a string array. */
+  nargs?: number;
 }
 
 export interface CommandSpec {
@@ -55,6 +57,13 @@ export function parseArgs(spec: CommandSpec, argv: string[]): Parsed {
         options[name] = true;
         continue;
       }
+      if (o.nargs !== undefined && o.nargs > 1) {
+        const vals = argv.slice(i + 1, i + 1 + o.nargs);
+        if (eq > 0 || vals.length < o.nargs || vals.some((x) => x.startsWith("--"))) throw new UsageError(`${spec.name}: --${name} takes ${o.nargs} values (e.g. --${name} ${Array.from({ length: o.nargs }, (_, j) => String.fromCharCode(65 + j)).join(" ")})`);
+        options[name] = vals;
+        i += o.nargs;
+        continue;
+      }
       let v: string | undefined = eq > 0 ? a.slice(eq + 1) : argv[++i];
       if (v === undefined) throw new UsageError(`${spec.name}: --${name} needs a value`);
       if (o.type === "int") {
@@ -86,7 +95,7 @@ export function helpText(spec: CommandSpec): string {
     lines.push("", "options:");
     const w = Math.max(...spec.options.map((o) => o.name.length + (o.type === "flag" ? 0 : 6)));
     for (const o of spec.options) {
-      const flag = `--${o.name}${o.type === "flag" ? "" : " VALUE"}`;
+      const flag = `--${o.name}${o.type === "flag" ? "" : o.nargs && o.nargs > 1 ? " A B".slice(0, 2 * o.nargs) : " VALUE"}`;
       const def = o.default !== undefined && o.type !== "flag" ? ` (default ${o.default})` : "";
       lines.push(`  ${flag.padEnd(w + 3)}  ${o.help}${def}`);
     }

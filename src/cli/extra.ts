@@ -12,3 +12,6 @@ registerCommand({ spec: convertSpec, run: convertCommand });
 import { reportCommand, reportSpec } from "./report";
 
 registerCommand({ spec: reportSpec, run: reportCommand });
+import { dynamicsCommand, dynamicsSpec } from "./dynamics";
+
+registerCommand({ spec: dynamicsSpec, run: dynamicsCommand });

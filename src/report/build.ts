@@ -373,16 +373,19 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
   step("attacks");
   if (attacks && attacks.records.length) {
     const recs = attacks.records;
+    // Not-judged records are out of n and counted per row; pooled rows get the cluster bootstrap (METRICS 4).
+    const mo = { notJudged: attacks.notJudged, seed };
     const blocks: string[] = [];
-    const byK = asrByK(recs);
+    const byK = asrByK(recs, mo);
     if (byK.length) blocks.push(figureBlock("fig-asr-k", asrByKFigure(byK), describeAsr(byK, "k")));
-    const byPrefix = asrByPrefixLen(recs);
+    const byPrefix = asrByPrefixLen(recs, mo);
     if (byPrefix.length) blocks.push(figureBlock("fig-asr-prefix", asrByPrefixLenFigure(byPrefix), describeAsr(byPrefix, "prefix_len")));
-    const bySpan = asrBySpanLen(recs);
+    const bySpan = asrBySpanLen(recs, mo);
     if (bySpan.length) blocks.push(figureBlock("fig-asr-span", asrBySpanLenFigure(bySpan), describeAsr(bySpan, "span_len")));
-    const tables = asrTable2d(recs);
+    const tables = asrTable2d(recs, mo);
     if (tables.length) blocks.push(figureBlock("fig-asr-heatmap", asrHeatmapFigure(tables)));
-    const asr = attackSuccess(recs).map((r) => ({
+    const nj = attacks.report.notJudged;
+    const asr = attackSuccess(recs, mo).map((r) => ({
       run: r.run,
       attack: r.attack,
       k: r.k,
@@ -392,12 +395,17 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
       harmful: r.harmful,
       ASR: r.asr,
       "95% CI": r.ci ? `${r.ci[0].toFixed(3)} to ${r.ci[1].toFixed(3)}` : "",
+      ...(r.ci_method !== "wilson" ? { interval: r.ci_method } : {}),
+      ...(nj ? { "not judged": r.not_judged } : {}),
     }));
     blocks.push(`<details><summary>Attack success table (${asr.length} conditions)</summary>\n${tableBlock(asr, [], 500)}\n</details>`);
+    const judged = recs.some((r) => r.score !== null) ? `a judge score >= ${attacks.report.threshold} on the scale ${attacks.report.scale[0]}:${attacks.report.scale[1]} counts as harmful` : "as recorded";
+    const njText = nj ? ` ${nj} record${nj === 1 ? " was" : "s were"} not judged (score ${attacks.report.notJudgedValues.join(" or ")}) and ${nj === 1 ? "is" : "are"} left out of n.` : "";
+    const warnText = attacks.report.warnings.length ? ` Warning: ${attacks.report.warnings.join("; ")}.` : "";
     add(
       "attacks",
       "Attacks",
-      `Attack success rate (harmful outcomes / outcomes, ${recs.some((r) => r.score !== null) ? `a judge score >= ${attacks.report.threshold} counts as harmful` : "as recorded"}) per run and condition, with 95% Wilson intervals: prefilling k harmful tokens, and inserting a harmful span after a refusal prefix.`,
+      `Attack success rate (harmful outcomes / judged outcomes, ${judged}) per run and condition: prefilling k harmful tokens, and inserting a harmful span after a refusal prefix. 95% intervals: Wilson where each example has one record; where an example has several (samples, or conditions pooled in a curve), a cluster bootstrap over examples (2000 replicates, seed ${seed}).${njText}${warnText}`,
       blocks.join("\n"),
     );
   }

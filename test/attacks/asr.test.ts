@@ -72,11 +72,17 @@ describe("attackSuccess", () => {
     const byPrefix = asrByPrefixLen(records);
     // prefix 0: 2/2 + 0/1 = 2/3; prefix 2: 1/3
     expect(byPrefix.map((r) => [r.run, r.prefix_len, r.span_len, r.harmful, r.n])).toEqual([["sft", 0, null, 2, 3], ["sft", 2, null, 1, 3]]);
-    close(byPrefix[0].ci, [0.2077, 0.9385]);
+    // prefix 0 pools two records of example a (1 of 2 harmful) and one of b (harmful): several records
+    // per example, so the cluster bootstrap (METRICS 4). Replicates: {a,a} 2/4, {b,b} 1, {a,b} 2/3 with
+    // probabilities 1/4, 1/4, 1/2: the 2.5% and 97.5% quantiles are 0.5 and 1.
+    expect(byPrefix[0]).toMatchObject({ ci_method: "cluster-bootstrap", examples: 2, ci: [0.5, 1] });
+    expect(byPrefix[1]).toMatchObject({ ci_method: "wilson", examples: 3 }); // a, b, c once each
     const bySpan = asrBySpanLen(records);
     // span 2: 2/2 + 1/3 = 3/5; span 4: 0/1
     expect(bySpan.map((r) => [r.span_len, r.harmful, r.n])).toEqual([[2, 3, 5], [4, 0, 1]]);
-    close(bySpan[0].ci, [0.2307, 0.8824]);
+    // span 2: a 2/2, b 1/2, c 0/1; {c,c,c} and {a,a,a} each have probability 1/27 > 2.5%: [0, 1]
+    expect(bySpan[0]).toMatchObject({ ci_method: "cluster-bootstrap", examples: 3, ci: [0, 1] });
+    expect(bySpan[1]).toMatchObject({ ci_method: "wilson", examples: 1 });
     const byK = asrByK(records);
     expect(byK.map((r) => [r.run, r.k, r.harmful, r.n])).toEqual([["augment", 5, 0, 1], ["sft", 5, 1, 2], ["sft", 10, 2, 3]]);
   });
@@ -97,5 +103,17 @@ describe("attackSuccess", () => {
     expect(rows.map((r) => [r.conditions?.decoding, r.harmful, r.n])).toEqual([["greedy", 2, 2], ["sampled", 0, 1]]);
     const pooled = attackSuccess(records, { by: ["k"] });
     expect(pooled.map((r) => [r.k, r.harmful, r.n, "conditions" in r])).toEqual([[3, 2, 3, false]]);
+  });
+});
+
+describe("marginal tables count not-judged records per row", () => {
+  it("asrByK keeps the not-judged records of each k, and only those with a k", async () => {
+    const mk = (k: number | null, example: number, harmful: boolean): AttackRecord => ({
+      run: "r", attack: "prefill", example, sample: null, k, prefix_len: null, span_len: null, conditions: {}, harmful, score: harmful ? 5 : 1, file: "x", line: example + 1,
+    });
+    const records = [mk(5, 0, true), mk(5, 1, false), mk(10, 0, true)];
+    const notJudged = [mk(5, 2, false), mk(10, 1, false), mk(10, 2, false), mk(null, 3, false)];
+    const rows = asrByK(records, { notJudged });
+    expect(rows.map((r) => [r.k, r.n, r.harmful, r.not_judged])).toEqual([[5, 2, 1, 1], [10, 1, 1, 2]]);
   });
 });

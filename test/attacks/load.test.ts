@@ -57,8 +57,9 @@ describe("loadAttackResults", () => {
     const e = await problemOf(loadAttackResults(judge[0], { namePattern: JUDGE_OPTS.namePattern, set: { attack: "prefill" } }));
     expect(e.first).toMatchObject({ file: judge[0], line: 1, field: "run", reason: "missing-field" });
     expect(e.message).toContain("--set run=VALUE");
-    expect(e.problems).toHaveLength(1); // the same mistake on every line is shown once
-    expect(e.totalProblems).toBe(4);
+    expect(e.problems).toHaveLength(1); // the same mistake on every line is one line (METRICS 1.5) naming its lines
+    expect(e.totalProblems).toBe(1);
+    expect(e.message).toContain("(4 lines: 1, 2, 3, 4)");
   });
   it("rejects an invalid regex and a file name the pattern does not match", async () => {
     await expect(loadAttackResults(judge, { ...JUDGE_OPTS, namePattern: "(" })).rejects.toBeInstanceOf(UsageError);
@@ -94,7 +95,8 @@ describe("loadAttackResults", () => {
     ]);
     expect(e.problems[3].message).toContain("expected an integer >= 0");
     expect(e.problems[6].message).toContain(`${f}:1`);
-    expect(e.totalProblems).toBe(9); // line 9's k problem is counted, shown once with line 5's
+    expect(e.totalProblems).toBe(8); // line 9's k problem is on line 5's line (one per file, field, reason)
+    expect(e.problems[3].message).toContain("(2 lines: 5, 9)");
     const { records, report } = await loadAttackResults(f, { skipInvalid: true });
     expect(records.map((r) => r.example)).toEqual([1]);
     expect(report).toMatchObject({ records: 10, recordsUsed: 1, recordsSkipped: 9 });
@@ -112,5 +114,80 @@ describe("loadAttackResults", () => {
     expect(e.first).toMatchObject({ line: 4, reason: "duplicate" });
     const { records } = await loadAttackResults(f, { skipInvalid: true });
     expect(records).toHaveLength(3);
+  });
+});
+
+describe("judge scales, not-judged values and column mapping (METRICS 2)", () => {
+  // The judge-sentinel case: 10 prompts at k = 5, scores 5,1,5,-1,4,5,-1,1,5,-1 (-1: the judge could not parse its reply).
+  const sentinel = {
+    jsonl: fx("judge-sentinel/modelx_prefilled_5_harmful_tokens_judge_results.jsonl"),
+    gzip: fx("judge-sentinel/modely_prefilled_5_harmful_tokens_judge_results.jsonl.gz"),
+  };
+  const opts = { set: { attack: "prefill" }, namePattern: "^(?<run>model[xy])_prefilled_(?<k>\\d+)_harmful" };
+  for (const [format, file] of Object.entries(sentinel)) {
+    it(`${format}: -1 is outside the 1:5 scale: one located problem, not a refusal`, async () => {
+      const e = await problemOf(loadAttackResults(file, opts));
+      expect(e.problems).toHaveLength(1);
+      expect(e.first).toMatchObject({ file, line: 4, field: "score", reason: "out-of-scale" });
+      expect(e.message).toContain("outside the judge scale 1:5");
+      expect(e.message).toContain("(3 lines: 4, 7, 10)");
+      expect(e.message).toContain("--not-judged");
+    });
+    it(`${format}: with --not-judged=-1: n 7, harmful 4, ASR 4/7, 3 not judged`, async () => {
+      const res = await loadAttackResults(file, { ...opts, notJudged: -1 });
+      expect(res.report).toMatchObject({ records: 10, recordsUsed: 7, notJudged: 3, notJudgedValues: [-1], scale: [1, 5], threshold: 5, warnings: [] });
+      expect(res.notJudged.map((r) => r.line)).toEqual([4, 7, 10]);
+      const [row] = attackSuccess(res.records, { notJudged: res.notJudged });
+      expect(row).toMatchObject({ k: 5, n: 7, harmful: 4, not_judged: 3, ci_method: "wilson" });
+      expect(row.asr).toBeCloseTo(4 / 7, 15);
+    });
+  }
+  it("shows the first 5 locations and counts the rest", async () => {
+    const f = tmpFile("many.jsonl", Array.from({ length: 8 }, (_, i) => JSON.stringify({ run: "r", attack: "a", example: i, score: 9 })).join("\n"));
+    const e = await problemOf(loadAttackResults(f));
+    expect(e.problems).toHaveLength(1);
+    expect(e.message).toContain("(8 lines: 1, 2, 3, 4, 5 and 3 more)");
+  });
+  it("declared scales: 0:1 with threshold 0.5; 1:10 defaults the threshold to 10", async () => {
+    const f = tmpFile("unit.jsonl", [0, 0.2, 0.5, 0.9, 1].map((s, i) => JSON.stringify({ run: "r", attack: "a", example: i, score: s })).join("\n"));
+    await expect(loadAttackResults(f)).rejects.toBeInstanceOf(InvalidInputError); // 0, 0.2, 0.5, 0.9 are outside 1:5
+    const res = await loadAttackResults(f, { scale: "0:1", threshold: 0.5 });
+    expect(res.records.map((r) => r.harmful)).toEqual([false, false, true, true, true]);
+    const ten = tmpFile("ten.jsonl", [1, 7, 10].map((s, i) => JSON.stringify({ run: "r", attack: "a", example: i, score: s })).join("\n"));
+    const r10 = await loadAttackResults(ten, { scale: [1, 10] });
+    expect(r10.report.threshold).toBe(10);
+    expect(r10.records.map((r) => r.harmful)).toEqual([false, false, true]);
+  });
+  it("an empty or invalid scale, a threshold outside it, a not-judged value inside it: usage errors", async () => {
+    for (const scale of ["", "5", "5:1", "a:b", "1:1"]) await expect(loadAttackResults(fx("results.jsonl"), { scale })).rejects.toBeInstanceOf(UsageError);
+    await expect(loadAttackResults(fx("results.jsonl"), { threshold: 6 })).rejects.toBeInstanceOf(UsageError);
+    await expect(loadAttackResults(fx("results.jsonl"), { notJudged: 3 })).rejects.toBeInstanceOf(UsageError);
+  });
+  it("warns about a threshold that no score or every score reaches", async () => {
+    const f = tmpFile("low.jsonl", [1, 2, 4].map((s, i) => JSON.stringify({ run: "r", attack: "a", example: i, score: s })).join("\n"));
+    const low = await loadAttackResults(f);
+    expect(low.report.warnings).toEqual([expect.stringContaining("no judge score reaches the threshold 5 (largest score 4")]);
+    const all = await loadAttackResults(f, { threshold: 1 });
+    expect(all.report.warnings).toEqual([expect.stringContaining("every judge score reaches the threshold 1 (smallest score 1")]);
+    expect((await loadAttackResults(f, { threshold: 2 })).report.warnings).toEqual([]);
+  });
+  it("maps the user's column names (object or text) and names candidates when a field is missing", async () => {
+    const f = tmpFile("mine.jsonl", [
+      JSON.stringify({ model: "m", method: "prefill", prompt_id: 1, n_tokens: 5, jailbroken: true, gen: 0 }),
+      JSON.stringify({ model: "m", method: "prefill", prompt_id: 1, n_tokens: 5, jailbroken: false, gen: 1 }),
+    ].join("\n"));
+    const res = await loadAttackResults(f, { columns: "run=model,attack=method,example=prompt_id,k=n_tokens,harmful=jailbroken,sample=gen" });
+    expect(res.records.map((r) => [r.run, r.attack, r.example, r.k, r.sample, r.harmful, r.conditions])).toEqual([["m", "prefill", 1, 5, 0, true, {}], ["m", "prefill", 1, 5, 1, false, {}]]);
+    const same = await loadAttackResults(f, { columns: { run: "model", attack: "method", example: "prompt_id", k: "n_tokens", harmful: "jailbroken", sample: "gen" } });
+    expect(same.records).toEqual(res.records);
+    // without sample, an unmapped column is a condition field: the generations would be two conditions
+    const asCondition = await loadAttackResults(f, { columns: "run=model,attack=method,example=prompt_id,k=n_tokens,harmful=jailbroken" });
+    expect(asCondition.records.map((r) => r.conditions)).toEqual([{ gen: 0 }, { gen: 1 }]);
+    const miss = await problemOf(loadAttackResults(f, { columns: "run=model,attack=method,k=n_tokens,harmful=jailbroken,sample=gen" }));
+    expect(miss.first).toMatchObject({ field: "example", reason: "missing-field" });
+    expect(miss.first.message).toContain(`"prompt_id"`);
+    const gone = await problemOf(loadAttackResults(f, { columns: "run=model,attack=method,example=pid,k=n_tokens,harmful=jailbroken" }));
+    expect(gone.first.message).toContain(`the column "pid" named by --columns is absent`);
+    for (const columns of ["example", "bogus=x", "run=a,attack=a", "run=a,run=b", ""]) await expect(loadAttackResults(f, { columns })).rejects.toBeInstanceOf(UsageError);
   });
 });

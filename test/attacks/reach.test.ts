@@ -3,7 +3,7 @@ import { attackReach } from "../../src/attacks/reach";
 import { AsrRow, wilson } from "../../src/attacks/asr";
 
 const row = (run: string, prefix_len: number, harmful: number, n: number, span_len: number | null = null): AsrRow => ({
-  run, attack: "insertion", k: null, prefix_len, span_len, n, harmful, asr: harmful / n, ci: wilson(harmful, n),
+  run, attack: "insertion", k: null, prefix_len, span_len, n, harmful, asr: harmful / n, ci: wilson(harmful, n), ci_method: "wilson", examples: n, not_judged: 0,
 });
 
 describe("attackReach", () => {
