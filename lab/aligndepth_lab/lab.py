@@ -43,8 +43,8 @@ import platform
 import random
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from dataclasses import asdict, dataclass
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -64,7 +64,7 @@ from .lang import (
     pool_parts,
     sample_request,
 )
-from .logger import JsonlAppender, TokenLogger, per_token_grad_norms, per_token_loss, scored_values
+from .logger import JsonlAppender, TokenLogger, per_token_grad_norms, per_token_loss
 from .model import TinyGPT, encode_left_padded, extend, greedy_continue, pad_right, take_prefix
 
 RECIPES = ("sft", "augment", "worst_insertion")
@@ -531,6 +531,8 @@ def run_attacks(model, run: str, items: Sequence[AttackItem], conds: Conditions,
             recs += [rec(i, "prefill", k=k) for i in range(n)]
         c2, v2 = take_prefix(cache, valid, torch.cat(rows), torch.cat(lens))
         decode(c2, v2, torch.cat(lasts), torch.cat(firsts), recs)
+    if not ((conds.prefix_lens and conds.span_lens) or (conds.foreign_prefix_lens and conds.foreign_span_lens)):
+        return out
     _, cache, valid, pos = encode_left_padded(model, [VOCAB.ids(it.req.prompt + it.refusal) for it in items],
                                               VOCAB.pad)
     pad_left = valid.shape[1] - (plen + REFUSAL_LEN)
