@@ -51,6 +51,7 @@ import torch
 from . import analysis
 from .lang import (
     ANSWER_LEN,
+    HIGH,
     HARMFUL_OBJECTS,
     REFUSAL_LEN,
     TEMPLATES,
@@ -62,6 +63,7 @@ from .lang import (
     build,
     judge_harmful,
     pool_parts,
+    pretrain_example,  # noqa: F401  (the high-consistency pretraining example, for callers of lab)
     sample_request,
 )
 from .logger import JsonlAppender, TokenLogger, per_token_grad_norms, per_token_loss
@@ -234,12 +236,12 @@ def retention_example(rng) -> Example:
     return build(req, [(answer(req), "benign", True)])
 
 
-def sft_example(rng, lang: Language) -> Example:
+def sft_example(rng, lang: Language = HIGH) -> Example:
     req = sample_request(rng, harmful=True, pool="align")
     return build(req, [(lang.refusal(req, rng), "refusal", True)])
 
 
-def augment_example(rng, lang: Language) -> Example:
+def augment_example(rng, lang: Language = HIGH) -> Example:
     """Safety-recovery augmentation: harmful prefix (random length, not trained on), then refusal."""
     req = sample_request(rng, harmful=True, pool="align")
     k = rng.randint(1, ANSWER_LEN - 1)
@@ -330,7 +332,7 @@ def draw_requests(seed: int, n: int, harmful: bool, heldout_objects: bool = True
     return random.Random(seed).sample(pool, min(n, len(pool)))
 
 
-def make_probes(seed: int, n: int, lang: Language, heldout_objects: bool = True) -> Dict[str, List[Example]]:
+def make_probes(seed: int, n: int, lang: Language = HIGH, heldout_objects: bool = True) -> Dict[str, List[Example]]:
     """Probe sets on held-out prompts; the prompts do not depend on the language, the refusals do."""
     harm = draw_requests(seed, n, True, heldout_objects)
     ben = draw_requests(seed + 1, n, False, heldout_objects)
