@@ -3,7 +3,8 @@
 #
 #   bash scripts/setup.sh           npm packages, build, Jupyter, the tslab kernel
 #   bash scripts/setup.sh --tests   also what the tests need: Chromium (for the browser checks) and
-#                                   pytest, torch and pandas under /usr/bin/python3 (for lab/tests)
+#                                   pytest, torch, pandas, venv, pip, setuptools and wheel under
+#                                   /usr/bin/python3 (for lab/tests)
 #
 # Jupyter comes from apt on Debian/Ubuntu when run as root (or with password-less sudo), otherwise
 # from `pip install --user`. The tslab kernel is registered inside the project (.jupyter-local/),
@@ -16,7 +17,7 @@ WITH_TESTS=0
 for arg in "$@"; do
   case "$arg" in
     --tests) WITH_TESTS=1 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -112,16 +113,24 @@ if [ "$WITH_TESTS" = 1 ]; then
   else
     apt_install chromium || die "Chromium is missing: install it (Debian: apt-get install chromium) or set CHROMIUM=/path/to/chromium. Browser builds are never downloaded."
   fi
+  # pdftoppm rasterises the exported PDFs in test/figures/export.test.ts.
+  if command -v pdftoppm >/dev/null 2>&1; then
+    log "pdftoppm (poppler-utils): $(command -v pdftoppm)"
+  else
+    apt_install poppler-utils || die "pdftoppm is missing: install poppler-utils (Debian: apt-get install poppler-utils)."
+  fi
   if [ -d lab/tests ]; then
     LAB_PYTHON="${LAB_PYTHON:-/usr/bin/python3}"
     missing=()
-    for mod in pytest:python3-pytest torch:python3-torch pandas:python3-pandas; do
+    # ensurepip (python3-venv), pip, setuptools and wheel: lab/tests installs ./lab into a fresh venv
+    for mod in pytest:python3-pytest torch:python3-torch pandas:python3-pandas ensurepip:python3-venv \
+               pip:python3-pip setuptools:python3-setuptools wheel:python3-wheel; do
       "$LAB_PYTHON" -c "import ${mod%%:*}" >/dev/null 2>&1 || missing+=("${mod#*:}")
     done
     if [ "${#missing[@]}" -gt 0 ]; then
       apt_install "${missing[@]}" || die "lab tests need ${missing[*]} under $LAB_PYTHON (Debian: apt-get install ${missing[*]}; elsewhere pip install pytest torch pandas and set LAB_PYTHON)."
     else
-      log "lab test packages (pytest, torch, pandas): found under $LAB_PYTHON"
+      log "lab test packages (pytest, torch, pandas, venv, pip, setuptools, wheel): found under $LAB_PYTHON"
     fi
   fi
 fi

@@ -72,12 +72,14 @@ export async function writeTokenLogs(logs: TokenLogs, out: string, format: Forma
   const cols = await e.rows<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${t}`);
   const keys = ["run", "step", "example", "position"];
   const data = cols.filter((c) => !keys.includes(c.column_name));
-  // A NULL can only come from a column one input lacks: not writable as a valid log.
-  if (data.length) {
-    const [nulls] = await e.rows<Record<string, number>>(`SELECT ${data.map((c, i) => `count(*) - count(${sqlIdent(c.column_name)}) AS c${i}`).join(", ")} FROM ${t}`);
-    const bad = data.filter((_, i) => Number(nulls[`c${i}`]) > 0).map((c) => c.column_name);
+  // A metric's NULL is a value not measured (METRICS 1.2) and is written as such; a label's NULL
+  // can only come from a column one input lacks: not writable as a valid log.
+  const labels = data.filter((c) => !logs.metrics.includes(c.column_name));
+  if (labels.length) {
+    const [nulls] = await e.rows<Record<string, number>>(`SELECT ${labels.map((c, i) => `count(*) - count(${sqlIdent(c.column_name)}) AS c${i}`).join(", ")} FROM ${t}`);
+    const bad = labels.filter((_, i) => Number(nulls[`c${i}`]) > 0).map((c) => c.column_name);
     if (bad.length)
-      throw new InvalidInputError([{ file: logs.report.files.map((f) => f.path).join(", "), line: null, field: bad[0], reason: "missing-column", message: `missing in some inputs (${bad.length > 1 ? `also ${bad.slice(1).join(", ")}; ` : ""}a converted log needs every column in every row): convert those inputs separately` }]);
+      throw new InvalidInputError([{ file: logs.report.files.map((f) => f.path).join(", "), line: null, field: bad[0], reason: "missing-column", message: `missing in some inputs (${bad.length > 1 ? `also ${bad.slice(1).join(", ")}; ` : ""}a converted log needs every label in every row): convert those inputs separately` }]);
   }
   const order = `ORDER BY run, step, example, "position"`;
   const names = data.map((c) => c.column_name);
@@ -86,8 +88,23 @@ export async function writeTokenLogs(logs: TokenLogs, out: string, format: Forma
   if (layout === "long") select = `SELECT run, step, example, "position", ${names.map(sqlIdent).join(", ")} FROM ${t} ${order}`;
   else {
     // Gaps and islands: positions p - row_number() are constant along a contiguous run of positions.
-    select = `SELECT run, step, example, min("position") AS "offset", ${names.map((n) => `list(${sqlIdent(n)} ORDER BY "position") AS ${sqlIdent(n)}`).join(", ")}
-      FROM (SELECT *, "position" - row_number() OVER (PARTITION BY run, step, example ORDER BY "position") AS __aligndepth_island FROM ${t})
+    // A metric not measured for a whole record is a null list; measured at some of its positions
+    // only, it cannot be written wide (a null element inside an array is invalid).
+    const metricNames = names.filter((n) => logs.metrics.includes(n));
+    const islands = `(SELECT *, "position" - row_number() OVER (PARTITION BY run, step, example ORDER BY "position") AS __aligndepth_island FROM ${t})`;
+    if (metricNames.length) {
+      const partial = await e.rows<{ m: string }>(
+        `SELECT m FROM (SELECT ${metricNames.map((_, i) => `bool_or(c${i} > 0 AND c${i} < n) AS p${i}`).join(", ")} FROM (SELECT count(*) AS n, ${metricNames.map((n, i) => `count(${sqlIdent(n)}) AS c${i}`).join(", ")} FROM ${islands} GROUP BY run, step, example, __aligndepth_island))
+         UNPIVOT (partial FOR m IN (${metricNames.map((_, i) => `p${i}`).join(", ")})) WHERE partial`,
+      );
+      if (partial.length) {
+        const m = metricNames[Number(partial[0].m.slice(1))];
+        throw new InvalidInputError([{ file: logs.report.files.map((f) => f.path).join(", "), line: null, field: m, reason: "partly-measured", message: "measured at some positions of a (run, step, example) only: the wide layout cannot hold that (a null element inside an array is invalid); convert to the long layout" }]);
+      }
+    }
+    const list = (n: string) => (metricNames.includes(n) ? `CASE WHEN count(${sqlIdent(n)}) = 0 THEN NULL ELSE list(${sqlIdent(n)} ORDER BY "position") END` : `list(${sqlIdent(n)} ORDER BY "position")`);
+    select = `SELECT run, step, example, min("position") AS "offset", ${names.map((n) => `${list(n)} AS ${sqlIdent(n)}`).join(", ")}
+      FROM ${islands}
       GROUP BY run, step, example, __aligndepth_island ORDER BY run, step, example, "offset"`;
   }
   let records = 0;
@@ -110,7 +127,8 @@ export async function writeTokenLogs(logs: TokenLogs, out: string, format: Forma
       for await (const rows of result.yieldRowsJs()) {
         for (const row of rows) {
           records++;
-          if (format === "csv") buf += `${row.map((v, i) => csvCell(printValue(v, isInt[i]))).join(",")}\n`;
+          // A metric not measured: an empty cell (a quoted "" would be an empty text).
+          if (format === "csv") buf += `${row.map((v, i) => (v === null ? "" : csvCell(printValue(v, isInt[i])))).join(",")}\n`;
           else {
             const parts: string[] = [];
             for (let i = 0; i < header.length; i++) {

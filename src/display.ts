@@ -224,7 +224,32 @@ export function figurePage(figure: Figure, options: { title?: string; id?: strin
   );
 }
 
-/** The figure as plain JSON (typed arrays and bigints converted), with a default config. */
+/**
+ * Config entries that keep every figure offline whatever the figure's own config says. plotly.js 4
+ * shows a "Share chart..." modebar button by default (`showSendToCloud`, dflt true) that uploads the
+ * figure's data to a plotly server: a hazard for unpublished safety data. It and the other
+ * network-capable actions (`showLink` "Edit chart", `showEditInChartStudio`, button
+ * `sendChartToCloud`) are switched off, and `plotlyServerURL` is emptied.
+ */
+export const OFFLINE_CONFIG = {
+  showSendToCloud: false,
+  showEditInChartStudio: false,
+  showLink: false,
+  sendData: false,
+  plotlyServerURL: "",
+} as const;
+
+/** Modebar buttons that talk to a server: always removed. */
+export const NETWORK_MODEBAR_BUTTONS: readonly string[] = ["sendChartToCloud", "sendDataToCloud", "editInChartStudio"];
+
+/** The figure's config with the offline entries forced (see `OFFLINE_CONFIG`). */
+export function offlineConfig(config: object | undefined): Record<string, unknown> {
+  const c = { responsive: true, displaylogo: false, ...(config ?? {}) } as Record<string, unknown>;
+  const remove = Array.isArray(c.modeBarButtonsToRemove) ? (c.modeBarButtonsToRemove as unknown[]) : [];
+  return { ...c, ...OFFLINE_CONFIG, modeBarButtonsToRemove: [...new Set([...remove, ...NETWORK_MODEBAR_BUTTONS])] };
+}
+
+/** The figure as plain JSON (typed arrays and bigints converted), with a default config (offline). */
 function plotlySpec(figure: Figure): { data: unknown[]; layout: object; config: object } {
   if (figure === null || typeof figure !== "object" || !Array.isArray(figure.data)) {
     throw new TypeError("aligndepth display: a figure is an object { data: [...traces], layout?, config? }");
@@ -233,7 +258,7 @@ function plotlySpec(figure: Figure): { data: unknown[]; layout: object; config: 
   return {
     data: plain.data as unknown[],
     layout: { autosize: true, ...(plain.layout ?? {}) },
-    config: { responsive: true, displaylogo: false, ...(plain.config ?? {}) },
+    config: offlineConfig(plain.config),
   };
 }
 
@@ -403,7 +428,8 @@ export function displayBundle(data: Record<string, unknown>): void {
 
 /**
  * Shows a plotly figure in a tslab notebook as one output (plotly JSON + HTML + text). The first
- * figure of a kernel session carries the plotly.js library (offline, ~4.8 MB in the notebook);
+ * figure of a kernel session carries the plotly.js library (offline: the 1.5 MB cartesian build, or
+ * the 4.8 MB full build when a figure needs a trace type outside it);
  * later figures wait for it.
  *
  * @example

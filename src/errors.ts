@@ -19,6 +19,67 @@ export function formatProblem(p: Problem): string {
   return p.field === null ? `${where}: ${p.message}` : `${where}: field "${p.field}": ${p.message}`;
 }
 
+/** Problems that share (file, field, reason), with their locations in order (METRICS 1.5). */
+export interface ProblemGroup {
+  file: string;
+  field: string | null;
+  reason: string;
+  /** The first problem's message: the group's line says it once. */
+  message: string;
+  /** Lines or rows, ascending; empty for a whole-file problem. */
+  lines: number[];
+  /** Problems in the group: its lines, or for problems without a line its distinct messages. */
+  count: number;
+  /** Distinct messages of the problems without a line (internal to the count). */
+  messages?: Set<string>;
+}
+
+/** Groups problems by (file, field, reason), in order of first appearance (METRICS 1.5). */
+export function groupProblems(problems: readonly Problem[]): ProblemGroup[] {
+  const groups = new Map<string, ProblemGroup>();
+  for (const p of problems) {
+    const key = JSON.stringify([p.file, p.field, p.reason, p.line === null]);
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { file: p.file, field: p.field, reason: p.reason, message: p.message, lines: [], count: 0 }));
+    if (p.line !== null) {
+      g.lines.push(p.line);
+      g.count++;
+    } else {
+      // A whole-file problem is one problem however often a reader repeats it.
+      (g.messages ??= new Set()).add(p.message);
+      g.count = g.messages.size;
+    }
+  }
+  for (const g of groups.values()) {
+    g.lines.sort((a, b) => a - b);
+    delete g.messages;
+  }
+  return [...groups.values()];
+}
+
+/**
+ * One line per group (METRICS 1.5): the first problem as `formatProblem` writes it
+ * (`file:line: field "f": message`, so editors can jump to it) and, when the group has more than
+ * one, the first `shown` (default 5) locations and the count of the rest:
+ * `data.jsonl:3: field "loss": expected a finite number, got NaN (1000 lines: 3, 7, 9, 12, 20 and 995 more)`
+ * (the attack loader's grouped lines read the same).
+ * A whole-file problem is `file: message`, once (several different ones of a reason: the first and
+ * `(and N more like it)`). Parquet locations are rows.
+ */
+export function formatProblemGroup(g: ProblemGroup, shown = 5): string {
+  const head = formatProblem({ file: g.file, line: g.lines[0] ?? null, field: g.field, reason: g.reason, message: g.message });
+  if (g.count <= 1) return head;
+  if (g.lines.length === 0) return `${head} (and ${g.count - 1} more like it)`;
+  const word = /\.parquet$/i.test(g.file) ? "rows" : "lines";
+  const rest = g.count - Math.min(shown, g.lines.length);
+  return `${head} (${g.count} ${word}: ${g.lines.slice(0, shown).join(", ")}${rest > 0 ? ` and ${rest} more` : ""})`;
+}
+
+/** The lines to print for a list of problems (METRICS 1.5): one per (file, field, reason). */
+export function formatProblems(problems: readonly Problem[], shown = 5): string[] {
+  return groupProblems(problems).map((g) => formatProblemGroup(g, shown));
+}
+
 /** Base class of the errors caused by the user's input or options (exit code 1 or 2), never by a bug. */
 export class AligndepthError extends Error {
   override name = "AligndepthError";

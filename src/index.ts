@@ -9,9 +9,14 @@ export { loadTokenLogs, TokenLogs } from "./load";
 export { convertTokenLogs, writeTokenLogs, printDouble } from "./convert";
 export type { ConvertOptions, ConvertResult } from "./convert";
 export type { LoadOptions, LoadReport, FileReport } from "./load";
+export { labelValues, probeSets, pickProbeSet, selectProbeSet } from "./labels";
+export type { ProbeSelection } from "./labels";
 export { AligndepthError, InvalidInputError, UsageError, formatProblem } from "./errors";
 export type { Problem } from "./errors";
 export type { Format, Layout, Column } from "./load/schema";
+export { parseColumnMapping } from "./load/mapping";
+export type { ColumnMapping } from "./load/mapping";
+export type { ScoredRows } from "./load/scored";
 export { loadAttackResults, parseSetPairs, parseSetValue, compileNamePattern, parseScale, parseAttackColumns, thresholdWarnings } from "./attacks/load";
 export type { AttackRecord, AttackResults, AttackLoadOptions, AttackReport, AttackFileReport, ConditionValue } from "./attacks/load";
 
@@ -29,6 +34,8 @@ export type { ExampleDiffs, MassIntervals, Interval, BootstrapOptions } from "./
 export { concentration, concentrationFromUpdates, updateByStep } from "./stats/concentration";
 export type { ConcentrationRow, StepUpdateRow } from "./stats/concentration";
 export { summary } from "./stats/summary";
+export { positionStart, positionStartWarnings } from "./stats/positionStart";
+export type { PositionStart } from "./stats/positionStart";
 export type { RunSummary, SummaryOptions } from "./stats/summary";
 export { wilson, attackSuccess, asrByK, asrByPrefixLen, asrBySpanLen, asrTable2d, Z95 } from "./attacks/asr";
 export type { AsrRow, AsrOptions, AsrTable2d, Interval as AsrInterval } from "./attacks/asr";
@@ -61,7 +68,7 @@ export { describeSummary, compareConcentration, describeConcentration, describeP
 
 // plot
 export type { Figure } from "./figures/figure";
-export { spreadSteps, downsample } from "./figures/figure";
+export { spreadSteps, downsample, profileYRange } from "./figures/figure";
 export { metricByPositionFigure } from "./figures/metricByPosition";
 export { metricByPositionSliderFigure } from "./figures/metricByPositionSlider";
 export type { MetricByPositionSliderOptions } from "./figures/metricByPositionSlider";
@@ -73,7 +80,12 @@ export type { AsrLineOptions } from "./figures/attacks";
 export { profileOverlayFigure } from "./figures/profileOverlay";
 export type { ProfileOverlayOptions } from "./figures/profileOverlay";
 export { compareRunsFigure } from "./figures/compareRuns";
-export { tokenViewHtml, tokenCells } from "./figures/tokenView";
+export { profileFacetsFigure } from "./figures/profileOverlay";
+export type { ProfilePanel } from "./figures/profileOverlay";
+export { runColors, colorsFor, OKABE_ITO, RUN_COLOR_CYCLE, RUN_MARKERS } from "./figures/palette";
+export type { RunColors, RunStyle, RunColorOptions } from "./figures/palette";
+export { mostInformativeTable } from "./figures/attacks";
+export { tokenViewHtml, tokenCells, displayToken } from "./figures/tokenView";
 export type { TokenViewOptions, TokenCell } from "./figures/tokenView";
 export { tokenTimelineHtml } from "./figures/tokenTimeline";
 export type { TokenTimelineOptions } from "./figures/tokenTimeline";
@@ -81,6 +93,10 @@ export type { TokenTimelineOptions } from "./figures/tokenTimeline";
 // display
 export { show, showHtml, showTable, figureHtml, figurePage, figureText, figureBundle, plotlyScript, plotlyBundleFor, tableHtml, tableText, scriptJson, escapeHtml, PLOTLY_MIME } from "./display";
 export type { FigureHtmlOptions, ShowOptions, TableInput, TableOptions, PlotlyBundle } from "./display";
+
+// export (PDF, SVG, PNG through headless Chromium)
+export { saveFigure, exportFormatOf } from "./export/saveFigure";
+export type { SaveFigureOptions, SavedFigure, ExportFormat } from "./export/saveFigure";
 
 // report (one self-contained HTML file; the CLI's `aligndepth report`)
 export { buildReport } from "./report/build";

@@ -49,13 +49,62 @@ export function formatCell(v: unknown): string {
   return String(v);
 }
 
-/** Aligned plain-text table of rows (nested values flattened). */
-export function textTable(rows: Row[], columns?: string[]): string {
+/** Columns that identify a row: repeated at the left of every part of a table that is split. */
+const KEY_COLUMNS = ["run", "recipe", "attack", "split", "step", "position", "condition"];
+
+/** Options of `textTable`. */
+export interface TextTableOptions {
+  /** Widest line in characters (default 100). A wider table is split, never cut. */
+  maxWidth?: number;
+}
+
+function render(cols: string[], cells: string[][]): { text: string; width: number } {
+  const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i].length)));
+  const line = (vals: string[]) => vals.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join("  ").trimEnd();
+  return { text: [line(cols), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n"), width: widths.reduce((a, w) => a + w, 0) + 2 * (widths.length - 1) };
+}
+
+/**
+ * Aligned plain-text table of rows (nested values flattened) that fits `maxWidth` (default 100)
+ * columns: when it is wider, interval columns (`ci_*_lo` / `ci_*_hi`) move to a second table
+ * ("intervals (lo to hi)", each interval as `lo to hi`), and a part still too wide is wrapped into blocks
+ * of columns. Every part repeats the key columns (run, step, position, ... present), so each line
+ * can be read alone.
+ * @example textTable(await summary(logs)) // run, from, to, ... then "intervals (lo to hi):" run, ci_early_share, ...
+ */
+export function textTable(rows: Row[], columns?: string[], opts: TextTableOptions = {}): string {
+  const maxWidth = opts.maxWidth ?? 100;
   const flat = flattenRows(rows);
   const cols = columns ?? (flat.length ? Object.keys(flat[0]) : []);
   if (cols.length === 0) return "(no rows)";
-  const cells = flat.map((r) => cols.map((c) => formatCell(r[c])));
-  const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i].length)));
-  const line = (vals: string[]) => vals.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join("  ").trimEnd();
-  return [line(cols), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n");
+  const cellsOf = (cs: string[]) => flat.map((r) => cs.map((c) => formatCell(r[c])));
+  const whole = render(cols, cellsOf(cols));
+  if (whole.width <= maxWidth) return whole.text;
+  const keys = cols.filter((c) => KEY_COLUMNS.includes(c));
+  if (keys.length === 0) keys.push(cols[0]);
+  const isInterval = (c: string) => /_lo$|_hi$/.test(c) && (cols.includes(c.replace(/_lo$/, "_hi")) || cols.includes(c.replace(/_hi$/, "_lo")));
+  const main = cols.filter((c) => !keys.includes(c) && !isInterval(c));
+  const intervals = [...new Set(cols.filter((c) => !keys.includes(c) && isInterval(c)).map((c) => c.replace(/_(lo|hi)$/, "")))];
+  const parts: string[] = [];
+  const wrap = (names: string[], cellOf: (r: Record<string, unknown>, c: string) => string, title?: string) => {
+    const keyCells = flat.map((r) => keys.map((k) => formatCell(r[k])));
+    let block: string[] = [];
+    const flush = () => {
+      if (!block.length) return;
+      const cells = flat.map((r, i) => [...keyCells[i], ...block.map((c) => cellOf(r, c))]);
+      parts.push((parts.length === 0 || !title ? "" : `${title}\n`) + render([...keys, ...block], cells).text);
+      title = undefined;
+      block = [];
+    };
+    for (const c of names) {
+      const next = [...block, c];
+      const width = render([...keys, ...next], flat.map((r, i) => [...keyCells[i], ...next.map((x) => cellOf(r, x))])).width;
+      if (width > maxWidth && block.length) flush();
+      block.push(c);
+    }
+    flush();
+  };
+  wrap(main, (r, c) => formatCell(r[c]));
+  wrap(intervals, (r, c) => (r[`${c}_lo`] === null && r[`${c}_hi`] === null ? "-" : `${formatCell(r[`${c}_lo`])} to ${formatCell(r[`${c}_hi`])}`), "intervals (lo to hi):");
+  return parts.join("\n\n");
 }

@@ -45,12 +45,22 @@ describe("show", () => {
     expect(data[PLOTLY_MIME]).toEqual({
       data: figure.data,
       layout: { autosize: true, title: { text: "Loss by position" } },
-      config: { responsive: true, displaylogo: false },
+      config: {
+        responsive: true, displaylogo: false, showSendToCloud: false, showEditInChartStudio: false, showLink: false, sendData: false, plotlyServerURL: "",
+        modeBarButtonsToRemove: ["sendChartToCloud", "sendDataToCloud", "editInChartStudio"],
+      },
     });
     expect(data["text/plain"]).toBe('Figure "Loss by position": 1 trace: scatter "step 100" (3 points)');
     const html = data["text/html"] as string;
     expect(html).toContain('<div id="fig-a" class="aligndepth-figure"');
     expect(html).toContain("window.Plotly.newPlot(el, figure.data, figure.layout, figure.config)");
+  });
+
+  it("keeps the cloud (share) actions off even when the figure's config asks for them", () => {
+    show({ ...figure, config: { showSendToCloud: true, showLink: true, modeBarButtonsToRemove: ["zoom2d"] } });
+    const config = (sent[0].data[PLOTLY_MIME] as { config: Record<string, unknown> }).config;
+    expect(config).toMatchObject({ showSendToCloud: false, showLink: false, modeBarButtonsToRemove: ["zoom2d", "sendChartToCloud", "sendDataToCloud", "editInChartStudio"] });
+    expect(sent[0].data["text/html"]).toContain('"showSendToCloud":false');
   });
 
   it("inlines plotly.js in the first figure of a session only", () => {

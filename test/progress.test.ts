@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { loadTokenLogs } from "../src/index";
-import { progressSink } from "../src/progress";
+import { detailText, progressSink } from "../src/progress";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -35,8 +35,39 @@ describe("progress", () => {
     const bar = progressSink(true, 0);
     bar.update("loading x", 0.5);
     bar.done();
-    expect(writes[0]).toMatch(/^\rloading x \[#{12}-{12}\] 50% 0s/);
+    // cli-progress, in its plain-line mode (stderr is not a terminal under the test runner).
+    expect(writes.join("")).toMatch(/^loading x \|#{12}-{12}\| 50% \| ETA \d+s \| 0s\n/);
     expect(writes[writes.length - 1]).toBe("\n");
+  });
+
+  it("shows bytes and rows next to the bar, and the elapsed time when the total is unknown", () => {
+    const writes: string[] = [];
+    vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => {
+      writes.push(String(s));
+      return true;
+    });
+    const bar = progressSink(true, 0);
+    bar.update("loading a.jsonl", 0.25, { bytes: 1.5e6, totalBytes: 6e6, rows: 12345 });
+    bar.update("query", null);
+    bar.done();
+    const text = writes.join("");
+    expect(text).toMatch(/loading a\.jsonl \|#{6}-{18}\| 25% \| 1\.5 MB \/ 6\.0 MB, 12,345 rows \| ETA/);
+    expect(text).toMatch(/\nquery \| 0s elapsed\n/);
+    expect(detailText({ bytes: 999 })).toBe(" | 999 B");
+  });
+
+  it("is silent by default when stderr is not a terminal (pipes, CI)", () => {
+    const spy = vi.spyOn(process.stderr, "write");
+    const isTTY = process.stderr.isTTY;
+    Object.defineProperty(process.stderr, "isTTY", { value: false, configurable: true });
+    try {
+      const auto = progressSink("auto", 0);
+      auto.update("x", 0.5);
+      auto.done();
+      expect(spy).not.toHaveBeenCalled();
+    } finally {
+      Object.defineProperty(process.stderr, "isTTY", { value: isTTY, configurable: true });
+    }
   });
 
   it("is silent when turned off", () => {

@@ -14,10 +14,13 @@
    is kept).  Logits need the scored tokens' ids (``token_ids``) to give a loss; with reference
    logits they also give ``kl`` = KL(p_model || p_ref) per position.
 
-2. Judge result files (JSON Lines, one object per answer: ``{"question", "answer", "score"}`` or
-   ``{"idx", "score"}``) become attack-result records
-   ``{"run", "attack", "example", <condition fields>, "score"}`` (METRICS.md section 2); the
-   example id is ``idx`` when present, else the 0-based line number.
+   A third kind, the published per-token **gradient-magnitude** dump (2-D arrays ``[max_len,
+   n_blocks + 1]`` per example, zero rows where no token is scored, no sentinel), is recognised
+   and converted by :mod:`aligndepth_lab.gradnorm` (``kind="gradnorm"``).
+
+   Problems name the file and the example (:class:`~aligndepth_lab.errors.InputError`).
+
+2. Judge result files: :mod:`aligndepth_lab.judge` (its names stay importable from here).
 """
 
 from __future__ import annotations
@@ -30,7 +33,15 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 
 import torch
 
-from .logger import JsonlAppender, TokenLogger
+from .errors import InputError, UsageError
+from .judge import (  # noqa: F401  (judge files: see judge.py; these names stay importable from here)
+    JudgeScale,
+    conditions_from_name,
+    convert_judge_files,
+    judge_to_attack_records,
+    parse_value,
+)
+from .logger import TokenLogger
 
 LOGPROB_SENTINEL = 1000.0
 LOGITS_SENTINEL = 10086.0
@@ -90,31 +101,65 @@ def _is_numeric_nest(x) -> bool:
     return isinstance(x, (int, float))
 
 
-def detect_kind(obj) -> str:
-    """'logprobs' or 'logits', from the sentinel values and the shapes."""
-    def walk(o):
-        if isinstance(o, dict):
-            for v in o.values():
-                yield from walk(v)
-        elif isinstance(o, (list, tuple)) and not _is_numeric_nest(o):
-            for v in o:
-                yield from walk(v)
-        else:
-            yield _to_tensor(o)
+def _leaves(o):
+    """The numeric arrays inside a loaded object (dict values, list items), as tensors."""
+    if isinstance(o, dict):
+        for v in o.values():
+            yield from _leaves(v)
+    elif isinstance(o, (list, tuple)) and not _is_numeric_nest(o):
+        for v in o:
+            yield from _leaves(v)
+    else:
+        yield _to_tensor(o)
 
-    dims = set()
-    for t in walk(obj):
-        t = t.float()
+
+def describe(obj) -> str:
+    """A short account of a loaded object's arrays, for messages: '2 arrays of shape [12, 4]'."""
+    try:
+        shapes = [list(t.shape) for t in _leaves(obj)]
+    except (TypeError, ValueError, RuntimeError):
+        return f"a {type(obj).__name__} that holds no numeric arrays"
+    if not shapes:
+        return "no arrays"
+    distinct = []
+    for s in shapes:
+        if s not in distinct:
+            distinct.append(s)
+    kinds = ", ".join(str(s) for s in distinct[:3]) + (", ..." if len(distinct) > 3 else "")
+    return f"{len(shapes)} array{'s' if len(shapes) > 1 else ''} of shape {kinds}"
+
+
+def detect_kind(obj) -> str:
+    """'logprobs', 'logits' or 'gradnorm', from the sentinel values and the shapes.
+
+    A sentinel 10086 means logits, 1000 log-probs; without a sentinel, 1-D arrays are log-probs,
+    2-D (or batched 3-D) arrays that are finite and >= 0 everywhere a gradient-magnitude dump
+    (:mod:`aligndepth_lab.gradnorm`), other 3-D ones a batch of logits.  Raises ValueError
+    describing what it met otherwise.
+    """
+    try:
+        tensors = [t.float() for t in _leaves(obj)]
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise ValueError(f"holds no numeric arrays ({type(obj).__name__}: {e})") from None
+    if not tensors:
+        raise ValueError("holds no arrays")
+    for t in tensors:
         if (t == LOGITS_SENTINEL).any():
             return "logits"
         if (t == LOGPROB_SENTINEL).any():
             return "logprobs"
-        dims.add(t.dim())
+    dims = {t.dim() for t in tensors}
     if dims == {1}:
         return "logprobs"
+    from .gradnorm import looks_like_gradnorm
+
+    per_example = [x for t in tensors for x in (list(t) if t.dim() == 3 else [t])]
+    if dims <= {2, 3} and looks_like_gradnorm(per_example):
+        return "gradnorm"  # logits are never all >= 0
     if dims == {3}:
         return "logits"
-    raise ValueError("cannot tell log-probs from logits: pass kind='logprobs' or kind='logits'")
+    raise ValueError(f"{describe(obj)}, without the sentinel 1000 (log-probs) or 10086 (logits) and not a "
+                     "gradient-magnitude dump (2-D arrays >= 0): cannot tell the format; pass --kind")
 
 
 def logprob_arrays(obj) -> List[List[float]]:
@@ -215,6 +260,51 @@ def _token_id_arrays(obj) -> List[List[int]]:
     return out
 
 
+def load_torch(path: str, role: str = "input"):
+    """``torch.load`` on the CPU; a missing or unreadable file is an :class:`InputError` naming it."""
+    try:
+        return torch.load(path, map_location="cpu")
+    except FileNotFoundError:
+        raise InputError.at(path, f"no such file ({role})", reason="unreadable") from None
+    except IsADirectoryError:
+        raise InputError.at(path, f"is a directory, not a torch.save file ({role})", reason="unreadable") from None
+    except PermissionError:
+        raise InputError.at(path, f"cannot read it: permission denied ({role})", reason="unreadable") from None
+    except Exception as e:  # torch raises UnpicklingError, RuntimeError, EOFError, ... on a foreign file
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise InputError.at(path, f"not a file written by torch.save ({role}): {first}", reason="unreadable") from None
+
+
+def _located(path: str, fn, *args, **kw):
+    """Calls ``fn``; a plain ValueError (a problem of this file's content) becomes an InputError naming ``path``."""
+    try:
+        return fn(*args, **kw)
+    except (InputError, UsageError):
+        raise
+    except (ValueError, TypeError, IndexError, RuntimeError) as e:
+        raise InputError.at(path, str(e) or type(e).__name__, reason="invalid-content") from None
+
+
+def resolve_kind(data, path: str, kind: Optional[str] = None) -> str:
+    """The kind of a loaded file: ``kind`` when given (checked against what the file looks like), else detected."""
+    if kind is None:
+        return _located(path, detect_kind, data)
+    if kind not in ("logprobs", "logits", "gradnorm"):
+        raise UsageError(f"--kind must be logprobs, logits or gradnorm, got {kind!r}")
+    try:
+        seen = detect_kind(data)
+    except ValueError:
+        seen = None
+    if seen == "gradnorm" and kind != "gradnorm":
+        raise UsageError(f"{path}: --kind {kind}, but the file looks like a per-token gradient-magnitude dump "
+                         f"({describe(data)}, values >= 0, no sentinel): use --kind gradnorm (or leave --kind out)")
+    if kind == "gradnorm" and seen in ("logprobs", "logits"):
+        raise UsageError(f"{path}: --kind gradnorm, but the file holds {describe(data)} with the "
+                         f"{'log-prob sentinel 1000' if seen == 'logprobs' else 'logits sentinel 10086'}: "
+                         f"use --kind {seen} (or leave --kind out)")
+    return kind
+
+
 def convert_torch_file(
     path: str,
     out: str,
@@ -224,108 +314,84 @@ def convert_torch_file(
     kind: Optional[str] = None,
     ref_path: Optional[str] = None,
     token_ids_path: Optional[str] = None,
+    logps_path: Optional[str] = None,
+    scored_rows: Optional[str] = None,
+    grad_column: int = -1,
     example_prefix: str = "",
     scalars: Optional[Dict[str, Any]] = None,
+    notes: Optional[List[str]] = None,
 ) -> int:
-    """Convert one ``torch.save`` file and append the records to ``out``; returns the count."""
-    data = torch.load(path, map_location="cpu")
-    ref = torch.load(ref_path, map_location="cpu") if ref_path else None
-    tids = torch.load(token_ids_path, map_location="cpu") if token_ids_path else None
-    recs = torch_to_token_records(
-        data, run, step, kind=kind, ref=ref, token_ids=tids, example_prefix=example_prefix, scalars=scalars
-    )
+    """Convert one ``torch.save`` file and append the records to ``out``; returns the count.
+
+    ``kind``: 'logprobs', 'logits' or 'gradnorm' (default: recognised from the file).  For
+    log-probs and logits see :func:`torch_to_token_records` (``ref_path``, ``token_ids_path``).  For
+    a gradient-magnitude dump, ``scored_rows`` says where the scored rows come from: ``"logps"``
+    (the matching log-prob dump ``logps_path``) or ``"nonzero"`` (see :mod:`aligndepth_lab.gradnorm`);
+    ``grad_column`` picks the column (default the last).  What was recognised, matched and left out
+    is appended to ``notes``.  Problems raise :class:`InputError` naming the file (nothing is
+    written then); options that do not fit the file raise :class:`UsageError`.
+    """
+    data = load_torch(path)
+    kind = resolve_kind(data, path, kind)
+    if kind == "gradnorm":
+        from .gradnorm import gradnorm_records
+
+        if scored_rows is None and logps_path is not None:
+            scored_rows = "logps"
+        if scored_rows is None:
+            raise UsageError(f"{path}: recognised a per-token gradient-magnitude dump ({describe(data)}, values >= 0, "
+                             "zero rows where no token is scored): say which rows are scored, with --logps FILE "
+                             "(the matching log-prob dump, sentinel 1000) or --nonzero-rows")
+        if scored_rows == "logps" and logps_path is None:
+            raise UsageError("--scored-rows logps needs --logps FILE")
+        if scored_rows == "nonzero" and logps_path is not None:
+            raise UsageError("--nonzero-rows and --logps exclude each other: choose one source of the scored rows")
+        if ref_path or token_ids_path:
+            raise UsageError(f"{path}: --ref and --token-ids are for log-probs and logits, not a gradient dump")
+        logps = load_torch(logps_path, "the log-prob dump") if scored_rows == "logps" else None
+        if logps is not None:
+            lk = _located(logps_path, detect_kind, logps)
+            if lk != "logprobs":
+                raise InputError.at(logps_path, f"--logps expects the log-prob dump (sentinel 1000), but this "
+                                    f"looks like {lk} ({describe(logps)})", reason="wrong-kind")
+            _located(logps_path, logprob_arrays, logps)
+        try:
+            conv = gradnorm_records(data, run, step, scored=scored_rows, logps=logps, column=grad_column,
+                                    example_prefix=example_prefix, scalars=scalars, grad_name=path,
+                                    logps_name=logps_path or "the log-prob file")
+        except ValueError as e:
+            if isinstance(e, (InputError, UsageError)):
+                raise
+            msg = str(e)
+            if "--grad-column" in msg:
+                raise UsageError(msg) from None
+            # about the gradient dump (the log-prob dump was checked on its own above)
+            body = msg[len(path) + 2:] if msg.startswith(path + ": ") else msg
+            raise InputError.at(path, body, reason="invalid-content") from None
+        recs = conv.records
+        if notes is not None:
+            notes.extend(conv.notes)
+    else:
+        if logps_path or scored_rows:
+            raise UsageError(f"{path}: --logps and --nonzero-rows are for a gradient-magnitude dump, not {kind}")
+        ref = load_torch(ref_path, "--ref") if ref_path else None
+        tids = load_torch(token_ids_path, "--token-ids") if token_ids_path else None
+        if kind == "logits" and tids is None:
+            raise UsageError(f"{path}: logits alone give no loss: pass the scored token ids with --token-ids FILE")
+        # check each file on its own first, so that a problem names the file it is in
+        _located(path, logprob_arrays if kind == "logprobs" else logit_arrays, data)
+        if ref is not None:
+            _located(ref_path, logprob_arrays if kind == "logprobs" else logit_arrays, ref)
+        if tids is not None:
+            _located(token_ids_path, _token_id_arrays, tids)
+        recs = _located(path, torch_to_token_records, data, run, step, kind=kind, ref=ref, token_ids=tids,
+                        example_prefix=example_prefix, scalars=scalars)
+        if notes is not None:
+            notes.append(f"{path}: {kind}, {len(recs)} examples")
     with TokenLogger(out) as log:
         for r in recs:
-            arrays = {k: v for k, v in r.items() if isinstance(v, list) and k != "loss"}
+            metric = "loss" if "loss" in r else None
+            arrays = {k: v for k, v in r.items() if isinstance(v, list) and k != metric}
             sc = {k: v for k, v in r.items() if not isinstance(v, list) and k not in ("run", "step", "example")}
-            log.log(r["run"], r["step"], r["example"], r["loss"], arrays=arrays, **sc)
-    return len(recs)
-
-
-# ----------------------------------------------------------------------------------------------
-# judge files
-# ----------------------------------------------------------------------------------------------
-
-
-def parse_value(s: str) -> Any:
-    """'5' -> 5, '0.5' -> 0.5, 'true' -> True, anything else stays a string."""
-    if re.fullmatch(r"[+-]?\d+", s):
-        return int(s)
-    try:
-        f = float(s)
-        if math.isfinite(f):
-            return f
-    except ValueError:
-        pass
-    if s.lower() in ("true", "false"):
-        return s.lower() == "true"
-    return s
-
-
-def judge_to_attack_records(
-    lines: Iterable[str],
-    run: str,
-    attack: str,
-    conditions: Optional[Dict[str, Any]] = None,
-    *,
-    keep_text: bool = False,
-) -> List[Dict[str, Any]]:
-    """Attack-result records from the lines of a judge file (see module docstring)."""
-    out = []
-    seen = set()
-    n = 0
-    for lineno, line in enumerate(lines, 1):
-        line = line.strip()
-        if not line:
-            continue
-        obj = json.loads(line)
-        if "score" not in obj:
-            raise ValueError(f"line {lineno}: no 'score' field")
-        score = obj["score"]
-        if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
-            raise ValueError(f"line {lineno}: score {score!r} is not a finite number")
-        ex = obj["idx"] if "idx" in obj else n
-        if ex in seen:
-            raise ValueError(f"line {lineno}: example {ex!r} appears twice")
-        seen.add(ex)
-        rec = {"run": run, "attack": attack, "example": ex}
-        for k, v in (conditions or {}).items():
-            rec[k] = v
-        rec["score"] = score
-        if keep_text:
-            for k in ("question", "answer"):
-                if k in obj:
-                    rec[k] = obj[k]
-        out.append(rec)
-        n += 1
-    return out
-
-
-def conditions_from_name(path: str, pattern: Optional[str]) -> Dict[str, Any]:
-    """Named groups of ``pattern`` searched in the file's base name, e.g. ``prefill_(?P<k>\\d+)``."""
-    if not pattern:
-        return {}
-    m = re.search(pattern, os.path.basename(path))
-    if not m:
-        raise ValueError(f"pattern {pattern!r} does not match {os.path.basename(path)!r}")
-    return {k: parse_value(v) for k, v in m.groupdict().items() if v is not None}
-
-
-def convert_judge_file(
-    path: str,
-    out: str,
-    run: str,
-    attack: str,
-    conditions: Optional[Dict[str, Any]] = None,
-    *,
-    pattern: Optional[str] = None,
-    keep_text: bool = False,
-) -> int:
-    cond = conditions_from_name(path, pattern)
-    cond.update(conditions or {})
-    with open(path, encoding="utf-8") as f:
-        recs = judge_to_attack_records(f, run, attack, cond, keep_text=keep_text)
-    with JsonlAppender(out) as w:
-        for r in recs:
-            w.write(r)
+            log.log(r["run"], r["step"], r["example"], r[metric] if metric else None, arrays=arrays, **sc)
     return len(recs)

@@ -361,33 +361,29 @@ def log_checkpoint(log: TokenLogger, run: RunSpec, step: int, model, probes, bas
     log.checkpoint()
 
 
-def log_grad_norms(log: JsonlAppender, run: RunSpec, step: int, model, probes, n: int, digits: int) -> None:
-    """Gradient-norm records: ``grad_norm`` per probe token, with labels only (no loss: the token logs
-    carry it, and the two families share keys)."""
+def log_grad_norms(log: TokenLogger, run: RunSpec, step: int, model, probes, n: int) -> None:
+    """Gradient-norm records: ``grad_norm`` per probe token of the first ``n`` probes of each set,
+    with labels only (``with_loss=False``: loss and kl of the same keys are in tokens-*, and a loader
+    joins the two families by key)."""
     model.eval()
     params = [p for p in model.parameters() if p.requires_grad]
     for split in SPLITS:
         exs = probes[split][:n]
-        segs = _segments(exs)
-        for i, e in enumerate(exs):
+        norms = []
+        for e in exs:
             ids = torch.tensor([e.ids])
             mask = torch.tensor([e.mask])
             loss, m = per_token_loss(model(ids), ids, mask)
             g = per_token_grad_norms(loss, params, m)
-            norms = g[0][m[0]].tolist()
-            toks = VOCAB.words(ids[0, 1:][m[0]].tolist())
-            log.write({"run": run.name, "step": step, "example": f"{split}-{i:03d}", "split": split,
-                       **run.labels(), "grad_norm": [_sig(x, digits) for x in norms], "token": toks,
-                       "segment": segs[i]})
+            norms.append(g[0][m[0]].tolist())
+        ids, mask = collate(exs)
+        with torch.no_grad():
+            logits = model(ids)
+        log.log_batch(run.name, step, [f"{split}-{i:03d}" for i in range(len(exs))], logits, ids, mask,
+                      grad_norms=norms, vocab=VOCAB.itos, segments=_segments(exs), with_loss=False,
+                      with_logprob=False, with_token_id=False, split=split, **run.labels())
     model.zero_grad(set_to_none=True)
     log.checkpoint()
-
-
-def _sig(x: float, digits: int) -> float:
-    x = float(x)
-    if not math.isfinite(x):
-        raise ValueError(f"non-finite value {x!r}")
-    return 0.0 if x == 0.0 else float(f"{x:.{digits}g}")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -644,7 +640,7 @@ def pretrain(cfg: Config, spec: BaseSpec, say) -> TinyGPT:
 
 
 def align(run: RunSpec, base: TinyGPT, cfg: Config, probes, base_logits, tok_log: TokenLogger,
-          grad_log: Optional[JsonlAppender], influence: "InfluenceHook", timer: StageTimer, say) -> TinyGPT:
+          grad_log: Optional[TokenLogger], influence: "InfluenceHook", timer: StageTimer, say) -> TinyGPT:
     model = copy.deepcopy(base)
     lang = Language(run.base.consistency)
     seed = _align_seed(cfg, run.seed)
@@ -659,7 +655,7 @@ def align(run: RunSpec, base: TinyGPT, cfg: Config, probes, base_logits, tok_log
                 log_checkpoint(tok_log, run, s, model, probes, base_logits)
         if grad_log is not None and s in cfg.grad_steps:
             with timer("grad_norms"):
-                log_grad_norms(grad_log, run, s, model, probes, cfg.n_grad_probe, cfg.float_digits)
+                log_grad_norms(grad_log, run, s, model, probes, cfg.n_grad_probe)
         if s == cfg.align_steps:
             break
         with timer("align"):
@@ -785,7 +781,8 @@ def run_job(args):
         base_logits = {s: base(collate(probes[s])[0]) for s in SPLITS}
     influence = InfluenceHook(out_lab, run, notes)
     with TokenLogger(os.path.join(out_lab, f"tokens-{run.name}.jsonl"), float_digits=cfg.float_digits) as tok:
-        gl = JsonlAppender(os.path.join(out_lab, f"gradnorm-{run.name}.jsonl")) if run.core else None
+        gl = (TokenLogger(os.path.join(out_lab, f"gradnorm-{run.name}.jsonl"), float_digits=cfg.float_digits)
+              if run.core else None)
         try:
             model = align(run, base, cfg, probes, base_logits, tok, gl, influence, timer, say)
         finally:

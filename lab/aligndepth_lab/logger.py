@@ -313,13 +313,20 @@ class TokenLogger(JsonlAppender):
         run: str,
         step: int,
         example: Union[str, int],
-        loss: Sequence[Number],
+        loss: Optional[Sequence[Number]] = None,
         *,
         offset: Optional[int] = None,
         arrays: Optional[Dict[str, Sequence[Any]]] = None,
         **scalars: Any,
     ) -> Dict[str, Any]:
-        """Write one record; returns it.  ``arrays`` holds other per-token fields by name."""
+        """Write one record; returns it.  ``arrays`` holds other per-token fields by name.
+
+        ``loss`` may be None for a file of other metrics (e.g. only ``grad_norm``: METRICS.md 1.3
+        joins it with the losses by key); the record then needs at least one metric in ``arrays``.
+        A metric that was not measured for this record is simply left out (METRICS.md 1.2): pass
+        None or omit it, never an empty or padded array.  Raises ValueError on a non-finite value,
+        arrays of different lengths or a repeated (run, step, example).
+        """
         if not isinstance(run, str) or not run:
             raise ValueError("run must be a non-empty string")
         if isinstance(step, bool) or int(step) != step or step < 0:
@@ -338,22 +345,31 @@ class TokenLogger(JsonlAppender):
             if isinstance(v, float):
                 v = _finite(v, k)
             rec[k] = v
-        n = len(loss)
-        rec["loss"] = [self._round(_finite(x, "loss")) for x in loss]
+        n = None
+        first = None
+        if loss is not None:
+            n, first = len(loss), "loss"
+            rec["loss"] = [self._round(_finite(x, "loss")) for x in loss]
+        has_metric = loss is not None
         for name, values in (arrays or {}).items():
             if values is None:
                 continue
             values = list(values)
-            if len(values) != n:
-                raise ValueError(f"array {name!r} has {len(values)} entries, loss has {n}")
+            if n is None:
+                n, first = len(values), name
+            elif len(values) != n:
+                raise ValueError(f"array {name!r} has {len(values)} entries, {first} has {n}")
             if name in _ARRAY_FIELDS_LABEL:
                 if name == "token_id":
                     values = [int(v) for v in values]
                 else:
                     values = [str(v) for v in values]
             else:
+                has_metric = True
                 values = [self._round(_finite(x, name)) for x in values]
             rec[name] = values
+        if not has_metric:
+            raise ValueError("a record needs at least one metric (loss, or another per-token number in arrays)")
         self.write(rec)
         self._seen.add(key)
         return rec
@@ -371,6 +387,7 @@ class TokenLogger(JsonlAppender):
         grad_norms: Optional[Sequence[Sequence[float]]] = None,
         vocab: Optional[Sequence[str]] = None,
         segments: Optional[Sequence[Sequence[str]]] = None,
+        with_loss: bool = True,
         with_logprob: bool = True,
         with_token_id: bool = True,
         scalars: Optional[Sequence[Dict[str, Any]]] = None,
@@ -382,7 +399,11 @@ class TokenLogger(JsonlAppender):
         coordinates).  ``ref_logits`` adds ``kl``; ``grad_norms`` (per example, per scored token,
         e.g. from :func:`per_token_grad_norms`) adds ``grad_norm``; ``vocab`` (id -> text) adds
         ``token``; ``segments`` (per example, per scored token) adds ``segment``.  ``scalars`` gives
-        per-example scalar fields, ``common`` scalar fields shared by the batch.
+        per-example scalar fields, ``common`` scalar fields shared by the batch.  ``with_loss``,
+        ``with_logprob`` and ``with_token_id`` (default True) keep those fields; a file of gradient
+        norms alone (``with_loss=False, with_logprob=False`` and ``grad_norms``) is joined with the
+        losses by key (METRICS.md 1.3).  ``ref_logits`` None leaves ``kl`` out of the records (not
+        measured at this checkpoint, METRICS.md 1.2).
         """
         with torch.no_grad():
             lp, m = per_token_logprobs(logits.detach(), labels, mask)
@@ -408,5 +429,6 @@ class TokenLogger(JsonlAppender):
             sc = dict(common)
             if scalars is not None:
                 sc.update(scalars[b])
-            out.append(self.log(run, step, ex, [-x for x in lps[b]], arrays=arrays, **sc))
+            loss = [-x for x in lps[b]] if with_loss else None
+            out.append(self.log(run, step, ex, loss, arrays=arrays, **sc))
         return out

@@ -134,7 +134,7 @@ def test_judge_files(tmp_path):
     out = tmp_path / "att.jsonl"
     env = dict(os.environ, PYTHONPATH=LAB)
     r = subprocess.run([sys.executable, "-m", "aligndepth_lab", "convert-judge", str(a), "--run", "llama",
-                        "--attack", "prefill", "--pattern", r"prefill_(?P<k>\d+)_tokens", "--out", str(out)],
+                        "--attack", "prefill", "--pattern", r"prefill_(?<k>\d+)_tokens", "--out", str(out)],
                        env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     r = subprocess.run([sys.executable, "-m", "aligndepth_lab", "convert-judge", str(b), "--run", "llama",

@@ -189,3 +189,47 @@ def test_float64_logits_stay_float64():
     want = F.cross_entropy(logits[:, :-1].transpose(1, 2), labels[:, 1:], reduction="none")
     assert torch.allclose(loss[m], want[m], rtol=0, atol=1e-13)
     assert per_token_kl(logits, ref).dtype == torch.float64
+
+
+def test_kl_at_some_checkpoints_only_is_simply_absent(tmp_path):
+    """The lab/README.md loop with the reference model scored at steps 0 and 100 only (case
+    logger-sparse-kl): step 50's records have no kl key at all (not null, not []), METRICS.md 1.2."""
+    torch.manual_seed(0)
+    V, B, T = 11, 2, 6
+    ids = torch.randint(0, V, (B, T))
+    mask = torch.zeros(B, T, dtype=torch.bool)
+    mask[:, 3:] = True
+    path = tmp_path / "run.jsonl"
+    with TokenLogger(path) as log:
+        for step in (0, 50, 100):
+            logits = torch.randn(B, T, V) * (1 + step / 100)
+            ref = torch.randn(B, T, V) if step in (0, 100) else None
+            log.log_batch("sft", step, ["p0", "p1"], logits, ids, mask, ref_logits=ref, split="refusal")
+            log.checkpoint()
+    recs = [json.loads(l) for l in path.read_text().splitlines()]
+    assert [(r["step"], r["example"]) for r in recs] == [(s, e) for s in (0, 50, 100) for e in ("p0", "p1")]
+    for r in recs:
+        assert len(r["loss"]) == len(r["logprob"]) == len(r["token_id"]) == 3
+        if r["step"] == 50:
+            assert "kl" not in r
+            assert list(r) == ["run", "step", "example", "split", "loss", "logprob", "token_id"]
+        else:
+            assert len(r["kl"]) == 3 and all(k >= 0 for k in r["kl"])
+
+
+def test_records_without_loss(tmp_path):
+    """A gradient file: grad_norm and labels only (loss and kl of the same keys live in the token log)."""
+    logits, labels, mask = _batch()
+    path = tmp_path / "g.jsonl"
+    norms = [[1.5, 2.0, 0.25, 4.0], [3.0, 1.0], [0.5] * 6]
+    with TokenLogger(path) as log:
+        log.log_batch("r", 7, ["a", "b", "c"], logits, labels, mask, grad_norms=norms, segments=None,
+                      with_loss=False, with_logprob=False, split="harmful")
+        with pytest.raises(ValueError, match="at least one metric"):
+            log.log("r", 8, "x", None, arrays={"token": ["a"]})
+        with pytest.raises(ValueError, match="array 'token_id' has 2 entries, grad_norm has 1"):
+            log.log("r", 8, "y", None, arrays={"grad_norm": [1.0], "token_id": [1, 2]})
+    recs = [json.loads(l) for l in path.read_text().splitlines()]
+    assert [list(r) for r in recs] == [["run", "step", "example", "split", "grad_norm", "token_id"]] * 3
+    assert [r["grad_norm"] for r in recs] == norms
+    assert [r["token_id"] for r in recs] == [labels[b, 1:][mask[b, 1:]].tolist() for b in range(3)]

@@ -1,5 +1,12 @@
 /** Options shared by the commands that load token logs. */
-import { LoadOptions } from "../load";
+import type { DuckDBValue } from "@duckdb/node-api";
+import { LoadOptions, LoadReport, TokenLogs } from "../load";
+import { parseColumnMapping } from "../load/mapping";
+import { parseAssignments } from "../load/scored";
+import { sqlIdent } from "../load/engine";
+import { filteredSource } from "../stats/source";
+import { groupRecipes } from "../stats/recipes";
+import type { RunColorOptions } from "../figures/palette";
 import { OptionSpec } from "./args";
 import { Format, Layout } from "../load/schema";
 import { UsageError } from "../errors";
@@ -12,6 +19,10 @@ export const LOAD_OPTIONS: OptionSpec[] = [
   { name: "memory-limit", type: "string", help: "DuckDB memory limit, e.g. 2GB", default: "2GB" },
   { name: "threads", type: "int", help: "DuckDB threads (default: all cores)" },
   { name: "no-progress", type: "flag", help: "do not show progress on stderr" },
+  { name: "columns", type: "repeat", help: "name your columns for the log's fields: FIELD=COLUMN,... e.g. step=global_step,example=sample_id,position=token_idx,loss=nll" },
+  { name: "mask", type: "string", help: "a boolean or 0/1 column: rows where it is false/0 are not scored (positions re-based)" },
+  { name: "unscored", type: "repeat", help: "COLUMN=VALUE: rows with this label value are not scored, e.g. labels=-100 (positions re-based; repeatable)" },
+  { name: "span", type: "repeat", help: "FIELD=VALUE: only rows with this label value are scored, e.g. segment=response (positions re-based)" },
 ];
 
 /** The update-mass options: early-share cut-off and the seeded bootstrap. */
@@ -43,5 +54,81 @@ export function loadOptions(o: Record<string, unknown>): LoadOptions {
     memoryLimit: o["memory-limit"] as string,
     threads: o.threads as number | undefined,
     progress: o["no-progress"] ? false : "auto",
+    columns: parseColumnMapping(o.columns as string[] | undefined),
+    mask: o.mask as string | undefined,
+    unscored: parseAssignments("unscored", o.unscored as string[] | undefined),
+    span: parseAssignments("span", o.span as string[] | undefined),
+  };
+}
+
+/**
+ * What the load did, for the JSON of commands that read token logs: rows per metric (a metric may
+ * be measured at some rows only), rows not scored, values dropped, files left out, notes.
+ */
+export function loadFacts(r: LoadReport): Record<string, unknown> {
+  return {
+    metric_rows: r.metricRows,
+    ...(r.unscored ? { unscored: { rows: r.unscored.rows, by_option: r.unscored.byOption }, rebased: true } : {}),
+    ...(r.droppedValues ? { dropped_values: r.droppedValues } : {}),
+    ...(r.leftOut?.length ? { left_out: r.leftOut } : {}),
+    ...(r.notes?.length ? { notes: r.notes } : {}),
+  };
+}
+
+/** At most `n` items of a list as text, with "... (N in all)" when there are more. */
+function some(values: Array<string | number>, n = 8): string {
+  return values.length <= n ? values.join(", ") : `${values.slice(0, n).join(", ")}, ... (${values.length} in all)`;
+}
+
+/**
+ * Warnings for a selection that silently selects nothing or not what was meant: a `--where`
+ * value that no row has (naming the values the field does have), filters that match nothing
+ * together, and `--from`/`--to` steps that are not checkpoints of a run (naming its checkpoints).
+ * The command still runs; the warnings go to stderr and into the JSON output as `warnings`.
+ */
+export async function selectionWarnings(logs: TokenLogs, sel: { where?: RowFilter; from?: number; to?: number; runs?: string[] }): Promise<string[]> {
+  const out: string[] = [];
+  if (sel.where) {
+    const entries = Object.entries(sel.where);
+    for (const [field, value] of entries) {
+      const wanted = (Array.isArray(value) ? value : [value]).map(String);
+      const params: Record<string, DuckDBValue> = {};
+      filteredSource(logs, { [field]: wanted }, params); // checks that the column exists (UsageError)
+      const col = sqlIdent(field);
+      const present = (await logs.engine.rows<{ v: string }>(`SELECT DISTINCT CAST(${col} AS VARCHAR) AS v FROM ${logs.table} WHERE ${col} IS NOT NULL ORDER BY v LIMIT 1001`)).map((r) => r.v);
+      const missing = wanted.filter((v) => !present.includes(v));
+      for (const v of missing) out.push(`--where ${field}=${v} matches no row (${field} has: ${some(present)})`);
+    }
+    if (entries.length > 1 && out.length === 0) {
+      const params: Record<string, DuckDBValue> = {};
+      const [r] = await logs.engine.rows<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM (SELECT 1 FROM ${filteredSource(logs, sel.where, params)} LIMIT 1)`, params);
+      if (Number(r.n) === 0) out.push(`the --where filters together match no row (${entries.map(([f, v]) => `${f}=${Array.isArray(v) ? v.join("|") : v}`).join(" and ")})`);
+    }
+  }
+  for (const [flag, step] of [["--from", sel.from], ["--to", sel.to]] as const) {
+    if (step === undefined) continue;
+    const runs = sel.runs ?? (await logs.runs());
+    const lacking: string[] = [];
+    for (const run of runs) if (!(await logs.steps(run)).includes(step)) lacking.push(run);
+    if (lacking.length === 0) continue;
+    const steps = await logs.steps(lacking[0]);
+    const which = lacking.length === runs.length ? "no run has" : `run${lacking.length > 1 ? "s" : ""} ${some(lacking, 4)} ha${lacking.length > 1 ? "ve" : "s"}`;
+    out.push(`${flag} ${step}: ${which} a checkpoint at step ${step}, so ${lacking.length === runs.length ? "there is" : "they have"} nothing to pair (checkpoints of ${lacking[0]}: ${some(steps)})`);
+  }
+  return out;
+}
+
+/** Options that style runs in figures: recipes (one colour, seeds thin) and ablations (dashed). */
+export const COLOR_OPTIONS: OptionSpec[] = [
+  { name: "recipe-pattern", type: "string", help: "regex over run names with a named group recipe (JavaScript syntax): a recipe's runs share its colour, seeds drawn thin, e.g. '^(?<recipe>.+)-seed\\d+$'" },
+  { name: "ablation", type: "repeat", help: "a run or recipe that is an ablation: drawn dashed (repeatable)" },
+];
+
+/** The `runColors` options of the COLOR_OPTIONS given (runs: every run the figures draw). */
+export function colorOptions(o: Record<string, unknown>, runs: readonly string[]): RunColorOptions {
+  const pattern = o["recipe-pattern"] as string | undefined;
+  return {
+    ...(pattern !== undefined ? { recipeOf: groupRecipes(runs, { pattern }).recipeOf } : {}),
+    ...(o.ablation ? { ablations: o.ablation as string[] } : {}),
   };
 }

@@ -12,6 +12,9 @@ registerCommand({ spec: convertSpec, run: convertCommand });
 import { reportCommand, reportSpec } from "./report";
 
 registerCommand({ spec: reportSpec, run: reportCommand });
+import { figureCommand, figureSpec } from "./figure";
+
+registerCommand({ spec: figureSpec, run: figureCommand });
 import { dynamicsCommand, dynamicsSpec } from "./dynamics";
 
 registerCommand({ spec: dynamicsSpec, run: dynamicsCommand });

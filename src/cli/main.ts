@@ -2,9 +2,9 @@
  * The `aligndepth` command line. Exit codes: 0 success, 1 invalid input, 2 usage error.
  * Problems print as one line each, never as a stack trace (set ALIGNDEPTH_DEBUG=1 for one).
  */
-import { AligndepthError, InvalidInputError, UsageError, formatProblem } from "../errors";
+import { AligndepthError, InvalidInputError, UsageError, formatProblems } from "../errors";
 import { CommandSpec, Parsed, helpText, parseArgs } from "./args";
-import { Output, stdio } from "./output";
+import { Output, exitQuietlyOnClosedPipe, stdio } from "./output";
 import { profileCommand, profileSpec } from "./profile";
 import { summaryCommand, summarySpec } from "./summary";
 import { validateCommand, validateSpec } from "./validate";
@@ -41,6 +41,7 @@ function mainHelp(): string {
 
 /** Runs the CLI with `argv` (without `node` and the script); returns the exit code. */
 export async function main(argv: string[], out: Output = stdio): Promise<number> {
+  if (out === stdio) exitQuietlyOnClosedPipe();
   try {
     await import("./extra").catch(() => undefined);
     const [name, ...rest] = argv;
@@ -68,8 +69,9 @@ export async function main(argv: string[], out: Output = stdio): Promise<number>
 
 export function reportError(e: unknown, out: Output): number {
   if (e instanceof InvalidInputError) {
-    for (const p of e.problems) out.note(`error: ${formatProblem(p)}`);
-    if (e.totalProblems > e.problems.length) out.note(`error: ... and ${e.totalProblems - e.problems.length} more problems (for token logs, 'aligndepth validate' lists them all; --skip-invalid uses the valid rows)`);
+    // METRICS 1.5: one line per (file, field, reason), the first 5 locations and a count of the rest.
+    for (const line of formatProblems(e.problems)) out.note(`error: ${line}`);
+    if (e.totalProblems > e.problems.length) out.note(`error: ... and ${e.totalProblems - e.problems.length} more problems not itemised (for token logs, 'aligndepth validate' lists them; --skip-invalid uses the valid rows)`);
     return 1;
   }
   if (e instanceof UsageError) {

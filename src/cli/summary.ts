@@ -3,7 +3,8 @@ import { loadTokenLogs } from "../load";
 import { summary } from "../stats/summary";
 import { textTable } from "../table";
 import { CommandSpec, Parsed } from "./args";
-import { LOAD_OPTIONS, MASS_OPTIONS, WHERE_OPTION, loadOptions, parseWhere } from "./common";
+import { LOAD_OPTIONS, MASS_OPTIONS, WHERE_OPTION, loadFacts, loadOptions, parseWhere, selectionWarnings } from "./common";
+import { positionStartWarnings } from "../stats/positionStart";
 import { Output, skippedNote } from "./output";
 
 export const summarySpec: CommandSpec = {
@@ -19,7 +20,7 @@ export const summarySpec: CommandSpec = {
     ...MASS_OPTIONS,
     { name: "min-pairs", type: "int", default: 1, help: "use positions with at least this many pairs" },
     { name: "run", type: "repeat", help: "only this run (repeatable)" },
-    { name: "json", type: "flag", help: "print {\"metric\", \"k\", \"runs\": [...]}" },
+    { name: "json", type: "flag", help: "print {\"metric\", \"k\", \"runs\": [...], \"skipped\"?, \"warnings\"?}" },
     WHERE_OPTION,
     ...LOAD_OPTIONS,
   ],
@@ -33,6 +34,9 @@ export async function summaryCommand(p: Parsed, out: Output): Promise<number> {
   const logs = await loadTokenLogs(p.positionals, loadOptions(o));
   try {
     const metric = logs.metric(o.metric as string);
+    const where = parseWhere(o.where as string[] | undefined);
+    const warnings = await selectionWarnings(logs, { where, from: o.from as number | undefined, to: o.to as number | undefined, runs: o.run as string[] | undefined });
+    for (const w of warnings) out.note(`warning: ${w}`);
     const runs = await summary(logs, {
       metric,
       from: o.from as number | undefined,
@@ -42,11 +46,14 @@ export async function summaryCommand(p: Parsed, out: Output): Promise<number> {
       bootstrap: o.bootstrap as number,
       seed: o.seed as number,
       runs: o.run as string[] | undefined,
-      where: parseWhere(o.where as string[] | undefined),
+      where,
     });
     const note = skippedNote(logs.report);
     if (note) out.note(note);
-    if (o.json) out.json({ metric, k: o.k, runs, ...(logs.report.recordsSkipped ? { skipped: { records: logs.report.recordsSkipped, by_reason: logs.report.skipped } } : {}) });
+    const startWarnings = await positionStartWarnings(logs, { metric, where: parseWhere(o.where as string[] | undefined), runs: o.run as string[] | undefined });
+    for (const w of startWarnings) out.note(`warning: ${w}`);
+    warnings.push(...startWarnings);
+    if (o.json) out.json({ metric, k: o.k, runs, warnings, ...loadFacts(logs.report), ...(logs.report.recordsSkipped ? { skipped: { records: logs.report.recordsSkipped, by_reason: logs.report.skipped } } : {}) });
     else out.text(`update of ${metric} between each run's steps (k = ${o.k}, ${o.bootstrap} bootstrap replicates, seed ${o.seed})\n${textTable(runs as unknown as Record<string, unknown>[])}`);
     return 0;
   } finally {

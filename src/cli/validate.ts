@@ -1,12 +1,13 @@
-import { InvalidInputError, formatProblem } from "../errors";
+import { InvalidInputError, formatProblems } from "../errors";
 import { loadTokenLogs } from "../load";
 import { CommandSpec, Parsed } from "./args";
 import { LOAD_OPTIONS, loadOptions } from "./common";
+import { positionStartWarnings } from "../stats/positionStart";
 import { Output } from "./output";
 
 export const validateSpec: CommandSpec = {
   name: "validate",
-  summary: "Check token logs against the log format; list every problem as file:line: field: message.",
+  summary: "Check token logs against the log format; one line per (file, field, problem) with its first 5 lines and a count of the rest.",
   usage: "aligndepth validate FILES... [--json]",
   minPositionals: 1,
   options: [{ name: "json", type: "flag", help: "print {\"files\": [{path, rows, valid, errors: [{line, field, message}]}]}" }, ...LOAD_OPTIONS.filter((o) => o.name !== "skip-invalid")],
@@ -17,6 +18,8 @@ interface FileResult {
   rows: number;
   valid: boolean;
   errors: Array<{ line: number | null; field: string | null; message: string }>;
+  /** Loaded, but worth saying (METRICS 1.4: rows that do not start at position 0). */
+  warnings?: string[];
 }
 
 /** Validates each file on its own; exit code 1 when any file has a problem. */
@@ -27,24 +30,32 @@ export async function validateCommand(p: Parsed, out: Output): Promise<number> {
   for (const input of p.positionals) {
     try {
       const logs = await loadTokenLogs(input, opts);
+      const warnings = await positionStartWarnings(logs, { metric: logs.metrics[0] });
+      for (const n of logs.report.notes ?? []) out.note(n);
+      for (const w of warnings) out.note(`warning: ${w}`);
       for (const f of logs.report.files) {
-        results.push({ path: f.path, rows: f.records, valid: f.problemCount === 0, errors: f.problems.map((q) => ({ line: q.line, field: q.field, message: q.message })) });
+        results.push({ path: f.path, rows: f.records, valid: f.problemCount === 0, errors: f.problems.map((q) => ({ line: q.line, field: q.field, message: q.message })), ...(warnings.length ? { warnings } : {}) });
         if (f.problemCount === 0) text.push(`${f.path}: ok (${f.records} records, ${f.tokens} token rows, ${f.layout} layout)`);
         else {
-          for (const q of f.problems) text.push(formatProblem(q));
+          text.push(...formatProblems(f.problems));
           if (f.problemCount > f.problems.length) text.push(`${f.path}: ... and ${f.problemCount - f.problems.length} more problems`);
         }
       }
       logs.close();
     } catch (e) {
       if (!(e instanceof InvalidInputError)) throw e;
+      // A file of another record kind (attack results, ...) is left out with a note, not an error.
+      if (e.problems.every((q) => q.reason === "not-a-token-log")) {
+        for (const q of e.problems) out.note(`left out ${q.file}: ${q.message.replace(/ \(no token log among the inputs\)$/, "")}`);
+        continue;
+      }
       const byFile = new Map<string, FileResult>();
       for (const q of e.problems) {
         const r = byFile.get(q.file) ?? { path: q.file, rows: 0, valid: false, errors: [] };
         r.errors.push({ line: q.line, field: q.field, message: q.message });
         byFile.set(q.file, r);
-        text.push(formatProblem(q));
       }
+      text.push(...formatProblems(e.problems));
       results.push(...byFile.values());
     }
   }
@@ -60,8 +71,8 @@ export async function validateCommand(p: Parsed, out: Output): Promise<number> {
           r.valid = false;
           r.errors.push({ line: q.line, field: q.field, message: q.message });
         } else results.push({ path: q.file, rows: 0, valid: false, errors: [{ line: q.line, field: q.field, message: q.message }] });
-        text.push(formatProblem(q));
       }
+      text.push(...formatProblems(e.problems));
     }
   }
   if (p.options.json) out.json({ files: results });

@@ -1,16 +1,21 @@
 import type { RunComparison } from "../stats/compare";
-import { Figure, RUN_COLORS } from "./figure";
+import type { Figure } from "./figure";
+import { RunColors, colorsFor } from "./palette";
 
 type Iv = [number, number] | null;
 
 /**
  * Run comparison as a row of dot plots with intervals, one panel per quantity: early share E_k,
  * depths d50 and d90, final loss per probe set, and ASR per attack (panels without data are left
- * out). Runs are on the x axis of every panel, in the order of `rows`.
+ * out). Runs are on the x axis of every panel, in the order of `rows`, each point in its run's
+ * colour from `colors` (the dataset's map). Series of one panel (d50 and d90, probe sets, attacks)
+ * differ by marker symbol; the legend names the runs in their colours, then the symbols.
  * @example show(compareRunsFigure(await compareRuns(logs, { attacks: records })))
  */
-export function compareRunsFigure(rows: readonly RunComparison[], opts: { k?: number; title?: string } = {}): Figure {
+export function compareRunsFigure(rows: readonly RunComparison[], opts: { k?: number; title?: string; colors?: RunColors } = {}): Figure {
   const runs = rows.map((r) => r.run);
+  const colors = colorsFor(opts.colors, runs);
+  const runColor = runs.map((r) => colors.color(r));
   type Series = { name: string; y: Array<number | null>; ci?: Iv[]; hover?: string[] };
   const panels: Array<{ title: string; series: Series[]; range?: [number, number] }> = [];
   panels.push({
@@ -37,23 +42,25 @@ export function compareRunsFigure(rows: readonly RunComparison[], opts: { k?: nu
   const data: Array<Record<string, unknown>> = [];
   const layout: Record<string, unknown> = {
     title: { text: opts.title ?? `Runs compared${rows[0]?.split ? ` (update on the ${rows[0].split} probes)` : ""}` },
-    margin: { l: 50, r: 20, t: 80, b: 60 },
+    margin: { l: 50, r: 20, t: 80, b: 40 },
     hovermode: "closest",
-    legend: { orientation: "h", y: -0.2 },
+    // At the right, clear of the (possibly slanted) run names under the panels.
+    legend: { orientation: "v", x: 1.02, xanchor: "left", y: 1, yanchor: "top", font: { size: 11 } },
     annotations: [] as unknown[],
   };
   const gap = 0.06;
   const w = (1 - gap * (panels.length - 1)) / panels.length;
-  let color = 0;
+  const symbols: Record<string, string> = {};
   panels.forEach((p, i) => {
     const ax = i === 0 ? "" : String(i + 1);
     const x0 = i * (w + gap);
     // Runs sit at integer positions; series of one panel are shifted apart so that their intervals do not overlap.
-    layout[`xaxis${ax}`] = { domain: [x0, x0 + w], anchor: `y${ax}`, tickmode: "array", tickvals: runs.map((_, k) => k), ticktext: runs, range: [-0.5, runs.length - 0.5], zeroline: false };
+    layout[`xaxis${ax}`] = { domain: [x0, x0 + w], anchor: `y${ax}`, tickmode: "array", tickvals: runs.map((_, k) => k), ticktext: runs, range: [-0.5, runs.length - 0.5], zeroline: false, automargin: true };
     layout[`yaxis${ax}`] = { anchor: `x${ax}`, zeroline: false, ...(p.range ? { range: p.range } : {}) };
     (layout.annotations as unknown[]).push({ text: p.title, x: x0 + w / 2, xref: "paper", y: 1.02, yref: "paper", xanchor: "center", yanchor: "bottom", showarrow: false });
     p.series.forEach((s, j) => {
-      const c = RUN_COLORS[color++ % RUN_COLORS.length];
+      const symbol = SERIES_SYMBOLS[j % SERIES_SYMBOLS.length];
+      if (p.series.length > 1) symbols[`${p.title}: ${s.name}`] = symbol;
       const offset = p.series.length > 1 ? (j - (p.series.length - 1) / 2) * 0.15 : 0;
       data.push({
         type: "scatter",
@@ -63,7 +70,8 @@ export function compareRunsFigure(rows: readonly RunComparison[], opts: { k?: nu
         yaxis: `y${ax}`,
         x: runs.map((_, k) => k + offset),
         y: s.y,
-        marker: { size: 9, color: c, symbol: j % 2 ? "diamond" : "circle" },
+        showlegend: false,
+        marker: { size: 10, color: runColor, symbol, line: { width: 1, color: "#fff" } },
         ...(s.ci
           ? {
               error_y: {
@@ -71,7 +79,7 @@ export function compareRunsFigure(rows: readonly RunComparison[], opts: { k?: nu
                 symmetric: false,
                 array: s.y.map((v, k) => (v !== null && s.ci![k] ? s.ci![k]![1] - v : null)),
                 arrayminus: s.y.map((v, k) => (v !== null && s.ci![k] ? v - s.ci![k]![0] : null)),
-                color: c,
+                color: "#555",
                 thickness: 1.2,
                 width: 4,
               },
@@ -82,5 +90,13 @@ export function compareRunsFigure(rows: readonly RunComparison[], opts: { k?: nu
       });
     });
   });
+  // The legend: each run in its colour, then which symbol is which series.
+  runs.forEach((r, k) =>
+    data.push({ type: "scatter", mode: "markers", name: r, x: [null], y: [null], marker: { size: 10, color: runColor[k], symbol: "square" }, hoverinfo: "skip", legendgroup: "runs" }),
+  );
+  for (const [name, symbol] of Object.entries(symbols))
+    data.push({ type: "scatter", mode: "markers", name, x: [null], y: [null], marker: { size: 10, color: "#777", symbol }, hoverinfo: "skip", legendgroup: "series" });
   return { data, layout };
 }
+
+const SERIES_SYMBOLS = ["circle", "diamond", "square", "triangle-up", "x", "star"];

@@ -21,8 +21,11 @@ export function sequentialColor(t: number): string {
   return `rgb(${c[0]},${c[1]},${c[2]})`;
 }
 
-/** Categorical colours for runs. */
-export const RUN_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+/**
+ * Categorical colours for runs, in the order `runColors` gives them (Okabe-Ito). Figures take their
+ * run colours from a `RunColors` map (palette.ts), never by position in a list.
+ */
+export { RUN_COLOR_CYCLE as RUN_COLORS } from "./palette";
 
 export function baseLayout(title: string, x: string, y: string): Record<string, unknown> {
   return {
@@ -71,4 +74,24 @@ export function traceDropdown(labels: string[], opts: { active?: number; titles?
       args: opts.titles ? [{ visible: labels.map((_, j) => j === i) }, { "title.text": opts.titles[i] }] : [{ visible: labels.map((_, j) => j === i) }],
     })),
   };
+}
+
+/**
+ * One y range for several profile figures (e.g. one per run) so that they compare: the lowest
+ * mean - 1.96 se to the highest mean + 1.96 se of `rows` (se left out with `band: false`), padded
+ * by 5% of the span (0.5 when flat). Undefined when no row has a mean.
+ * @example const yRange = profileYRange(profile); for (const run of runs) show(metricByPositionFigure(profile, { run, yRange }));
+ */
+export function profileYRange(rows: ReadonlyArray<{ mean: number | null; se: number | null }>, opts: { band?: boolean } = {}): [number, number] | undefined {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const r of rows) {
+    if (r.mean === null || !Number.isFinite(r.mean)) continue;
+    const half = opts.band !== false && r.se !== null ? 1.96 * r.se : 0;
+    lo = Math.min(lo, r.mean - half);
+    hi = Math.max(hi, r.mean + half);
+  }
+  if (!Number.isFinite(lo)) return undefined;
+  const pad = hi > lo ? 0.05 * (hi - lo) : 0.5;
+  return [lo - pad, hi + pad];
 }

@@ -9,6 +9,8 @@ export interface MetricByPositionOptions {
   metric?: string;
   /** Draw a band of +-1.96 se. Default true. */
   band?: boolean;
+  /** A fixed y range, e.g. `profileYRange(rows)` shared by one figure per run (default: automatic). */
+  yRange?: [number, number];
   title?: string;
 }
 
@@ -53,5 +55,6 @@ export function metricByPositionFigure(rows: PositionProfileRow[], opts: MetricB
     });
   });
   const layout = baseLayout(opts.title ?? `${metric} by position, ${run}`, "token position (0 = first scored token)", `mean ${metric}`);
+  if (opts.yRange) (layout.yaxis as Record<string, unknown>).range = [...opts.yRange];
   return { data, layout };
 }

@@ -16,6 +16,11 @@ export interface MetricByPositionSliderOptions {
   reference?: boolean;
   /** The checkpoint shown first (default the last). */
   active?: number;
+  /**
+   * The y range, e.g. one range shared by the figures of several runs so that they compare
+   * (default: the range of this run's shown checkpoints, ±1.96 se, padded by 5%).
+   */
+  yRange?: [number, number];
   /** Words for the probes in the title, e.g. "refusal probes". */
   what?: string;
   title?: string;
@@ -81,7 +86,8 @@ export function metricByPositionSliderFigure(rows: readonly PositionProfileRow[]
   }
   const what = opts.what ? ` (${opts.what})` : "";
   const layout = baseLayout(opts.title ?? `${metric} by position${what}, ${run}`, "token position (0 = first scored token)", `mean ${metric}`);
-  if (Number.isFinite(lo)) (layout.yaxis as Record<string, unknown>).range = [lo - pad, hi + pad];
+  if (opts.yRange) (layout.yaxis as Record<string, unknown>).range = [...opts.yRange];
+  else if (Number.isFinite(lo)) (layout.yaxis as Record<string, unknown>).range = [lo - pad, hi + pad];
   layout.margin = { l: 60, r: 20, t: 50, b: 100 };
   layout.sliders = [
     {

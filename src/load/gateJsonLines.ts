@@ -124,7 +124,7 @@ async function gate(engine: Engine, file: string, opts: ScanOptions, watch?: { p
       if (Number(d) > 0) return null;
     }
     const records = Number(s.records);
-    return { file, layout, columns, records, validRecords: records, tokens: Number(s.tokens), problems: [], problemCount: 0, skippedByReason: {}, needsCleanCopy: false, longestLine: Number(s.longest) };
+    return { file, layout, columns, records, validRecords: records, tokens: Number(s.tokens), problems: [], problemCount: 0, skippedByReason: {}, needsCleanCopy: false, droppedValues: {}, rewrites: false, rawFields: Object.keys(rec), problemGroups: {}, longestLine: Number(s.longest) };
   } finally {
     await engine.run(`DROP TABLE IF EXISTS __aligndepth_gate`);
   }

@@ -148,3 +148,53 @@ export function detectFormat(file: string): Format | null {
 export function absolute(file: string): string {
   return resolve(file);
 }
+
+/**
+ * Record kinds other than token logs, recognised by their fields (METRICS 1.3): such files met
+ * among token logs are left out and named in a note. Checked in order; the first match names it.
+ */
+export const OTHER_RECORD_KINDS: Array<{ kind: string; fields: string[] }> = [
+  { kind: "attack results", fields: ["attack", "harmful", "score", "idx"] },
+  { kind: "training-gradient log", fields: ["train_grad_norm", "n_tokens"] },
+  { kind: "probe-change log", fields: ["loss_before", "loss_after"] },
+  { kind: "influence log", fields: ["influence", "source_position"] },
+];
+
+/**
+ * The kind of record a file holds when it is not a token log, from its field names (the first
+ * record's keys, the CSV header or the Parquet columns), or null for a token log. A field the
+ * column mapping names is the user's: it never marks another kind.
+ */
+export function otherRecordKind(fields: string[], mapped: string[] = []): string | null {
+  const own = fields.filter((f) => !mapped.includes(f));
+  // `score` and `idx` are common words: they mark attack results only in a file with no token-log
+  // field (`position`, `loss`); `attack` and `harmful` always do.
+  const tokenLike = fields.includes("position") || fields.includes("loss");
+  for (const k of OTHER_RECORD_KINDS) {
+    const markers = k.kind === "attack results" && tokenLike ? ["attack", "harmful"] : k.fields;
+    if (markers.some((f) => own.includes(f))) return k.kind;
+  }
+  return null;
+}
+
+/**
+ * The field names of a file: the first record's keys (JSON Lines), the header (CSV), the columns
+ * (Parquet, through `describe`). Null when they cannot be read (the loaders then say why).
+ */
+export async function peekFields(file: string, format: Format, describe: (file: string) => Promise<string[]>): Promise<string[] | null> {
+  try {
+    if (format === "parquet") return await describe(file);
+    const { readLines } = await import("./lines");
+    const { parseJsonLenient } = await import("./checkRecord");
+    for await (const { bytes } of readLines(file)) {
+      const text = bytes.toString("utf8").replace(/^\uFEFF/, "").replace(/\r$/, "");
+      if (text.trim() === "") continue;
+      if (format === "csv") return text.split(",").map((h) => h.trim().replace(/^"(.*)"$/, "$1"));
+      const v = parseJsonLenient(text);
+      return v !== null && typeof v === "object" && !Array.isArray(v) ? Object.keys(v) : null;
+    }
+  } catch {
+    return null;
+  }
+  return null;
+}

@@ -7,7 +7,8 @@ import { createReadStream } from "node:fs";
 import { createGunzip } from "node:zlib";
 import { Problem } from "../errors";
 import { ColumnKind, Layout } from "./schema";
-import type { RecordCheck } from "./checkRecord";
+import type { CheckOptions, RecordCheck } from "./checkRecord";
+import { problemGroup } from "./problems";
 
 /** Longest line accepted (V8's string limit is about 512 MB). */
 const MAX_LINE_BYTES = 256 * 1024 * 1024;
@@ -22,6 +23,8 @@ export interface ScanOptions {
   onBytes?: (bytes: number) => void;
   /** Keep at most this many problems (all are counted). Default 1000. */
   maxProblems?: number;
+  /** Column mapping, scored rows and skip mode for the record checker. */
+  check?: CheckOptions;
 }
 
 export interface ScanResult {
@@ -46,6 +49,14 @@ export interface ScanResult {
   gzipCut?: boolean;
   /** Bytes of the longest line (JSON Lines): DuckDB's read_json needs its object size limit above it. */
   longestLine?: number;
+  /** Skip mode: metric values set to null because they were invalid, by metric and reason. */
+  droppedValues: Record<string, Record<string, number>>;
+  /** Some valid records were rewritten (values set to null): DuckDB must read a clean copy. */
+  rewrites: boolean;
+  /** The file's own column names (before mapping). */
+  rawFields: string[];
+  /** Problems by (field, reason) group (problems.ts), all counted (the list keeps the first few). */
+  problemGroups: Record<string, number>;
 }
 
 /** Yields the lines of a file as Buffers (without the line end), with 1-based line numbers. */
@@ -134,23 +145,33 @@ export function decodeLine(bytes: Buffer, first: boolean, r: ScanResult): string
 }
 
 export function newResult(file: string): ScanResult {
-  return { file, layout: null, columns: [], records: 0, validRecords: 0, tokens: 0, problems: [], problemCount: 0, skippedByReason: {}, needsCleanCopy: false };
+  return { file, layout: null, columns: [], records: 0, validRecords: 0, tokens: 0, problems: [], problemCount: 0, skippedByReason: {}, needsCleanCopy: false, droppedValues: {}, rewrites: false, rawFields: [], problemGroups: {} };
 }
 
 export function addProblems(r: ScanResult, ps: Problem[], max: number): void {
   if (ps.length === 0) return;
   r.problemCount += ps.length;
+  for (const p of ps) r.problemGroups[problemGroup(p)] = (r.problemGroups[problemGroup(p)] ?? 0) + 1;
   for (const p of ps) if (r.problems.length < max) r.problems.push(p);
   const reason = ps[0].reason;
   r.skippedByReason[reason] = (r.skippedByReason[reason] ?? 0) + 1;
 }
 
 /** Counts one checked record: its problems, or a valid record and its tokens (then `onValid`). */
-export function tally(r: ScanResult, c: RecordCheck, max: number, onValid: () => void): void {
+export function tally(r: ScanResult, c: RecordCheck, max: number, onValid: (rewritten?: Record<string, unknown>) => void): void {
   if (c.problems.length) return addProblems(r, c.problems, max);
   r.validRecords++;
   r.tokens += c.tokens;
-  onValid();
+  // Skip mode: invalid values dropped, the record kept; each is still a problem (validate lists it).
+  for (const d of c.dropped ?? []) {
+    const by = (r.droppedValues[d.field] ??= {});
+    by[d.reason] = (by[d.reason] ?? 0) + 1;
+    r.problemCount++;
+    r.problemGroups[problemGroup(d.problem)] = (r.problemGroups[problemGroup(d.problem)] ?? 0) + 1;
+    if (r.problems.length < max) r.problems.push(d.problem);
+  }
+  if (c.rewritten) r.rewrites = true;
+  onValid(c.rewritten);
 }
 
 /** Turns a read error into a one-line problem. */

@@ -5,45 +5,79 @@
  * field; with `skipInvalid` the valid rows are used and the others counted by reason.
  */
 import { basename } from "node:path";
-import { InvalidInputError, Problem } from "../errors";
-import { Engine } from "./engine";
-import { detectFormat, resolveInputs } from "./inputs";
+import { InvalidInputError, Problem, UsageError, formatProblem } from "../errors";
+import { Engine, sqlIdent, sqlString } from "./engine";
+import { detectFormat, otherRecordKind, peekFields, resolveInputs } from "./inputs";
+import { checkColumnMapping, fieldOf } from "./mapping";
+import { ScoredRows, applyScoredRows, scoredRowsOf } from "./scored";
 import { ProgressSink, progressSink } from "../progress";
 import { InvalidFileError } from "./lines";
-import { Column, ColumnKind, REQUIRED_METRIC } from "./schema";
+import { Column, ColumnKind } from "./schema";
 import { validateParquet, ParquetFile } from "./readParquet";
 import { prepareText } from "./textFile";
-import { checkCrossFileDuplicates, unionColumns } from "./join";
+import { JOINED_BY_KEY, joinFiles, unionColumns } from "./join";
+import { groupProblems } from "./problems";
 import { FileReport, LoadOptions, LoadReport, PreparedFile, TokenLogs } from "./tokens";
 
 /**
  * Loads token logs: one file, several, or globs (`"logs/*.jsonl.gz"`). Formats (JSON Lines, CSV,
- * Parquet, plain or gzip) and layouts (long, wide) are detected per file.
+ * Parquet, plain or gzip) and layouts (long, wide) are detected per file. In one call: columns
+ * mapped to the fields (`columns`), rows that are not tokens of the log dropped and positions
+ * re-based (`mask`, `unscored`, `span`), files joined by key, files of another record kind left out
+ * (named in `report.notes`), metrics not measured everywhere kept as null (`report.metricRows`).
  *
  * @example
  * const logs = await loadTokenLogs("data/lab/tokens-*.jsonl.gz");
  * const prof = await positionProfile(logs, { metric: "loss" });
+ * // a Hugging Face-style dump: own column names, prompt tokens labelled -100
+ * const hf = await loadTokenLogs("hf_tokens.csv", {
+ *   columns: { run: "run_name", step: "global_step", example: "sample_id", position: "token_idx", loss: "nll", token: "token_str" },
+ *   unscored: { labels: -100 },
+ * });
+ * @throws InvalidInputError naming file, line or row, and field (METRICS 1.5); UsageError for
+ * options that do not fit the files (a mapped column no input has, a span value that selects nothing).
  */
-export async function loadTokenLogs(inputs: string | string[], options: LoadOptions = {}): Promise<TokenLogs> {
+export async function loadTokenLogs(inputs: string | string[], given: LoadOptions = {}): Promise<TokenLogs> {
   const list = Array.isArray(inputs) ? inputs : [inputs];
+  if (given.columns) checkColumnMapping(given.columns);
+  // Mask, unscored and span columns may be named by the file's column or by the field it maps to.
+  const asField = (c: string) => fieldOf(given.columns, c);
+  const renameKeys = (r: Record<string, string | number> | undefined) => (r ? Object.fromEntries(Object.entries(r).map(([k, v]) => [asField(k), v])) : undefined);
+  const options: LoadOptions = { ...given, mask: given.mask === undefined ? undefined : asField(given.mask), unscored: renameKeys(given.unscored), span: renameKeys(given.span) };
+  const scored = scoredRowsOf(options);
   const { files, problems } = resolveInputs(list);
   if (problems.length) throw new InvalidInputError(problems);
   const progress = progressSink(options.progress);
   const engine = await Engine.create(options);
   try {
+    // Inputs: other record kinds left out; mapped and filter columns must exist somewhere.
+    const leftOut: Array<{ path: string; kind: string }> = [];
+    const tokenFiles: string[] = [];
+    const fieldsOf = new Map<string, string[] | null>();
+    const describe = async (file: string) => (await engine.rows<{ column_name: string }>(`DESCRIBE SELECT * FROM read_parquet(${sqlString(file)})`)).map((r) => r.column_name);
+    for (const file of files) {
+      const format = options.format ?? detectFormat(file);
+      const fields = format === null ? null : await peekFields(file, format, describe);
+      fieldsOf.set(file, fields);
+      const kind = fields === null ? null : otherRecordKind(fields, Object.values(options.columns ?? {}));
+      if (kind !== null) leftOut.push({ path: file, kind });
+      else tokenFiles.push(file);
+    }
+    if (tokenFiles.length === 0)
+      throw new InvalidInputError(leftOut.map((l) => ({ file: l.path, line: null, field: null, reason: "not-a-token-log", message: `holds ${l.kind}, not token logs (no token log among the inputs)` })));
+    checkNamedColumns(options, scored, tokenFiles.map((f) => [f, fieldsOf.get(f) ?? null]));
+
     const prepared: PreparedFile[] = [];
     const expected = new Map<string, ColumnKind>();
     const allProblems: Problem[] = [];
-    let totalProblems = 0;
-    for (let i = 0; i < files.length; i++) {
-      const file = files[i];
+    for (let i = 0; i < tokenFiles.length; i++) {
+      const file = tokenFiles[i];
       const format = options.format ?? detectFormat(file);
       if (format === null) {
         allProblems.push({ file, line: null, field: null, reason: "unknown-format", message: "cannot tell the format from the name or the first bytes (use --format jsonl|csv|parquet)" });
-        totalProblems++;
         continue;
       }
-      const label = files.length > 1 ? `loading ${basename(file)} (${i + 1}/${files.length})` : `loading ${basename(file)}`;
+      const label = tokenFiles.length > 1 ? `loading ${basename(file)} (${i + 1}/${tokenFiles.length})` : `loading ${basename(file)}`;
       let p: PreparedFile;
       try {
         p = format === "parquet"
@@ -52,34 +86,39 @@ export async function loadTokenLogs(inputs: string | string[], options: LoadOpti
       } catch (e) {
         if (e instanceof InvalidFileError) {
           allProblems.push(e.problem);
-          totalProblems++;
           continue;
         }
         throw e;
       }
       if (p.report.problemCount > 0 && !options.skipInvalid) {
         allProblems.push(...p.report.problems);
-        totalProblems += p.report.problemCount;
       }
       for (const c of p.columns) if (!expected.has(c.name)) expected.set(c.name, c.kind);
       prepared.push(p);
     }
     progress.done();
-    if (allProblems.length) throw new InvalidInputError(allProblems.slice(0, options.maxProblems ?? 100), totalProblems);
+    // A mask column that is not boolean or 0/1 is a usage error (the option names the wrong column).
+    const badMask = allProblems.find((q) => q.reason === "bad-mask") ?? prepared.flatMap((p) => p.report.problems).find((q) => q.reason === "bad-mask");
+    if (badMask) throw new UsageError(`--mask ${options.mask}: ${formatProblem(badMask)}`);
+    if (allProblems.length) throw located(allProblems, prepared);
     const usable = prepared.filter((p) => p.report.tokens > 0 || p.format === "parquet");
     const columns = unionColumns(prepared);
-    if (!columns.some((c) => c.name === REQUIRED_METRIC && c.kind === "metric") || prepared.every((p) => p.report.tokens === 0))
+    if (!columns.some((c) => c.kind === "metric") || prepared.every((p) => p.report.tokens === 0))
       throw noRows(prepared, options);
-    const union = usable.map((p) => p.source(columns)).join("\nUNION ALL\n");
-    const materialize = usable.some((p) => p.format !== "parquet");
+    const joinedName = scored ? "__aligndepth_joined" : "tokens";
     try {
-      await engine.rows(`CREATE ${materialize ? "TABLE" : "VIEW"} tokens AS ${union}`, undefined, progress, "building the token table");
+      await joinFiles(engine, joinedName, usable, columns, progress);
     } catch (e) {
       throw engineRejected(e, prepared);
     }
+    let unscored: LoadReport["unscored"];
+    if (scored) {
+      unscored = await applyScoredRows(engine, joinedName, "tokens", scored, columns, usable.map((p) => p.path));
+      // The rows before the filters are not needed any more (their memory is freed).
+      for (const rel of [joinedName, JOINED_BY_KEY]) await dropRelation(engine, rel);
+    }
     progress.done();
-    if (usable.length > 1) await checkCrossFileDuplicates(engine, usable, columns);
-    const report = buildReport(prepared, columns, options);
+    const report = await buildReport(engine, prepared, columns, options, { leftOut, unscored, rebased: Boolean(scored) });
     if (report.tokens === 0) throw noRows(prepared, options);
     return new TokenLogs(engine, "tokens", report);
   } catch (e) {
@@ -89,14 +128,48 @@ export async function loadTokenLogs(inputs: string | string[], options: LoadOpti
   }
 }
 
+/**
+ * Every column the options name must be a column of some input: a mapped column (`columns`), the
+ * mask, unscored and span columns (after mapping). Files whose fields could not be read are not
+ * judged here (their loader says what is wrong).
+ * @throws UsageError naming the option, the column and the columns the inputs have.
+ */
+function checkNamedColumns(options: LoadOptions, scored: ScoredRows | undefined, files: Array<[string, string[] | null]>): void {
+  const known = files.filter(([, f]) => f !== null) as Array<[string, string[]]>;
+  if (known.length === 0 || known.length < files.length) return;
+  const all = new Set(known.flatMap(([, f]) => f));
+  const example = `columns of ${known[0][0]}: ${known[0][1].join(", ")}`;
+  for (const [field, column] of Object.entries(options.columns ?? {}))
+    if (!all.has(column)) throw new UsageError(`--columns ${field}=${column}: no input has a column "${column}" (${example})`);
+  const mappedFields = new Set([...all].map((c) => fieldOf(options.columns, c)));
+  const named: Array<[string, string]> = [
+    ...(scored?.mask ? [["--mask", scored.mask] as [string, string]] : []),
+    ...Object.keys(scored?.unscored ?? {}).map((k) => ["--unscored", k] as [string, string]),
+    ...Object.keys(scored?.span ?? {}).map((k) => ["--span", k] as [string, string]),
+  ];
+  for (const [opt, col] of named)
+    if (!mappedFields.has(col) && !all.has(col)) throw new UsageError(`${opt} ${col}: no input has a column "${col}" (${example})`);
+}
+
+/** Drops a table or view if it exists. */
+async function dropRelation(engine: Engine, name: string): Promise<void> {
+  const [{ v }] = await engine.rows<{ v: number }>(`SELECT count(*) AS v FROM duckdb_views() WHERE view_name = $n`, { n: name });
+  await engine.run(`DROP ${Number(v) > 0 ? "VIEW" : "TABLE"} IF EXISTS ${name}`);
+}
+
+/** The problems as METRICS 1.5 reports them: one per (file, field, reason), with the first locations and the count. */
+function located(problems: Problem[], prepared: PreparedFile[]): InvalidInputError {
+  const byPath = new Map(prepared.map((p) => [p.path, p]));
+  const grouped = groupProblems(problems, (file, group) => byPath.get(file)?.report.problemGroups?.[group], (file) => (byPath.get(file)?.format === "parquet" ? "rows" : "lines"));
+  return new InvalidInputError(grouped);
+}
+
 /** Skip mode left nothing: the problems that removed the rows, then one line saying so. */
-function noRows(prepared: PreparedFile[], options: LoadOptions): InvalidInputError {
-  const max = options.maxProblems ?? 100;
-  const problems = prepared.flatMap((p) => p.report.problems).slice(0, max);
-  const total = prepared.reduce((a, p) => a + p.report.problemCount, 0);
+function noRows(prepared: PreparedFile[], _options: LoadOptions): InvalidInputError {
+  const problems = located(prepared.flatMap((p) => p.report.problems), prepared).problems;
   const files = prepared.map((p) => p.path).join(", ");
   problems.push({ file: files, line: null, field: null, reason: "no-rows", message: "no valid token rows to load" });
-  return new InvalidInputError(problems, total + 1);
+  return new InvalidInputError(problems);
 }
 
 /**
@@ -113,21 +186,62 @@ function engineRejected(e: unknown, prepared: PreparedFile[]): unknown {
   return new InvalidInputError([{ file, line: m && hit && hit.readPath === hit.path ? Number(m[2]) : null, field: null, reason: "rejected", message: `DuckDB cannot read this input: ${first}` }]);
 }
 
-function buildReport(prepared: PreparedFile[], columns: Column[], options: LoadOptions): LoadReport {
+async function buildReport(
+  engine: Engine,
+  prepared: PreparedFile[],
+  columns: Column[],
+  options: LoadOptions,
+  extra: { leftOut: Array<{ path: string; kind: string }>; unscored?: LoadReport["unscored"]; rebased: boolean },
+): Promise<LoadReport> {
   const skipped: Record<string, number> = {};
   for (const p of prepared) for (const [k, v] of Object.entries(p.report.skipped)) skipped[k] = (skipped[k] ?? 0) + v;
+  const droppedValues: Record<string, Record<string, number>> = {};
+  for (const p of prepared)
+    for (const [m, by] of Object.entries(p.report.droppedValues ?? {}))
+      for (const [reason, n] of Object.entries(by)) (droppedValues[m] ??= {})[reason] = (droppedValues[m]?.[reason] ?? 0) + n;
   const sum = (f: (r: FileReport) => number) => prepared.reduce((a, p) => a + f(p.report), 0);
+  const metrics = columns.filter((c) => c.kind === "metric").map((c) => c.name);
+  // Rows with each metric: one scan of the table (a metric may be measured at some rows only).
+  const [counts] = await engine.rows<Record<string, number>>(
+    `SELECT count(*) AS __rows${metrics.map((m, i) => `, count(${sqlIdent(m)}) AS m${i}`).join("")} FROM tokens`,
+  );
+  const rows = Number(counts.__rows);
+  const metricRows: Record<string, number> = {};
+  metrics.forEach((m, i) => (metricRows[m] = Number(counts[`m${i}`])));
+  const notes: string[] = [];
+  for (const l of extra.leftOut) notes.push(`left out ${l.path}: it holds ${l.kind}, not token logs`);
+  if (extra.unscored && extra.unscored.rows > 0)
+    notes.push(`${extra.unscored.rows} rows not scored, dropped (${Object.entries(extra.unscored.byOption).map(([o, n]) => `${o}: ${n}`).join(", ")}); positions re-based so that each example's first scored token is position 0`);
+  else if (extra.rebased) notes.push("positions re-based so that each example's first scored token is position 0 (no row dropped)");
+  for (const [m, by] of Object.entries(droppedValues))
+    notes.push(`dropped ${Object.values(by).reduce((a, b) => a + b, 0)} invalid values of "${m}" (${Object.entries(by).map(([r, n]) => `${n} ${r}`).join(", ")}); the rest of their records kept`);
+  const partial = metrics.filter((m) => metricRows[m] < rows && metricRows[m] > 0);
+  for (const m of partial) notes.push(`"${m}" is measured at ${metricRows[m]} of ${rows} rows (not measured elsewhere); analyses of "${m}" use those rows`);
   return {
     files: prepared.map((p) => p.report),
     records: sum((r) => r.records),
     recordsUsed: sum((r) => r.recordsUsed),
     recordsSkipped: sum((r) => r.recordsSkipped),
-    tokens: sum((r) => r.tokens),
+    tokens: rows,
     skipped,
-    metrics: columns.filter((c) => c.kind === "metric").map((c) => c.name),
-    completeMetrics: columns.filter((c) => c.kind === "metric" && prepared.every((p) => p.report.tokens === 0 || p.columns.some((o) => o.name === c.name))).map((c) => c.name),
-    labels: columns.filter((c) => c.kind !== "metric").map((c) => c.name),
-    options: { format: options.format, layout: options.layout, skipInvalid: Boolean(options.skipInvalid) },
+    metrics,
+    completeMetrics: metrics.filter((m) => metricRows[m] === rows),
+    metricRows,
+    ...(Object.keys(droppedValues).length ? { droppedValues } : {}),
+    ...(extra.unscored ? { unscored: extra.unscored } : {}),
+    rebased: extra.rebased,
+    leftOut: extra.leftOut,
+    notes,
+    labels: columns.filter((c) => c.kind !== "metric" && c.kind !== "mask").map((c) => c.name),
+    options: {
+      format: options.format,
+      layout: options.layout,
+      skipInvalid: Boolean(options.skipInvalid),
+      ...(options.columns ? { columns: options.columns } : {}),
+      ...(options.mask ? { mask: options.mask } : {}),
+      ...(options.unscored ? { unscored: options.unscored } : {}),
+      ...(options.span ? { span: options.span } : {}),
+    },
   };
 }
 
@@ -139,7 +253,7 @@ async function prepareParquet(
   progress: ProgressSink,
   label: string,
 ): Promise<PreparedFile> {
-  const pq: ParquetFile = await validateParquet(engine, file, { skipInvalid: Boolean(options.skipInvalid), layout: options.layout, expected, maxProblems: options.maxProblems ?? 100, progress, label });
-  return { path: file, format: "parquet", layout: pq.layout, columns: pq.columns, scalars: new Set(), report: pq.report, source: pq.source };
+  const pq: ParquetFile = await validateParquet(engine, file, { skipInvalid: Boolean(options.skipInvalid), layout: options.layout, expected, maxProblems: options.maxProblems ?? 100, progress, label, mapping: options.columns, scored: scoredRowsOf(options) });
+  return { path: file, format: "parquet", layout: pq.layout, columns: pq.columns, scalars: new Set(), report: pq.report, source: pq.source, rawFields: pq.rawFields };
 }
 

@@ -6,6 +6,8 @@
 import { RecordChecker } from "./checkRecord";
 import { InvalidFileError, ScanOptions, ScanResult, addProblems, hasBom, newResult, readError, readRaw, tally } from "./lines";
 import { fixedKind } from "./schema";
+import { candidatesText, fieldOf } from "./mapping";
+import { scoredColumns } from "./scored";
 
 /** Splits CSV text into records (RFC 4180: quoted fields may hold commas, quotes and newlines). */
 class CsvRecords {
@@ -84,9 +86,12 @@ const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 export async function scanCsv(file: string, opts: ScanOptions = {}): Promise<ScanResult> {
   const r = newResult(file);
   const max = opts.maxProblems ?? 1000;
-  const checker = new RecordChecker(file, "long", opts.expected ?? null);
+  const checker = new RecordChecker(file, "long", opts.expected ?? null, opts.check);
+  const mapping = opts.check?.mapping;
+  const roles = new Set(scoredColumns(opts.check?.scored));
   let header: string[] | null = null;
-  let numeric: boolean[] = [];
+  /** Per column: numeric or not, decided by its name or its first non-empty cell (undefined until then). */
+  let numeric: Array<boolean | undefined> = [];
   const parser = new CsvRecords();
   const decoder = new TextDecoder("utf-8", { fatal: true });
   let first = true;
@@ -98,12 +103,18 @@ export async function scanCsv(file: string, opts: ScanOptions = {}): Promise<Sca
       if (dup !== undefined) throw new InvalidFileError({ file, line, field: dup, reason: "bad-header", message: "appears twice in the header" });
       const empty = header.findIndex((h) => h === "");
       if (empty >= 0) throw new InvalidFileError({ file, line, field: null, reason: "bad-header", message: `header column ${empty + 1} has no name` });
-      const missing = ["run", "step", "example", "position", "loss"].filter((k) => !header!.includes(k));
+      const h = header;
+      const named = h.map((x) => fieldOf(mapping, x));
+      const missing = ["run", "step", "example", "position"].filter((k) => !named.includes(k));
       if (missing.length)
         throw new InvalidFileError({
           file, line, field: missing[0], reason: "bad-header",
-          message: `missing from the header (${header.length === 1 && /[;\t|]/.test(header[0]) ? "the delimiter must be a comma" : `a CSV token log needs the columns run, step, example, position, loss; missing: ${missing.join(", ")}`})`,
+          message: `missing from the header (${h.length === 1 && /[;\t|]/.test(h[0]) ? "the delimiter must be a comma" : `a CSV token log needs the columns run, step, example, position and at least one metric; missing: ${missing.join(", ")}; ${candidatesText(missing[0], h, mapping)}`})`,
         });
+      if (named.every((f) => ["run", "step", "example", "position"].includes(f) || roles.has(f) || fixedKind(f) === "label-string" || fixedKind(f) === "label-integer"))
+        throw new InvalidFileError({ file, line, field: null, reason: "bad-header", message: "no metric column in the header (a token log holds at least one metric, such as loss)" });
+      numeric = named.map((f) => csvColumnKnownNumeric(f, roles));
+      r.rawFields = h;
       return;
     }
     if (fields.length === 1 && fields[0].trim() === "") return; // blank line
@@ -112,10 +123,10 @@ export async function scanCsv(file: string, opts: ScanOptions = {}): Promise<Sca
     if (bad) return addProblems(r, [{ file, line, field: null, reason: "invalid-csv", message: `invalid CSV (${bad})` }], max);
     if (fields.length !== header.length)
       return addProblems(r, [{ file, line, field: null, reason: "invalid-csv", message: `${fields.length} fields, but the header has ${header.length}` }], max);
-    if (numeric.length === 0) numeric = header.map((h, i) => csvColumnIsNumeric(h, fields[i]));
+    for (let i = 0; i < header.length; i++) if (numeric[i] === undefined && fields[i].trim() !== "") numeric[i] = looksNumeric(fields[i]);
     const rec: Record<string, unknown> = {};
     header.forEach((h, i) => (rec[h] = csvValue(fields[i], numeric[i])));
-    tally(r, checker.check(rec, line), max, () => opts.onValid?.(raw));
+    tally(r, checker.check(rec, line), max, (rewritten) => opts.onValid?.(rewritten ? header!.map((h) => csvCell(rewritten[h])).join(",") : raw));
   };
   try {
     for await (const { bytes } of readRaw(file, opts.onBytes, () => (r.gzipCut = true))) {
@@ -164,22 +175,41 @@ function newlinesBeforeInvalidUtf8(b: Buffer): number {
   return n;
 }
 
-/** A CSV column is numeric if it is a known metric, or an unknown column whose first value is a number. */
-function csvColumnIsNumeric(name: string, first: string): boolean {
-  if (name === "run" || name === "example") return false;
-  if (name === "step" || name === "position") return true;
-  const fixed = fixedKind(name);
+/**
+ * Whether a CSV column (by its field name) is numeric when the name says so: keys, known metrics
+ * and labels; undefined for other columns, which are decided by their first non-empty cell.
+ */
+function csvColumnKnownNumeric(field: string, roles: Set<string>): boolean | undefined {
+  if (field === "run" || field === "example") return false;
+  if (field === "step" || field === "position") return true;
+  if (roles.has(field)) return undefined;
+  const fixed = fixedKind(field);
   if (fixed !== null) return fixed !== "label-string";
-  return NUMBER_RE.test(first.trim()) || /^[+-]?(nan|inf|infinity)$/i.test(first.trim());
+  return undefined;
 }
 
-/** Turns a CSV cell into the value a JSON record would hold, so that one checker serves both. */
-function csvValue(cell: string, numeric: boolean): unknown {
-  if (!numeric) return cell;
+function looksNumeric(cell: string): boolean {
   const t = cell.trim();
+  return NUMBER_RE.test(t) || /^[+-]?(nan|inf|infinity)$/i.test(t);
+}
+
+/**
+ * Turns a CSV cell into the value a JSON record would hold, so that one checker serves both. An
+ * empty cell of a numeric column (or of a column not yet seen with a value) is null: not measured.
+ */
+function csvValue(cell: string, numeric: boolean | undefined): unknown {
+  const t = cell.trim();
+  if (numeric === undefined) return t === "" ? null : cell;
+  if (!numeric) return cell;
   if (t === "") return null;
   if (/^[+-]?(nan|inf|infinity)$/i.test(t)) return `\u0000nonfinite:${t}`;
   if (NUMBER_RE.test(t)) return Number(t);
   return cell;
 }
 
+/** A value as a CSV cell (null: empty; text quoted when it must be). */
+function csvCell(v: unknown): string {
+  if (v === null || v === undefined) return "";
+  const s = String(v);
+  return /[",\r\n]/.test(s) || s !== s.trim() ? `"${s.replace(/"/g, '""')}"` : s;
+}

@@ -9,7 +9,7 @@ import { ScanOptions, ScanResult, addProblems, decodeLine, newResult, readError,
 export async function scanJsonLines(file: string, opts: ScanOptions = {}): Promise<ScanResult> {
   const r = newResult(file);
   const max = opts.maxProblems ?? 1000;
-  const checker = new RecordChecker(file, opts.layout ?? null, opts.expected ?? null);
+  const checker = new RecordChecker(file, opts.layout ?? null, opts.expected ?? null, opts.check);
   try {
     for await (const { bytes, line, last, terminated } of readLines(file, opts.onBytes, () => (r.gzipCut = true))) {
       if (bytes.length > (r.longestLine ?? 0)) r.longestLine = bytes.length;
@@ -44,13 +44,14 @@ export async function scanJsonLines(file: string, opts: ScanOptions = {}): Promi
           continue;
         }
       }
-      tally(r, checker.check(value, line), max, () => opts.onValid?.(text));
+      tally(r, checker.check(value, line), max, (rewritten) => opts.onValid?.(rewritten ? JSON.stringify(rewritten) : text));
     }
   } catch (e) {
     throw readError(file, e);
   }
   r.layout = checker.layout;
   r.columns = checker.columns ?? [];
+  r.rawFields = [...checker.rawFields];
   return r;
 }
 

@@ -6,12 +6,17 @@ import type { FileReport } from "./tokens";
 import { Engine, sqlIdent, sqlString } from "./engine";
 import { Problem } from "../errors";
 import { InvalidFileError } from "./lines";
+import { problemGroup } from "./problems";
 import { ProgressSink } from "../progress";
 import { Column, ColumnKind, Layout, REQUIRED_METRIC, fixedKind } from "./schema";
+import { ColumnMapping, candidatesText, fieldOf } from "./mapping";
+import { ScoredRows, keepCondition, scoredColumns } from "./scored";
 
 export interface ParquetFile {
   layout: Layout;
   columns: Column[];
+  /** The file's own column names (before mapping). */
+  rawFields: string[];
   report: FileReport;
   source: (all: Column[]) => string;
 }
@@ -29,25 +34,31 @@ function kindOfType(t: string): ColumnKind | null {
 export async function validateParquet(
   engine: Engine,
   file: string,
-  o: { skipInvalid: boolean; layout?: Layout; expected: Map<string, ColumnKind>; maxProblems: number; progress: ProgressSink; label: string },
+  o: { skipInvalid: boolean; layout?: Layout; expected: Map<string, ColumnKind>; maxProblems: number; progress: ProgressSink; label: string; mapping?: ColumnMapping; scored?: ScoredRows },
 ): Promise<ParquetFile> {
-  const read = `read_parquet(${sqlString(file)}, file_row_number = true)`;
   let described: Array<{ column_name: string; column_type: string }>;
   try {
-    described = await engine.rows(`DESCRIBE SELECT * FROM ${read}`);
+    described = await engine.rows(`DESCRIBE SELECT * FROM read_parquet(${sqlString(file)})`);
   } catch (e) {
     const msg = (e as Error).message.split("\n")[0].replace(/^[A-Za-z ]*Error: /, "");
     throw new InvalidFileError({ file, line: null, field: null, reason: "invalid-parquet", message: `not a valid Parquet file (${msg})` });
   }
-  const types = new Map(described.filter((d) => d.column_name !== "file_row_number").map((d) => [d.column_name, d.column_type]));
+  const rawFields = described.map((d) => d.column_name);
+  // The column mapping: the file read with its mapped columns renamed to the fields.
+  const renames = rawFields.filter((c) => fieldOf(o.mapping, c) !== c).map((c) => `${sqlIdent(c)} AS ${sqlIdent(fieldOf(o.mapping, c))}`);
+  const clash = rawFields.find((c) => fieldOf(o.mapping, c) !== c && rawFields.includes(fieldOf(o.mapping, c)));
+  if (clash) throw new InvalidFileError({ file, line: null, field: fieldOf(o.mapping, clash), reason: "mapping-conflict", message: `the file has both "${fieldOf(o.mapping, clash)}" and the column mapped to it, "${clash}" (which one is meant?)` });
+  const renamed = (withRow: boolean) => `(SELECT *${renames.length ? ` RENAME (${renames.join(", ")})` : ""} FROM read_parquet(${sqlString(file)}${withRow ? ", file_row_number = true" : ""}))`;
+  const read = renamed(true);
+  const types = new Map(described.map((d) => [fieldOf(o.mapping, d.column_name), d.column_type]));
+  const roles = new Set(scoredColumns(o.scored));
   const isList = (t: string) => t.endsWith("[]");
   const layout: Layout = o.layout ?? ([...types.values()].some(isList) ? "wide" : "long");
   const schemaProblem = (field: string, message: string): never => {
     throw new InvalidFileError({ file, line: null, field, reason: "schema-mismatch", message });
   };
-  for (const k of ["run", "step", "example"]) if (!types.has(k)) schemaProblem(k, "missing required column");
-  if (layout === "long" && !types.has("position")) schemaProblem("position", "missing required column (or use the wide layout: list columns)");
-  if (!types.has(REQUIRED_METRIC)) schemaProblem(REQUIRED_METRIC, "missing required column");
+  for (const k of ["run", "step", "example"]) if (!types.has(k)) schemaProblem(k, `missing required column; ${candidatesText(k, rawFields, o.mapping)}`);
+  if (layout === "long" && !types.has("position")) schemaProblem("position", `missing required column (or use the wide layout: list columns); ${candidatesText("position", rawFields, o.mapping)}`);
   if (types.get("run") !== "VARCHAR") schemaProblem("run", `expected strings, the column is ${types.get("run")}`);
   for (const k of layout === "long" ? ["step", "position"] : ["step"]) {
     const t = types.get(k)!;
@@ -63,6 +74,16 @@ export async function validateParquet(
     const base = list ? t.slice(0, -2) : t;
     const k = kindOfType(base);
     if (k === null) schemaProblem(name, `unsupported column type ${t}`);
+    if (o.scored?.mask === name) {
+      if (base !== "BOOLEAN" && !INTEGER_TYPES.test(base)) throw new InvalidFileError({ file, line: null, field: name, reason: "bad-mask", message: `expected a boolean or 0/1 column (the --mask column), the column is ${t}` });
+      columns.push(layout === "wide" && !list ? { name, kind: "mask", scalar: true } : { name, kind: "mask" });
+      continue;
+    }
+    if (roles.has(name)) {
+      if (k === "metric") schemaProblem(name, `expected strings or integers (a label named by --unscored or --span), the column is ${t}`);
+      columns.push(layout === "wide" && !list ? { name, kind: k!, scalar: true } : { name, kind: k! });
+      continue;
+    }
     const fixed = fixedKind(name) ?? o.expected.get(name) ?? null;
     let kind: ColumnKind = k === "label-integer" && fixed !== "label-integer" ? "metric" : k!;
     if (fixed === "metric" && k === "label-string") schemaProblem(name, `expected numbers, the column is ${t}`);
@@ -72,6 +93,8 @@ export async function validateParquet(
     columns.push(layout === "wide" && !list ? { name, kind, scalar: true } : { name, kind });
   }
   if (layout === "wide" && !columns.some((c) => !c.scalar)) schemaProblem(REQUIRED_METRIC, "no list columns in a wide-layout file");
+  const metricCols = columns.filter((c) => c.kind === "metric");
+  if (metricCols.length === 0) schemaProblem(REQUIRED_METRIC, "no metric column (a token log holds at least one numeric metric, such as loss)");
 
   // One reason per bad row: the first check it fails.
   const checks: Array<[string, string, string, string]> = [];
@@ -82,20 +105,50 @@ export async function validateParquet(
   check(`example IS NULL OR CAST(example AS VARCHAR) = ''`, "example", "bad-key", "expected a non-empty string or an integer");
   if (layout === "long") check(intCheck(`"position"`), "position", "bad-key", "expected an integer >= 0");
   if (layout === "wide" && types.has("offset")) check(intCheck(`"offset"`), "offset", "bad-key", "expected an integer >= 0");
-  const lead = layout === "wide" ? sqlIdent(REQUIRED_METRIC) : "";
+  // Wide: positions come from the first metric list the record has (a metric not measured is a null list).
+  const metricLists = columns.filter((c) => c.kind === "metric" && !c.scalar).map((c) => sqlIdent(c.name));
+  const lists = columns.filter((c) => !c.scalar).map((c) => sqlIdent(c.name));
+  const leadCols = metricLists.length ? metricLists : lists.slice(0, 1);
+  const lead = layout === "wide" ? (leadCols.length > 1 ? `COALESCE(${leadCols.join(", ")})` : leadCols[0]) : "";
+  // Rows that are not scored (long layout) are not checked beyond their keys (METRICS 1.4).
+  const keep = layout === "long" ? keepCondition(o.scored, (n) => types.has(n)) : "true";
+  const keyChecks = checks.length;
+  // Skip mode: an invalid metric value is set to null (counted), the row kept (METRICS 1.2).
+  const dropValues = o.skipInvalid;
+  /** Wide: per element, whether its token is scored (`__i` the 1-based index). */
+  const keepAt = keepCondition(o.scored, (n) => types.has(n), (n) => (isList(types.get(n)!) ? `${sqlIdent(n)}[__i]` : sqlIdent(n)));
+  /** SQL counting a column's invalid values in one row (long) or record (wide) that skip mode drops. */
+  const invalidIn = (col: string, what: "not-finite" | "missing-value"): string => {
+    if (layout === "long") return what === "not-finite" ? `CASE WHEN ${col} IS NOT NULL AND NOT isfinite(${col}) THEN 1 ELSE 0 END` : "0";
+    const bad = what === "not-finite" ? `${col}[__i] IS NOT NULL AND NOT isfinite(${col}[__i])` : `${col}[__i] IS NULL`;
+    return `CASE WHEN ${col} IS NULL THEN 0 ELSE len(list_filter(generate_series(1, len(${col})), __i -> ${keepAt === "true" ? bad : `(${keepAt}) AND ${bad}`})) END`;
+  };
   for (const c of columns) {
     const col = sqlIdent(c.name);
+    if (roles.has(c.name) || c.kind === "mask") continue;
     if (layout === "long" || c.scalar) {
-      if (c.kind === "metric") check(`${col} IS NULL OR NOT isfinite(${col})`, c.name, "not-finite", "expected a finite number (null, NaN or infinite)");
-      else check(`${col} IS NULL`, c.name, "missing-value", "missing value (null)");
+      if (c.kind === "metric") {
+        if (!dropValues) check(`${col} IS NOT NULL AND NOT isfinite(${col})`, c.name, "not-finite", "expected a finite number (NaN or infinite; a null is a value not measured)");
+      } else check(`${col} IS NULL`, c.name, "missing-value", "missing value (null)");
     } else {
-      check(`${col} IS NULL OR len(${col}) <> len(${lead})`, c.name, "length-mismatch", `array length differs from "${REQUIRED_METRIC}" (per-token arrays must have equal lengths)`);
-      if (c.kind === "metric") check(`NOT list_bool_and(list_transform(${col}, x -> x IS NOT NULL AND isfinite(x)))`, c.name, "not-finite", "expected finite numbers (an element is null, NaN or infinite)");
-      else check(`list_bool_or(list_transform(${col}, x -> x IS NULL))`, c.name, "missing-value", "an element is null");
+      check(`${col} IS NOT NULL AND len(${col}) <> len(${lead})`, c.name, "length-mismatch", "array length differs from the other per-token arrays (they must have equal lengths)");
+      if (c.kind === "metric" && !dropValues) {
+        // Elements of tokens that are not scored are not checked (METRICS 1.4): zip with the filter columns.
+        const ok = `${col}[__i] IS NOT NULL AND isfinite(${col}[__i])`;
+        check(`${col} IS NOT NULL AND NOT list_bool_and(list_transform(generate_series(1, len(${col})), __i -> ${keepAt === "true" ? ok : `NOT (${keepAt}) OR (${ok})`}))`, c.name, "not-finite", "expected finite numbers (an element is null, NaN or infinite; a metric not measured for a record is a null list)");
+      }
+      else check(`${col} IS NULL OR list_bool_or(list_transform(${col}, x -> x IS NULL))`, c.name, "missing-value", "an element is null");
     }
   }
-  if (layout === "wide") check(`len(${lead}) = 0`, REQUIRED_METRIC, "empty-record", "per-token arrays are empty");
-  const caseExpr = `CASE ${checks.map((c, i) => `WHEN ${c[0]} THEN ${i}`).join(" ")} END`;
+  const firstMetric = metricCols[0].name;
+  if (layout === "long") check(`COALESCE(${metricCols.map((c) => sqlIdent(c.name)).join(", ")}) IS NULL`, firstMetric, "no-metric", "a scored row with no metric value (every metric is null; rows that are not tokens of the log are named with --mask, --unscored or --span)");
+  else {
+    check(`${lead} IS NULL`, firstMetric, "no-metric", "a record with no metric measured (every per-token list is null)");
+    check(`len(${lead}) = 0`, firstMetric, "empty-record", "per-token arrays are empty");
+  }
+  const whens = checks.map((c, i) => `WHEN ${c[0]} THEN ${i}`);
+  if (keep !== "true") whens.splice(keyChecks, 0, `WHEN NOT (${keep}) THEN NULL`);
+  const caseExpr = `CASE ${whens.join(" ")} END`;
   // A clean long file (the common case) is proven clean in one scan: the checks and the duplicate
   // bitmap together. Otherwise the queries below name every problem row.
   const clean = layout === "long" && INTEGER_TYPES.test(types.get("position")!) && (await provenCleanLong(engine, read, caseExpr));
@@ -105,6 +158,7 @@ export async function validateParquet(
     undefined, o.progress, o.label,
   );
   const problems: Problem[] = [];
+  const problemGroups: Record<string, number> = {};
   const skipped: Record<string, number> = {};
   let problemCount = 0;
   for (const c of counts) {
@@ -112,6 +166,7 @@ export async function validateParquet(
     problemCount += c.n;
     skipped[reason] = (skipped[reason] ?? 0) + c.n;
     for (const r of c.rows) problems.push({ file, line: Number(r) + 1, field, reason, message });
+    problemGroups[problemGroup({ field, reason })] = (problemGroups[problemGroup({ field, reason })] ?? 0) + Number(c.n);
   }
   // Duplicate keys among the rows that pass.
   // Without problems every row passes: no filter, so DuckDB can answer min/max from the file's statistics.
@@ -128,6 +183,7 @@ export async function validateParquet(
   );
   const dupRows = Number(dups[0]?.n ?? 0);
   if (dupRows > 0) {
+    problemGroups[problemGroup({ field: null, reason: "duplicate-key" })] = dupRows;
     problemCount += dupRows;
     skipped["duplicate-key"] = dupRows;
     for (const r of dups[0].rows) problems.push({ file, line: Number(r) + 1, field: null, reason: "duplicate-key", message: "duplicate key (run, step, example, position): an earlier row has it" });
@@ -149,21 +205,47 @@ export async function validateParquet(
     skipped,
     problems: problems.slice(0, o.maxProblems),
     problemCount,
+    problemGroups,
   };
+  const droppedValues: Record<string, Record<string, number>> = {};
+  if (dropValues) {
+    const kinds = layout === "long" ? (["not-finite"] as const) : (["not-finite", "missing-value"] as const);
+    const exprs = metricCols.flatMap((c) => kinds.map((k) => ({ c, k, sql: invalidIn(sqlIdent(c.name), k) })));
+    const [d] = await engine.rows<Record<string, number>>(
+      `SELECT ${exprs.map((e, i) => `COALESCE(sum(${e.sql}), 0) AS d${i}`).join(", ")} FROM ${read} WHERE (${caseExpr}) IS NULL AND ${keep}`,
+    );
+    for (let i = 0; i < exprs.length; i++) {
+      const n = Number(d[`d${i}`]);
+      if (n === 0) continue;
+      const { c, k, sql } = exprs[i];
+      (droppedValues[c.name] ??= {})[k] = n;
+      // Each dropped value is still a problem (validate lists it); the row is kept.
+      const [{ rows: at }] = await engine.rows<{ rows: number[] }>(
+        `SELECT list(file_row_number ORDER BY file_row_number)[1:${o.maxProblems}] AS rows FROM ${read} WHERE (${caseExpr}) IS NULL AND ${keep} AND (${sql}) > 0`,
+      );
+      report.problemCount += n;
+      problemGroups[problemGroup({ field: c.name, reason: k })] = n;
+      const message = k === "not-finite" ? "expected a finite number (NaN or infinite; a null is a value not measured)" : "an element is null inside a per-token list (a metric not measured for a record is a null list)";
+      for (const r of at) if (report.problems.length < o.maxProblems) report.problems.push({ file, line: Number(r) + 1, field: c.name, reason: k, message });
+    }
+    report.problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+    report.droppedValues = droppedValues;
+  }
   const keys = `CAST(run AS VARCHAR) AS run, CAST(step AS INTEGER) AS step, CAST(example AS VARCHAR) AS example`;
   const filter = bad ? `WHERE (${caseExpr}) IS NULL` : "";
   const source = (all: Column[]): string => {
-    const proj = (c: Column) => (columns.some((o2) => o2.name === c.name) ? `CAST(${sqlIdent(c.name)} AS ${sqlTypeOf(c.kind)}) AS ${sqlIdent(c.name)}` : `CAST(NULL AS ${sqlTypeOf(c.kind)}) AS ${sqlIdent(c.name)}`);
+    const value = (c: Column) => (dropValues && c.kind === "metric" ? `CASE WHEN isfinite(${sqlIdent(c.name)}) THEN ${sqlIdent(c.name)} END` : sqlIdent(c.name));
+    const proj = (c: Column) => (columns.some((o2) => o2.name === c.name) ? `CAST(${value(c)} AS ${sqlTypeOf(c.kind)}) AS ${sqlIdent(c.name)}` : `CAST(NULL AS ${sqlTypeOf(c.kind)}) AS ${sqlIdent(c.name)}`);
     const dedupe = bad && dupRows > 0 ? `QUALIFY row_number() OVER (PARTITION BY run, step, example, "position" ORDER BY file_row_number) = 1` : "";
     if (layout === "long") {
-      return `SELECT ${keys}, CAST("position" AS INTEGER) AS "position", ${all.map(proj).join(", ")} FROM ${bad ? read : `read_parquet(${sqlString(file)})`} ${filter} ${dedupe}`;
+      return `SELECT ${keys}, CAST("position" AS INTEGER) AS "position", ${all.map(proj).join(", ")} FROM ${bad ? read : renamed(false)} ${filter} ${dedupe}`;
     }
     const inner = columns.map((c) => (c.scalar ? sqlIdent(c.name) : `unnest(${sqlIdent(c.name)}) AS ${sqlIdent(c.name)}`)).join(", ");
     const off = types.has("offset") ? `COALESCE("offset", 0)` : "0";
     return `SELECT ${keys}, CAST("position" AS INTEGER) AS "position", ${all.map(proj).join(", ")} FROM (
       SELECT run, step, example, file_row_number, ${off} + generate_subscripts(${lead}, 1) - 1 AS "position", ${inner} FROM ${read} ${filter}) ${dedupe}`;
   };
-  return { layout, columns, report, source };
+  return { layout, columns, report, source, rawFields };
 }
 
 /** Widest position range the duplicate test handles with a bitmap (bytes per (run, step, example) = range / 8). */
@@ -209,5 +291,5 @@ async function provenCleanLong(engine: Engine, read: string, caseExpr: string): 
 }
 
 function sqlTypeOf(kind: ColumnKind): string {
-  return kind === "metric" ? "DOUBLE" : kind === "label-integer" ? "BIGINT" : "VARCHAR";
+  return kind === "metric" ? "DOUBLE" : kind === "label-integer" ? "BIGINT" : kind === "mask" ? "BOOLEAN" : "VARCHAR";
 }

@@ -16,11 +16,17 @@ export const REQUIRED_METRIC = "loss";
 export const KNOWN_METRICS = ["loss", "kl", "grad_norm", "logprob", "ref_logprob"] as const;
 /** Label fields: text or integer data about a token, never a metric. */
 export const STRING_LABELS = ["token", "segment", "split", "tag"] as const;
-export const INTEGER_LABELS = ["token_id"] as const;
+/**
+ * Integer labels: the token's id, and the integer columns training loops dump beside the loss
+ * (Hugging Face's `labels` with -100 on unscored tokens, `input_ids`, masks): data about a token,
+ * never a metric, so that a padding row holding only them has no metric (METRICS 1.2).
+ */
+export const INTEGER_LABELS = ["token_id", "input_ids", "labels", "label", "loss_mask", "attention_mask", "mask"] as const;
 /** Scalar of the wide layout: the position of the first array element (default 0). */
 export const OFFSET_FIELD = "offset";
 
-export type ColumnKind = "metric" | "label-string" | "label-integer";
+/** `mask`: the column named by --mask (boolean or 0/1), read as BOOLEAN. */
+export type ColumnKind = "metric" | "label-string" | "label-integer" | "mask";
 
 /** A non-key column of a token log, as found in the files. */
 export interface Column {

@@ -11,11 +11,12 @@ import { InvalidFileError, ScanResult } from "./lines";
 import { scanJsonLines } from "./readJsonLines";
 import { scanCsv } from "./readCsv";
 import { gateJsonLines } from "./gateJsonLines";
-import { Column, ColumnKind, Format, Layout, REQUIRED_METRIC } from "./schema";
+import { Column, ColumnKind, Format, Layout, OFFSET_FIELD } from "./schema";
+import { rebases, scoredRowsOf } from "./scored";
 import type { FileReport, LoadOptions, PreparedFile } from "./tokens";
 
 export function sqlType(kind: ColumnKind): string {
-  return kind === "metric" ? "DOUBLE" : kind === "label-integer" ? "BIGINT" : "VARCHAR";
+  return kind === "metric" ? "DOUBLE" : kind === "label-integer" ? "BIGINT" : kind === "mask" ? "BOOLEAN" : "VARCHAR";
 }
 
 /** The SELECT list that maps a file's own columns onto the union's (NULL where a file lacks one). */
@@ -37,13 +38,16 @@ export async function prepareText(
   const { size } = await import("node:fs").then((fs) => fs.statSync(file));
   const gz = file.endsWith(".gz");
   const onBytes = (n: number) => progress.update(label, gz ? null : n / size);
-  const scanOpts = { layout: options.layout ?? null, expected, onBytes, maxProblems: options.maxProblems ?? 100 };
-  // JSON Lines: a DuckDB pass proves most clean files clean (gateJsonLines.ts); on any doubt the validator runs.
-  const gated = format === "jsonl" ? await gateJsonLines(engine, file, scanOpts, { progress, label }) : null;
+  const check = { mapping: options.columns, scored: scoredRowsOf(options), dropInvalidValues: Boolean(options.skipInvalid) };
+  const scanOpts = { layout: options.layout ?? null, expected, onBytes, maxProblems: options.maxProblems ?? 100, check };
+  // JSON Lines: a DuckDB pass proves most clean files clean (gateJsonLines.ts); on any doubt the
+  // validator runs. The gate knows the plain format only: with a mapping or scored rows, the validator.
+  const plain = !options.columns && !rebases(check.scored);
+  const gated = format === "jsonl" && plain ? await gateJsonLines(engine, file, scanOpts, { progress, label }) : null;
   let scan: ScanResult = gated ?? (format === "csv" ? await scanCsv(file, scanOpts) : await scanJsonLines(file, scanOpts));
   if (scan.records === 0) throw new InvalidFileError({ file, line: null, field: null, reason: "empty-file", message: format === "csv" ? "the file has a header but no records" : "the file holds no records" });
   let readPath = file;
-  const needsCopy = scan.problemCount > 0 || scan.gzipCut || scan.needsCleanCopy;
+  const needsCopy = scan.problemCount > 0 || scan.gzipCut || scan.needsCleanCopy || scan.rewrites;
   if (needsCopy && (options.skipInvalid || scan.problemCount === 0)) {
     // A clean copy (valid records only, no BOM) for DuckDB to read; the scan stays the authority.
     readPath = join(engine.scratch, `clean-${Math.random().toString(36).slice(2)}.${format}`);
@@ -67,9 +71,13 @@ export async function prepareText(
     recordsSkipped: scan.records - scan.validRecords,
     tokens: scan.tokens,
     skipped: scan.skippedByReason,
+    droppedValues: scan.droppedValues,
     problems: scan.problems,
     problemCount: scan.problemCount,
+    problemGroups: scan.problemGroups,
   };
+  const raw = new Set(scan.rawFields);
+  const src = (field: string) => (options.columns?.[field] !== undefined && raw.has(options.columns[field]) ? options.columns[field] : field);
   return {
     path: file,
     format,
@@ -78,7 +86,8 @@ export async function prepareText(
     scalars: new Set(),
     report,
     readPath,
-    source: (all) => textSource(readPath, format, layout ?? "long", columns, all, scan.longestLine ?? 0),
+    rawFields: scan.rawFields,
+    source: (all) => textSource(readPath, format, layout ?? "long", columns, all, src, scan.rawFields, scan.longestLine ?? 0),
   };
 }
 
@@ -87,37 +96,52 @@ function writeLine(out: WriteStream, text: string): void {
   out.write("\n");
 }
 
-/** SQL that reads a validated text file as long-layout token rows. */
-function textSource(path: string, format: Format, layout: Layout, own: Column[], all: Column[], longest = 0): string {
-  const keys = `CAST(run AS VARCHAR) AS run, CAST(step AS INTEGER) AS step, CAST(example AS VARCHAR) AS example`;
+/**
+ * SQL that reads a validated text file as long-layout token rows, named by their fields: `src`
+ * gives the file's own column for a field (the column mapping), `header` the CSV header.
+ */
+function textSource(path: string, format: Format, layout: Layout, own: Column[], all: Column[], src: (field: string) => string, header: string[], longest = 0): string {
+  const q = (field: string) => sqlIdent(src(field));
+  const keys = `CAST(${q("run")} AS VARCHAR) AS run, CAST(${q("step")} AS INTEGER) AS step, CAST(${q("example")} AS VARCHAR) AS example`;
+  const keyTypes: Record<string, string> = { run: "VARCHAR", step: "BIGINT", example: "VARCHAR", position: "BIGINT" };
   if (format === "csv") {
-    const types = [`'run': 'VARCHAR'`, `'step': 'BIGINT'`, `'example': 'VARCHAR'`, `'position': 'BIGINT'`, ...own.map((c) => `${sqlString(c.name)}: '${sqlType(c.kind)}'`)];
-    return `SELECT ${keys}, CAST("position" AS INTEGER) AS "position", ${projectColumns(own, all, (c) => sqlIdent(c.name))}
-FROM read_csv(${sqlString(path)}, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', columns = {${types.join(", ")}}, nullstr = '\u0001', strict_mode = true)`;
+    // Every header column is declared (columns never given a value are read as text and not used).
+    const byField = new Map(own.map((c) => [c.name, c]));
+    const fieldOfColumn = new Map<string, string>();
+    for (const f of [...Object.keys(keyTypes), ...own.map((c) => c.name)]) fieldOfColumn.set(src(f), f);
+    const types = header.map((h) => {
+      const f = fieldOfColumn.get(h);
+      const t = f === undefined ? "VARCHAR" : keyTypes[f] ?? (byField.has(f) ? sqlType(byField.get(f)!.kind) : "VARCHAR");
+      return `${sqlString(h)}: '${t}'`;
+    });
+    const notNull = own.filter((c) => c.kind === "label-string").map((c) => sqlString(src(c.name)));
+    return `SELECT ${keys}, CAST(${q("position")} AS INTEGER) AS "position", ${projectColumns(own, all, (c) => q(c.name))}
+FROM read_csv(${sqlString(path)}, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', columns = {${types.join(", ")}}, nullstr = ''${notNull.length ? `, force_not_null = [${notNull.join(", ")}]` : ""}, strict_mode = true)`;
   }
   // Example ids: JSON numbers read as VARCHAR keep their spelling (1.0, 1e0); the checker and the
   // table must agree that they are the integer 1, so numbers go through BIGINT (the checker bounds them).
-  const jsonKeys = `CAST(run AS VARCHAR) AS run, CAST(step AS INTEGER) AS step, CASE WHEN json_type(example) = 'VARCHAR' THEN json_extract_string(example, '$') ELSE CAST(CAST(CAST(example AS DOUBLE) AS BIGINT) AS VARCHAR) END AS example`;
+  const ex = q("example");
+  const jsonKeys = `CAST(${q("run")} AS VARCHAR) AS run, CAST(${q("step")} AS INTEGER) AS step, CASE WHEN json_type(${ex}) = 'VARCHAR' THEN json_extract_string(${ex}, '$') ELSE CAST(CAST(CAST(${ex} AS DOUBLE) AS BIGINT) AS VARCHAR) END AS example`;
+  const baseTypes = [`${q("run")}: 'VARCHAR'`, `${q("step")}: 'BIGINT'`, `${ex}: 'JSON'`];
   if (layout === "long") {
-    const types = [`run: 'VARCHAR'`, `step: 'BIGINT'`, `example: 'JSON'`, `"position": 'BIGINT'`, ...own.map((c) => `${sqlIdent(c.name)}: '${sqlType(c.kind)}'`)];
-    return `SELECT ${jsonKeys}, CAST("position" AS INTEGER) AS "position", ${projectColumns(own, all, (c) => sqlIdent(c.name))}
+    const types = [...baseTypes, `${q("position")}: 'BIGINT'`, ...own.map((c) => `${q(c.name)}: '${sqlType(c.kind)}'`)];
+    return `SELECT ${jsonKeys}, CAST(${q("position")} AS INTEGER) AS "position", ${projectColumns(own, all, (c) => q(c.name))}
 FROM read_json(${sqlString(path)}, format = 'newline_delimited'${objectSize(longest)}, columns = {${types.join(", ")}})`;
   }
-  // Wide: scalars broadcast, arrays unnested in step (DuckDB zips the unnests of one SELECT).
-  const arrayCol = own.find((c) => c.name === REQUIRED_METRIC) ?? own.find((c) => !c.scalar)!;
-  const inner = own.map((c) => (c.scalar ? sqlIdent(c.name) : `unnest(${sqlIdent(c.name)}) AS ${sqlIdent(c.name)}`)).join(", ");
-  return `SELECT ${jsonKeys}, CAST(COALESCE("offset", 0) + __aligndepth_i - 1 AS INTEGER) AS "position", ${projectColumns(own, all, (c) => sqlIdent(c.name))}
-FROM (SELECT run, step, example, "offset", generate_subscripts(${sqlIdent(arrayCol.name)}, 1) AS __aligndepth_i, ${inner}
-      FROM read_json(${sqlString(path)}, format = 'newline_delimited'${objectSize(longest)}, columns = {${wideTypes(own)}}))`;
+  // Wide: scalars broadcast, arrays unnested in step (DuckDB zips the unnests of one SELECT). The
+  // positions come from the first metric array the record has (a metric not measured is null).
+  const arrays = own.filter((c) => !c.scalar);
+  const metricArrays = arrays.filter((c) => c.kind === "metric");
+  const lead = (metricArrays.length ? metricArrays : arrays.slice(0, 1)).map((c) => q(c.name));
+  const inner = own.map((c) => (c.scalar ? q(c.name) : `unnest(${q(c.name)}) AS ${q(c.name)}`)).join(", ");
+  const off = q(OFFSET_FIELD);
+  const wideTypes = [...baseTypes, `${off}: 'BIGINT'`, ...own.map((c) => `${q(c.name)}: '${sqlType(c.kind)}${c.scalar ? "" : "[]"}'`)].join(", ");
+  return `SELECT ${jsonKeys}, CAST(COALESCE(${off}, 0) + __aligndepth_i - 1 AS INTEGER) AS "position", ${projectColumns(own, all, (c) => q(c.name))}
+FROM (SELECT ${q("run")}, ${q("step")}, ${ex}, ${off}, generate_subscripts(${lead.length > 1 ? `COALESCE(${lead.join(", ")})` : lead[0]}, 1) AS __aligndepth_i, ${inner}
+      FROM read_json(${sqlString(path)}, format = 'newline_delimited'${objectSize(longest)}, columns = {${wideTypes}}))`;
 }
 
 /** read_json's object size limit (default 16 MB) raised only for files with longer lines (it sizes buffers). */
 function objectSize(longest: number): string {
   return longest < 8 * 1024 * 1024 ? "" : `, maximum_object_size = ${2 ** Math.ceil(Math.log2(longest + 1024))}`;
 }
-
-/** Column types for a wide JSON Lines read. */
-function wideTypes(own: Column[]): string {
-  return [`run: 'VARCHAR'`, `step: 'BIGINT'`, `example: 'JSON'`, `"offset": 'BIGINT'`, ...own.map((c) => `${sqlIdent(c.name)}: '${sqlType(c.kind)}${c.scalar ? "" : "[]"}'`)].join(", ");
-}
-

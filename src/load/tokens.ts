@@ -7,6 +7,7 @@ import { Engine, EngineOptions } from "./engine";
 import { UsageError, Problem } from "../errors";
 import { ProgressOption } from "../progress";
 import { Column, Format, Layout } from "./schema";
+import type { ColumnMapping } from "./mapping";
 
 export interface LoadOptions extends EngineOptions {
   /** Force the format of every file instead of detecting it from the name. */
@@ -19,6 +20,18 @@ export interface LoadOptions extends EngineOptions {
   progress?: ProgressOption;
   /** Problems kept per file in the report (all are counted). Default 100. */
   maxProblems?: number;
+  /**
+   * Column mapping (METRICS 1.1): field -> the files' column, e.g. `{ step: "global_step",
+   * example: "sample_id", position: "token_idx", loss: "nll", token: "token_str" }`. A mapped column
+   * that no input has is a UsageError.
+   */
+  columns?: ColumnMapping;
+  /** A boolean or 0/1 column; rows where it is false/0 are not scored (METRICS 1.4). Never a metric. */
+  mask?: string;
+  /** Label values that mark rows as not scored, e.g. `{ labels: -100 }` (METRICS 1.4). Never metrics. */
+  unscored?: Record<string, string | number>;
+  /** Label values that mark the scored span, e.g. `{ segment: "response" }` (METRICS 1.4). */
+  span?: Record<string, string | number>;
 }
 
 /** What one file contributed. Records are lines (JSON Lines), data rows (CSV) or rows (Parquet). */
@@ -33,9 +46,13 @@ export interface FileReport {
   tokens: number;
   /** Skipped records by reason. */
   skipped: Record<string, number>;
+  /** Skip mode: invalid metric values set to null (the rest of their record kept), by metric and reason. */
+  droppedValues?: Record<string, Record<string, number>>;
   /** The first problems found (at most `maxProblems`). */
   problems: Problem[];
   problemCount: number;
+  /** All problems counted by (field, reason) group (see load/problems.ts), for the one-line-per-group report. */
+  problemGroups?: Record<string, number>;
 }
 
 export interface LoadReport {
@@ -47,10 +64,22 @@ export interface LoadReport {
   skipped: Record<string, number>;
   /** Metric columns (numeric) and label columns found. */
   metrics: string[];
-  /** Metrics that every file has: never null in the table (validation refuses nulls), so analyses skip the IS NOT NULL filter. */
+  /** Metrics with a value in every row of the table, so analyses may skip the IS NOT NULL filter. */
   completeMetrics?: string[];
+  /** Rows of the table with a value of each metric (METRICS 1.2: a metric may not be measured everywhere). */
+  metricRows?: Record<string, number>;
+  /** Skip mode: invalid metric values set to null, by metric and reason (summed over files). */
+  droppedValues?: Record<string, Record<string, number>>;
+  /** Rows not scored (mask, unscored values, span), dropped before the table, by the option that dropped them. */
+  unscored?: { rows: number; byOption: Record<string, number> };
+  /** Whether positions were re-based over the scored rows (mask, unscored or span given). */
+  rebased?: boolean;
+  /** Files of another record kind (attack results, influence logs, ...) met among the inputs and left out. */
+  leftOut?: Array<{ path: string; kind: string }>;
+  /** Notes for humans about the load (files left out, rows not scored, values dropped). */
+  notes?: string[];
   labels: string[];
-  options: { format?: Format; layout?: Layout; skipInvalid: boolean };
+  options: { format?: Format; layout?: Layout; skipInvalid: boolean; columns?: ColumnMapping; mask?: string; unscored?: Record<string, string | number>; span?: Record<string, string | number> };
 }
 
 /** Token logs loaded into the engine. Query `tokens` (see `table`) or use the analysis functions. */
@@ -110,5 +139,7 @@ export interface PreparedFile {
   report: FileReport;
   /** The path DuckDB reads (a clean copy in skip mode), to map engine errors back to the file. */
   readPath?: string;
+  /** The file's own column names (before mapping). */
+  rawFields?: string[];
 }
 

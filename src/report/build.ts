@@ -31,7 +31,9 @@ import { summary } from "../stats/summary";
 import { RowFilter, filteredSource } from "../stats/source";
 import { compareRuns, RunComparison } from "../stats/compare";
 import { compareRunsFigure } from "../figures/compareRuns";
-import { profileOverlayFigure } from "../figures/profileOverlay";
+import { profileFacetsFigure, profileOverlayFigure } from "../figures/profileOverlay";
+import { RunColorOptions, RunColors, runColors } from "../figures/palette";
+import { probeSets } from "../labels";
 import { finalSteps, gradientMetrics, profileSeries } from "../stats/profileSeries";
 import { exampleTokens } from "../stats/tokens";
 import { tokenViewHtml } from "../figures/tokenView";
@@ -63,6 +65,12 @@ export interface ReportOptions {
   onSection?: (name: string, index: number, total: number) => void;
   /** Caps that keep the file small on large logs. */
   limits?: Partial<ReportLimits>;
+  /**
+   * How run colours are assigned (`runColors` options): recipes (`recipeOf`, e.g. from
+   * `groupRecipes`) share a colour with their seeds drawn thin, ablations are dashed. The map is
+   * always made from every run of the token logs, gradient logs and attack results.
+   */
+  colorOptions?: RunColorOptions;
 }
 
 export interface ReportLimits {
@@ -129,7 +137,24 @@ export function thinPositions<T extends { position: number }>(rows: T[], max: nu
   return rows.filter((r) => keep.has(r.position));
 }
 
-/** Several figures of the same shape, one per run, as one figure with a dropdown over runs. */
+/** The smallest and largest finite y value of a figure's traces (bands included), or null. */
+function yExtent(figures: readonly Figure[]): [number, number] | null {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const f of figures)
+    for (const t of f.data) {
+      const y = (t as { y?: unknown }).y;
+      if (!Array.isArray(y)) continue;
+      for (const v of y) if (typeof v === "number" && Number.isFinite(v)) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
+    }
+  return Number.isFinite(lo) ? [lo, hi] : null;
+}
+
+/**
+ * Several figures of the same shape, one per run, as one figure with a dropdown over runs. The y
+ * axis is fixed to the range over ALL runs (5% padding), so that switching runs does not rescale it
+ * and heights compare across runs.
+ */
 export function runDropdown(figures: Array<{ run: string; figure: Figure }>): Figure {
   if (figures.length === 1) return figures[0].figure;
   const data: Array<Record<string, unknown>> = [];
@@ -141,8 +166,17 @@ export function runDropdown(figures: Array<{ run: string; figure: Figure }>): Fi
     }),
   );
   const titleOf = (f: Figure) => ((f.layout.title as { text?: string } | undefined)?.text ?? "");
+  const ext = yExtent(figures.map((f) => f.figure));
+  const first = figures[0].figure.layout;
+  const yaxis = { ...((first.yaxis as Record<string, unknown> | undefined) ?? {}) };
+  if (ext && yaxis.type !== "log") {
+    const pad = (ext[1] - ext[0]) * 0.05 || Math.abs(ext[0]) * 0.05 || 1;
+    yaxis.range = [ext[0] - pad, ext[1] + pad];
+    yaxis.autorange = false;
+  }
   const layout: Record<string, unknown> = {
-    ...figures[0].figure.layout,
+    ...first,
+    yaxis,
     updatemenus: [
       {
         type: "dropdown",
@@ -200,6 +234,8 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
   if (analysed && analysed.tokens === 0) throw new AligndepthError(`no token rows match ${whereText(where!)}: nothing to report`);
   const what = where && whereText(where) === "split = refusal" ? "refusal probes" : where ? `rows with ${whereText(where)}` : undefined;
   const runs = await logs.runs();
+  // One colour per run in every figure: the map is made from every run of every input, by name.
+  const colors: RunColors = runColors([...runs, ...(opts.gradLogs ? await opts.gradLogs.runs() : []), ...(attacks?.records.map((r) => r.run) ?? [])], opts.colorOptions);
   const step = (name: string) => opts.onSection?.(name, SECTIONS.indexOf(name) + 1, SECTIONS.length);
   const toc: Array<[string, string]> = [];
   const out: string[] = [];
@@ -253,7 +289,7 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
     "Run comparison: where each update concentrates",
     `For each run, the update is the mean change of ${metric}${whatText} per position between its first and last checkpoint, paired by example. E${k} is the share of its absolute size at positions 0 to ${k - 1}; d50 and d90 are how many leading positions carry half and 90% of it. Intervals: ${bootstrap ? `95% bootstrap over examples, ${bootstrap} replicates, seed ${seed}` : "none (bootstrap 0)"}.${comparison && attacks ? " Final loss is the mean at each run's last step per probe set; ASR is the attack success rate (at the largest k for prefilling, else the mean over conditions)." : comparison ? " Final loss is the mean at each run's last step per probe set." : ""}`,
     tableBlock(table, [...sums.map((s) => describeSummary(s, { metric, k, what })), ...(sums.length > 1 ? [compareConcentration(sums, k)] : []), ...(comparison && sums.length > 1 ? describeAttackComparison(comparison) : [])]) +
-      (comparison && comparison.length ? "\n" + figureBlock("fig-compare", compareRunsFigure(comparison, { k })) : ""),
+      (comparison && comparison.length ? "\n" + figureBlock("fig-compare", compareRunsFigure(comparison, { k, colors })) : ""),
   );
 
   // 1. Metric by position at a few checkpoints, one panel per run (dropdown).
@@ -274,11 +310,22 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
     return figs.length ? figureBlock(id, runDropdown(figs), describeProfileChange(rows, { k, metric: m, what })) : note(`No ${m} values${whatText}.`);
   };
   const metricLabel = what === "refusal probes" ? `Refusal ${metric}` : metric[0].toUpperCase() + metric.slice(1);
+  // Every run at its last checkpoint, one panel per probe set (the labels present), on one y axis.
+  const sets = await probeSets(logs);
+  let bySet = "";
+  if (sets.length >= 2) {
+    const finals = await finalSteps(logs);
+    const others = where ? Object.fromEntries(Object.entries(where).filter(([f]) => f !== "split")) : {};
+    const panels = [];
+    for (const set of sets) panels.push({ title: `split = ${set}`, rows: thinPositions(await profileSeries(logs, { metric, series: finals, where: { ...others, split: set } }), limits.profilePositions) });
+    if (panels.some((p) => p.rows.length))
+      bySet = figureBlock("fig-by-probe-set", profileFacetsFigure(panels, finals, { metric, colors, title: `${metric[0].toUpperCase() + metric.slice(1)} by position at each run's last checkpoint, per probe set` }));
+  }
   add(
     "by-position",
     `${metricLabel} by position at a few checkpoints`,
-    `One line per checkpoint (dark: early, light: late) with a band of ±1.96 standard errors; the dropdown switches runs. A shallow update moves the first positions and leaves the rest where they were.`,
-    await profileFigure(logs, metric, metricLabel, "fig-by-position"),
+    `One line per checkpoint (dark: early, light: late) with a band of ±1.96 standard errors; the dropdown switches runs and keeps the y axis fixed over all of them. A shallow update moves the first positions and leaves the rest where they were.${bySet ? ` Below, every run at its last checkpoint in its colour, one panel per probe set (${sets.join(", ")}), on one y axis.` : ""}`,
+    (await profileFigure(logs, metric, metricLabel, "fig-by-position")) + (bySet ? "\n" + bySet : ""),
   );
 
   // The same profile one checkpoint at a time, with a slider (the first checkpoint stays as a reference).
@@ -291,9 +338,20 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
     for (const st of sliderByRun[run]) sliderSteps.add(st);
   }
   const sliderRows = thinPositions(await positionProfile(logs, { metric, where, runs: sliderRuns, steps: [...sliderSteps].sort((a, b) => a - b) }), limits.profilePositions);
+  // One y range for every run's slider (means ±1.96 se, 5% padding), so that the figures compare.
+  let yLo = Infinity;
+  let yHi = -Infinity;
+  for (const r of sliderRows)
+    if (r.mean !== null && sliderByRun[r.run]?.includes(r.step)) {
+      const half = r.se !== null ? 1.96 * r.se : 0;
+      yLo = Math.min(yLo, r.mean - half);
+      yHi = Math.max(yHi, r.mean + half);
+    }
+  const yPad = yHi > yLo ? 0.05 * (yHi - yLo) : 0.5;
+  const yRange: [number, number] | undefined = Number.isFinite(yLo) ? [yLo - yPad, yHi + yPad] : undefined;
   const sliders = sliderRuns
     .filter((run) => sliderRows.some((r) => r.run === run))
-    .map((run, i) => figureBlock(`fig-slider-${i}`, metricByPositionSliderFigure(sliderRows, { run, metric, steps: sliderByRun[run], what })));
+    .map((run, i) => figureBlock(`fig-slider-${i}`, metricByPositionSliderFigure(sliderRows, { run, metric, steps: sliderByRun[run], what, yRange })));
   if (sliders.length)
     add(
       "slider",
@@ -328,7 +386,7 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
     "cumulative",
     "Cumulative share of the update by position",
     `How much of each run's total update (first to last checkpoint) the leading positions carry; the dotted lines mark 50% and 90%, and d50 and d90 are where a run's line crosses them.`,
-    masses.length ? figureBlock("fig-cumulative", cumulativeShareFigure(masses, { metric })) : note("No update to draw."),
+    masses.length ? figureBlock("fig-cumulative", cumulativeShareFigure(masses, { metric, colors })) : note("No update to draw."),
   );
 
   // 4. Early share over training.
@@ -338,7 +396,7 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
     "early-share",
     `Early share E${k} over training`,
     `E${k} of the update from the first checkpoint to each later one. A shallow recipe puts its first changes on the early positions.`,
-    conc.length ? figureBlock("fig-early-share", earlyShareFigure(conc, { k, metric }), describeConcentration(conc, k)) : note("No run has more than one checkpoint."),
+    conc.length ? figureBlock("fig-early-share", earlyShareFigure(conc, { k, metric, colors }), describeConcentration(conc, k)) : note("No run has more than one checkpoint."),
   );
 
   // KL and gradient profiles, where the logs have them: every run at its last checkpoint, overlaid.
@@ -350,7 +408,7 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
       "kl",
       "KL to the reference model by position",
       `The per-token KL divergence of each run's next-token distribution from the reference model's${whatText}, at each run's last checkpoint. A deeper alignment keeps it high past the first tokens.`,
-      rows.length ? figureBlock("fig-kl", profileOverlayFigure(rows, series, { metric: "kl", title: `KL to the reference model by position${what ? `, ${what}` : ""}` }), describeOverlay(rows, series, { k, metric: "kl" })) : note(`No kl values${whatText}.`),
+      rows.length ? figureBlock("fig-kl", profileOverlayFigure(rows, series, { metric: "kl", colors, title: `KL to the reference model by position${what ? `, ${what}` : ""}` }), describeOverlay(rows, series, { k, metric: "kl" })) : note(`No kl values${whatText}.`),
     );
   }
   step("gradient profile");
@@ -365,7 +423,7 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
       "gradient",
       "Gradient norm by position",
       `The norm of the gradient of each token's loss${gradWhere ? whatText : ""} at each run's last logged checkpoint${gradSrc !== logs ? " (from the gradient logs, loaded apart from the token logs)" : ""}, on a log scale. Where it is large, training still pushes on that position.`,
-      rows.length ? figureBlock("fig-gradient", profileOverlayFigure(rows, series, { metric: gradMetric, logY: true, title: `Gradient norm (${gradMetric}) by position` }), describeOverlay(rows, series, { k, metric: gradMetric })) : note(`No ${gradMetric} values.`),
+      rows.length ? figureBlock("fig-gradient", profileOverlayFigure(rows, series, { metric: gradMetric, logY: true, colors, title: `Gradient norm (${gradMetric}) by position` }), describeOverlay(rows, series, { k, metric: gradMetric })) : note(`No ${gradMetric} values.`),
     );
   }
 
@@ -377,11 +435,11 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
     const mo = { notJudged: attacks.notJudged, seed };
     const blocks: string[] = [];
     const byK = asrByK(recs, mo);
-    if (byK.length) blocks.push(figureBlock("fig-asr-k", asrByKFigure(byK), describeAsr(byK, "k")));
+    if (byK.length) blocks.push(figureBlock("fig-asr-k", asrByKFigure(byK, { colors }), describeAsr(byK, "k")));
     const byPrefix = asrByPrefixLen(recs, mo);
-    if (byPrefix.length) blocks.push(figureBlock("fig-asr-prefix", asrByPrefixLenFigure(byPrefix), describeAsr(byPrefix, "prefix_len")));
+    if (byPrefix.length) blocks.push(figureBlock("fig-asr-prefix", asrByPrefixLenFigure(byPrefix, { colors }), describeAsr(byPrefix, "prefix_len")));
     const bySpan = asrBySpanLen(recs, mo);
-    if (bySpan.length) blocks.push(figureBlock("fig-asr-span", asrBySpanLenFigure(bySpan), describeAsr(bySpan, "span_len")));
+    if (bySpan.length) blocks.push(figureBlock("fig-asr-span", asrBySpanLenFigure(bySpan, { colors }), describeAsr(bySpan, "span_len")));
     const tables = asrTable2d(recs, mo);
     if (tables.length) blocks.push(figureBlock("fig-asr-heatmap", asrHeatmapFigure(tables)));
     const nj = attacks.report.notJudged;
@@ -429,7 +487,7 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
   add(
     "tokens",
     "A few sequences, token by token",
-    `The first ${limits.tokenExamples} sequences${whatText} of each run (by example id; at most ${limits.tokenPositions} tokens each), every token coloured by the change in ${metric} between the run's first and last checkpoint (blue: down, red: up; one colour scale for all). Hover a token for its values.`,
+    `The first ${limits.tokenExamples} sequences${whatText} of each run (by example id; at most ${limits.tokenPositions} tokens each), every token coloured by the change in ${metric} between the run's first and last checkpoint (blue: down, red: up; one colour scale for all). The change is printed under each token; hover a token for its raw text and the exact value.`,
     views.length
       ? `<div class="token-views">\n${views.map((v) => tokenViewHtml(v.rows, { from: v.from, to: v.to, metric, domain: [-scale, scale], title: `${v.run} \u00b7 example ${v.example}` })).join("\n")}\n</div>`
       : note("No sequence has the metric at both the first and the last checkpoint."),
@@ -450,6 +508,7 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
     analysed,
     selection: sel.text,
     runs,
+    runColors: Object.fromEntries(runs.map((r) => [r, colors.color(r)])),
     metrics: logs.metrics,
     labels: logs.labels,
     options: opts.shownOptions ?? [

@@ -32,7 +32,6 @@ ul.findings { margin: 0.3em 0 0; padding-left: 1.2em; max-width: 90ch; line-heig
 .tokens { line-height: 1.9; }
 span.tok { padding: 1px 2px; margin: 0 1px; border-radius: 2px; white-space: pre; }
 .token-views .ad-tv { margin-bottom: 0.8em; }
-.token-views .ad-tv-tok { margin: 0 1px; padding: 1px 2px; }
 .appendix dt { font-weight: 600; margin-top: 0.6em; }
 .appendix dd { margin-left: 1.2em; max-width: 85ch; line-height: 1.45; }
 `;

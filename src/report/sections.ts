@@ -35,6 +35,8 @@ export interface HeaderInfo {
   /** How the rows were selected, in words (e.g. `split = refusal (the refusal probes; default)`). */
   selection: string;
   runs: string[];
+  /** Each run's colour in the figures (hex), shown as a swatch before its name. */
+  runColors?: Record<string, string>;
   metrics: string[];
   labels: string[];
   options: Array<[string, string]>;
@@ -59,7 +61,7 @@ export function headerSection(h: HeaderInfo): string {
   for (const f of h.files) for (const [k, v] of Object.entries(f.skippedByReason)) byReason[k] = (byReason[k] ?? 0) + v;
   const facts: Array<[string, string]> = [
     ["files", int(h.files.length)],
-    ["runs", `${int(c.runs)}: ${h.runs.map((r) => esc(r)).join(", ")}`],
+    ["runs", `${int(c.runs)}: ${h.runs.map((r) => (h.runColors?.[r] && /^#[0-9a-fA-F]{6}$/.test(h.runColors[r]) ? `<span class="swatch" style="color:${h.runColors[r]}">&#9632;</span>&nbsp;` : "") + esc(r)).join(", ")}`],
     ["checkpoints (steps)", int(c.steps)],
     ["probe sequences (run, example)", int(c.examples)],
     ["token rows", int(c.tokens)],

@@ -11,7 +11,7 @@ describe("aligndepth CLI", () => {
     const r = await run(["summary", fx("ragged-wide.jsonl"), "--k", "1", "--bootstrap", "50", "--json", "--no-progress"]);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
-    expect(Object.keys(j)).toEqual(["metric", "k", "runs"]);
+    expect(Object.keys(j)).toEqual(["metric", "k", "runs", "warnings", "metric_rows"]);
     expect(j.metric).toBe("loss");
     expect(j.k).toBe(1);
     const s = j.runs[0];

@@ -2,14 +2,14 @@
  * Opens an HTML file in headless Chromium with the network cut off, and checks that every
  * aligndepth figure in it was drawn by plotly.js. Shared by the end-to-end tests.
  */
-import { existsSync, mkdtempSync, rmSync } from "fs";
-import { tmpdir } from "os";
-import { join, resolve } from "path";
+import { existsSync } from "fs";
+import { resolve } from "path";
 import { pathToFileURL } from "url";
-import { BrowserContext, Page, chromium } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
+import { chromiumPath, launchChromium } from "../../src/export/chromium";
 
 /** The system Chromium (Debian: `apt-get install chromium`); browser builds are never downloaded. */
-export const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+export const CHROMIUM = chromiumPath();
 
 export interface OfflinePage {
   page: Page;
@@ -34,25 +34,10 @@ export async function openOffline(file: string, timeoutMs = 60_000): Promise<Off
   if (!existsSync(CHROMIUM)) {
     throw new Error(`Chromium not found at ${CHROMIUM}: run 'bash scripts/setup.sh --tests' or set CHROMIUM.`);
   }
-  const profile = mkdtempSync(join(tmpdir(), "aligndepth-chromium-"));
-  const context: BrowserContext = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1000, height: 700 },
-    args: [
-      "--no-sandbox",
-      "--headless",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-  });
-  const close = async () => {
-    await context.close();
-    rmSync(profile, { recursive: true, force: true });
-  };
+  // The same launch as figure export: system Chromium, new empty profile, no background network.
+  const browser = await launchChromium({ viewport: { width: 1000, height: 700 } });
+  const context: BrowserContext = browser.context;
+  const close = browser.close;
   try {
     const blocked: string[] = [];
     const pageErrors: string[] = [];
@@ -89,4 +74,14 @@ export async function openOffline(file: string, timeoutMs = 60_000): Promise<Off
     await close();
     throw err;
   }
+}
+
+/**
+ * The modebar buttons plotly.js drew in the page (their `data-title`s), and those of them that can
+ * send data over the network ("Share chart...", Chart Studio, "Edit chart"). Every figure's modebar
+ * is in the DOM from the start (shown on hover).
+ */
+export async function modebarButtons(page: Page): Promise<{ titles: string[]; network: string[] }> {
+  const titles = await page.evaluate(() => Array.from(document.querySelectorAll(".modebar-btn")).map((b) => b.getAttribute("data-title") ?? ""));
+  return { titles, network: titles.filter((t) => /share|cloud|chart studio|edit chart|plotly\.com/i.test(t)) };
 }

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from "fs";
 import { join } from "path";
 import { expect, it } from "vitest";
 import { figurePage } from "../../src/display";
-import { openOffline } from "./browser";
+import { modebarButtons, openOffline } from "./browser";
 
 const OUT = join(__dirname, "..", "..", "out");
 const HOSTILE = "</script><img src=x onerror=alert(1)>";
@@ -35,6 +35,11 @@ it("renders a standalone figure page offline", async () => {
     expect(await browser.page.locator("img").count()).toBe(0);
     // The hostile name is drawn as legend text, not parsed as HTML.
     expect(await browser.page.locator("g.legend text.legendtext").allTextContents()).toEqual(["step 0", HOSTILE]);
+    // The modebar is there (download, zoom, ...) but offers no network action ("Share chart...").
+    const buttons = await modebarButtons(browser.page);
+    expect(buttons.titles).toContain("Download plot as a PNG");
+    expect(buttons.network).toEqual([]);
+    expect(await browser.page.locator('[data-title*="Share" i], [data-title*="cloud" i]').count()).toBe(0);
     await browser.page.screenshot({ path: join(OUT, "figure-page.png") });
   } finally {
     await browser.close();

@@ -95,6 +95,9 @@ function srcNewerThanDist(): boolean {
   return walk(join(ROOT, "src"));
 }
 
+/** The runs of data/lab (token logs and attack results). */
+const LAB_RUNS = ["augment", "base", "sft", "worst_insertion"];
+
 // A cell that calls one of these must show something; other cells (imports, definitions) may be
 // empty, as may a cell tagged "allow-empty".
 const DISPLAYS = /\b(show|showTable|showHtml|display\.\w+|console\.(log|info|table))\s*\(/;
@@ -151,6 +154,19 @@ describe.each(notebooks.map((nb) => [relative(ROOT, nb), nb]))("%s", (_label, no
       expect(browser.blocked).toEqual([]);
       expect(browser.figures).toBe(figureOutputs.length);
       expect(browser.rendered).toBe(figureOutputs.length);
+      // One colour per run across every figure of the notebook (the lab's run names; plotly's resolved traces).
+      const colours = await browser.page.evaluate((runs) => {
+        const out: Record<string, string[]> = {};
+        for (const el of Array.from(document.querySelectorAll(".aligndepth-figure"))) {
+          for (const t of ((el as unknown as { _fullData?: Array<Record<string, any>> })._fullData ?? [])) {
+            const run = runs.find((r) => t.name === r || String(t.name).startsWith(`${r} `) || String(t.name).startsWith(`${r},`));
+            const c = t.line?.color ?? t.marker?.color;
+            if (run && t.type === "scatter" && typeof c === "string" && !(out[run] ??= []).includes(c)) out[run].push(c);
+          }
+        }
+        return out;
+      }, LAB_RUNS);
+      for (const [run, cs] of Object.entries(colours)) expect({ run, colours: cs }).toEqual({ run, colours: [cs[0]] });
       if (basename(notebook) === "display-smoke.ipynb") {
         mkdirSync(join(ROOT, "out"), { recursive: true });
         await browser.page.locator(".aligndepth-figure").first().screenshot({ path: join(ROOT, "out", "notebook-figure.png") });

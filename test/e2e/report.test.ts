@@ -10,8 +10,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main";
 import type { Output } from "../../src/cli/output";
-import { openOffline } from "./browser";
-import { HOSTILE_RUN, HOSTILE_TOKENS, writeReportFixture } from "../report/fixture";
+import { modebarButtons, openOffline } from "./browser";
+import { HOSTILE_RUN, HOSTILE_TOKENS, RUNS, writeReportFixture } from "../report/fixture";
 
 const ROOT = join(__dirname, "..", "..");
 const OUT = join(ROOT, "out", "e2e");
@@ -41,6 +41,10 @@ async function buildAndOpen(name: string, inputs: string[]) {
   expect(browser.dialogs).toEqual([]);
   expect(browser.figures).toBeGreaterThanOrEqual(4);
   expect(browser.rendered).toBe(browser.figures);
+  // No figure offers to upload its data (plotly's "Share chart..." is on by default in plotly.js 4).
+  const buttons = await modebarButtons(browser.page);
+  expect(buttons.titles.length).toBeGreaterThanOrEqual(browser.figures);
+  expect(buttons.network).toEqual([]);
   return browser;
 }
 
@@ -56,7 +60,21 @@ describe("aligndepth report in a browser", () => {
     const browser = await buildAndOpen("report-fixture", [fx.tokens, fx.attacks, "--grad-logs", fx.grad, "--skip-invalid", "--bootstrap", "200"]);
     const page = browser.page;
     try {
-      expect(browser.figures).toBe(13);
+      expect(browser.figures).toBe(14);
+      // The same run is drawn in the same colour in every figure (as plotly resolved the traces).
+      const colours = await page.evaluate((runs) => {
+        const out: Record<string, string[]> = {};
+        for (const el of Array.from(document.querySelectorAll(".aligndepth-figure"))) {
+          for (const t of (el as unknown as { _fullData: Array<Record<string, any>> })._fullData) {
+            const run = runs.find((r) => t.name === r || String(t.name).startsWith(`${r} `) || String(t.name).startsWith(`${r},`));
+            if (!run || t.type !== "scatter") continue;
+            const c = t.line?.color ?? t.marker?.color;
+            if (typeof c === "string" && !(out[run] ??= []).includes(c)) out[run].push(c);
+          }
+        }
+        return out;
+      }, RUNS);
+      expect(colours).toEqual({ [RUNS[0]]: ["#D55E00"], [RUNS[1]]: ["#0072B2"] });
       expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
       expect(await page.locator("img").count()).toBe(0);
       const text = await page.evaluate(() => document.body.innerText);

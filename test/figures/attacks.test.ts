@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { asrByK, asrByPrefixLen, asrBySpanLen, asrTable2d } from "../../src/attacks/asr";
 import { loadAttackResults } from "../../src/attacks/load";
-import { asrByKFigure, asrByPrefixLenFigure, asrBySpanLenFigure, asrHeatmapFigure } from "../../src/figures/attacks";
+import { asrByKFigure, asrByPrefixLenFigure, asrBySpanLenFigure, asrHeatmapFigure, mostInformativeTable } from "../../src/figures/attacks";
 
 const fx = (name: string) => join(__dirname, "..", "fixtures", "attacks", name);
 
@@ -12,14 +12,31 @@ describe("attack figures", () => {
     const { records } = await loadAttackResults(fx("results.jsonl"));
     const fig = asrByKFigure(asrByK(records));
     expect(fig.data.map((t) => t.name)).toEqual(["augment", "sft"]);
-    const sft = fig.data[1] as { x: number[]; y: number[]; error_y: { array: number[]; arrayminus: number[] } };
-    expect(sft.x).toEqual([5, 10]);
+    const sft = fig.data[1] as { x: number[]; y: number[]; customdata: unknown[][]; error_y: { array: number[]; arrayminus: number[] } };
+    // Two runs dodged by +-0.3 * 5 / 2 = 0.75 around the true k (the hover shows the true k).
+    expect(sft.x).toEqual([5.75, 10.75]);
+    expect(fig.data[0].x).toEqual([4.25]); // augment has k = 5 only
+    expect(sft.customdata.map((c) => c[4])).toEqual([5, 10]);
+    expect(asrByKFigure(asrByK(records), { dodge: 0 }).data[1].x).toEqual([5, 10]);
     expect(sft.y[1]).toBeCloseTo(2 / 3, 12);
     // 2/3: Wilson [0.207660, 0.938508] -> +0.271841, -0.459007
     expect(sft.error_y.array[1]).toBeCloseTo(0.938508 - 2 / 3, 5);
     expect(sft.error_y.arrayminus[1]).toBeCloseTo(2 / 3 - 0.20766, 5);
     expect((fig.layout.xaxis as { tickvals: number[] }).tickvals).toEqual([5, 10]);
     expect(JSON.parse(JSON.stringify(fig))).toEqual(fig);
+  });
+  it("ASR by k with more than 2 runs: one panel per run on one y axis, nothing drawn on top of another", () => {
+    const row = (run: string, k: number, asr: number) => ({ run, attack: "prefill", k, prefix_len: null, span_len: null, n: 10, harmful: asr * 10, asr, ci: [Math.max(0, asr - 0.2), Math.min(1, asr + 0.2)] as [number, number] });
+    const rows = ["sft", "augment", "base", "worst"].flatMap((run) => [row(run, 0, 0), row(run, 1, run === "augment" ? 0 : 1)]);
+    const fig = asrByKFigure(rows);
+    // Panels in name order: augment, base, sft, worst.
+    expect(fig.data.map((t) => [t.name, t.xaxis, t.yaxis])).toEqual([["sft", "x3", "y3"], ["augment", "x", "y"], ["base", "x2", "y2"], ["worst", "x4", "y4"]]);
+    // 2 x 2 grid, every panel on [-0.04, 1.04], the true k (no dodge with one series per panel).
+    for (const ax of ["yaxis", "yaxis2", "yaxis3", "yaxis4"]) expect((fig.layout[ax] as { range: number[] }).range).toEqual([-0.04, 1.04]);
+    expect((fig.layout.xaxis2 as { domain: number[] }).domain[0]).toBeCloseTo(0.52, 12);
+    expect(fig.data[0].x).toEqual([0, 1]);
+    expect((fig.layout.annotations as Array<{ text: string }>).map((a) => a.text)).toEqual(["<b>augment</b>", "<b>base</b>", "<b>sft</b>", "<b>worst</b>"]);
+    expect(asrByKFigure(rows, { facets: false }).layout.xaxis2).toBeUndefined();
   });
   it("ASR by prefix_len and by span_len", async () => {
     const { records } = await loadAttackResults(fx("results.jsonl"));
@@ -43,5 +60,8 @@ describe("attack figures", () => {
     expect(menu.buttons.map((b) => b.label)).toEqual(["augment", "sft"]);
     expect(menu.buttons[0].args[0]).toEqual({ visible: [true, false] });
     expect(asrHeatmapFigure(tables.slice(1)).layout.updatemenus).toBeUndefined();
+    // Without a run it opens on the most varied table: augment is all 0 (variance 0), sft is not.
+    expect(mostInformativeTable(tables)).toBe(1);
+    expect(asrHeatmapFigure(tables).data.map((t) => t.visible)).toEqual([false, true]);
   });
 });

@@ -15,7 +15,13 @@ describe("compareRunsFigure", () => {
     expect(fig.data.map((t) => t.name)).toEqual([
       "early share E5: E_k", "depth (positions): d50", "depth (positions): d90",
       "final loss: harmful", "final loss: refusal", "attack success rate: prefill",
+      // legend: the runs in their colours, then the series' symbols
+      "sft", "augment", "depth (positions): d50", "depth (positions): d90", "final loss: harmful", "final loss: refusal",
     ]);
+    // Each point has its run's colour (runColors over {augment, sft}: augment blue, sft vermillion).
+    expect((fig.data[0].marker as { color: string[] }).color).toEqual(["#D55E00", "#0072B2"]);
+    expect((fig.data[6].marker as { color: string }).color).toBe("#D55E00");
+    expect(fig.data.slice(0, 6).every((t) => t.showlegend === false)).toBe(true);
     const es = fig.data[0] as { x: number[]; y: number[]; xaxis: string; error_y: { array: number[]; arrayminus: number[] } };
     expect(es.x).toEqual([0, 1]);
     expect(es.y).toEqual([0.8, 0.3]);

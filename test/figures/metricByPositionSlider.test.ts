@@ -37,6 +37,8 @@ describe("metricByPositionSliderFigure", () => {
     const [lo, hi] = (fig.layout.yaxis as { range: number[] }).range;
     expect(lo).toBeCloseTo(1 - 0.199, 12);
     expect(hi).toBeCloseTo(4.98 + 0.199, 12);
+    // A range shared with other runs' figures replaces it.
+    expect((metricByPositionSliderFigure(rows, { run: "sft", yRange: [0, 12] }).layout.yaxis as { range: number[] }).range).toEqual([0, 12]);
   });
   it("takes chosen steps, without bars or reference, and the first run by default", () => {
     const fig = metricByPositionSliderFigure(rows, { steps: [0, 20, 99], band: false, reference: false, active: 0, metric: "kl" });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { tokenCells, tokenViewHtml } from "../../src/figures/tokenView";
+import { displayToken, tokenCells, tokenViewHtml } from "../../src/figures/tokenView";
 import type { TokenRow } from "../../src/stats/tokens";
 
 const HOSTILE = ["<script>alert(1)</script>", "</script>", "<img src=x onerror=alert(1)>", `"double" 'single'`, "a & b", ""];
@@ -10,7 +10,7 @@ const rows: TokenRow[] = [
 
 /** The visible text of the token spans, unescaped. */
 function tokenTexts(html: string): string[] {
-  return [...html.matchAll(/<span class="ad-tv-tok[^"]*" style="[^"]*" title="[^"]*">([^<]*)<\/span>/g)].map((m) =>
+  return [...html.matchAll(/<span class="ad-tv-tok[^"]*" style="[^"]*" title="[^"]*"><span class="ad-tv-t">([^<]*)<\/span>/g)].map((m) =>
     m[1].replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, "&"),
   );
 }
@@ -50,6 +50,32 @@ describe("tokenViewHtml", () => {
     // +1 of 1.5: 255 + (214 - 255) * 2/3 = 227.67 -> 228
     expect(bgs[3]).toBe("rgb(228,111,112)");
     expect(html).toContain("change in loss, step 0 \u2192 10");
+  });
+  it("prints each value under its token and a legend bar of the scale", () => {
+    const html = tokenViewHtml(rows, { step: 10 });
+    const values = [...html.matchAll(/<span class="ad-tv-v">([^<]*)<\/span>/g)].map((m) => m[1]);
+    expect(values).toEqual(["0.5", "1.5", "2", "3", "1", "2"]);
+    expect(html).toContain('class="ad-tv-bar" style="background:linear-gradient(to right,#fff,rgb(214,39,40))"');
+  });
+  it("decodes byte-level BPE markers for display and keeps the raw token in the hover", () => {
+    expect(displayToken("\u0120the")).toBe(" the");
+    expect(displayToken("\u010a")).toBe("\u21b5\n");
+    expect(displayToken("\u2581Sorry")).toBe(" Sorry");
+    expect(displayToken("<0x0A>")).toBe("\u21b5\n");
+    expect(displayToken("\u0120caf\u00c3\u00a9")).toBe(" caf\u00e9"); // bytes 20 63 61 66 C3 A9
+    expect(displayToken("caf\u00c3\u00a9")).toBe("caf\u00e9"); // byte-level "é" without a space marker
+    expect(displayToken("caf\u00e9")).toBe("caf\u00e9"); // a real "é" (byte E9 alone is not UTF-8): as is
+    expect(displayToken("a\tb")).toBe("a\u21e5b");
+    const bpe = [
+      { step: 1, position: 0, token: "I", value: 1 },
+      { step: 1, position: 1, token: "\u0120can", value: 2 },
+      { step: 1, position: 2, token: "\u010a", value: 3 },
+      { step: 1, position: 3, token: "\u2581no", value: 4 },
+    ];
+    const html = tokenViewHtml(bpe);
+    expect(tokenTexts(html)).toEqual(["I", " can", "\u21b5", " no"]);
+    expect(html).toMatch(/<span class="ad-tv-v">3<\/span><\/span><br>/); // a line break after the newline token
+    expect(html).toContain("token &quot;\u0120can&quot;"); // raw text in the hover
   });
   it("shows positions when the logs have no token text, and handles no rows", () => {
     const html = tokenViewHtml([{ step: 1, position: 0, token: null, value: 1 }]);

@@ -78,7 +78,7 @@ describe("Parquet loads with the fast duplicate checks", () => {
     const c = await write("shard-c.parquet", [["a", 10, "e2", 0, 5], ["a", 20, "e1", 0, 4]]);
     const err = await loadTokenLogs([a, b], { progress: false }).catch((e) => e);
     expect(err).toBeInstanceOf(InvalidInputError);
-    expect((err as InvalidInputError).problems[0].reason).toBe("duplicate-key");
+    expect((err as InvalidInputError).problems[0].reason).toBe("duplicate-metric");
     const logs = await loadTokenLogs([a, c], { progress: false });
     expect(logs.report.tokens).toBe(4);
     logs.close();

@@ -8,10 +8,10 @@ import { loadAttackResults } from "../../src/attacks/load";
 import { buildReport, runDropdown, thinPositions } from "../../src/report/build";
 import { compactFigure, roundSignificant } from "../../src/report/compact";
 import { figureBlock, headerSection, skippedText } from "../../src/report/sections";
-import { classifyInputs, isAttackFile } from "../../src/cli/report";
+import { classifyInputs, isAttackFile, plotlyMegabytes } from "../../src/cli/report";
 import { main } from "../../src/cli/main";
 import type { Output } from "../../src/cli/output";
-import { HOSTILE_RUN, HOSTILE_TOKENS, writeReportFixture } from "./fixture";
+import { HOSTILE_RUN, HOSTILE_TOKENS, RUNS, writeReportFixture } from "./fixture";
 
 const dir = mkdtempSync(join(tmpdir(), "aligndepth-report-"));
 const fx = writeReportFixture(dir);
@@ -77,6 +77,18 @@ describe("report sections", () => {
     expect(menu.buttons.map((b) => b.label)).toEqual(["r1", "r2"]);
     expect(menu.buttons[1].args).toEqual([{ visible: [false, false, true, true] }, { "title.text": "two" }]);
   });
+
+  it("runDropdown fixes the y axis over all runs, so switching does not rescale it", () => {
+    const fig = (y: number[]) => ({ data: [{ name: "a", y }], layout: { yaxis: { title: { text: "loss" } } } });
+    const f = runDropdown([{ run: "r1", figure: fig([0, 12]) }, { run: "r2", figure: fig([2, 7.5]) }]);
+    // [0, 12] padded by 5% of 12 = 0.6 on each side; the buttons do not touch the axis.
+    const y = f.layout.yaxis as { range: number[]; autorange: boolean };
+    expect(y.autorange).toBe(false);
+    expect(y.range[0]).toBeCloseTo(-0.6, 12);
+    expect(y.range[1]).toBeCloseTo(12.6, 12);
+    const menu = (f.layout.updatemenus as Array<{ buttons: Array<{ args: Array<Record<string, unknown>> }> }>)[0];
+    expect(menu.buttons.every((b) => Object.keys(b.args[1] ?? {}).every((k) => !k.startsWith("yaxis")))).toBe(true);
+  });
 });
 
 describe("buildReport", () => {
@@ -116,8 +128,38 @@ describe("buildReport", () => {
     for (const id of ["compare", "by-position", "slider", "heatmap", "cumulative", "early-share", "kl", "gradient", "attacks", "tokens", "appendix"]) expect(html1).toContain(`<section id="${id}"`);
     expect(html1.match(/inlined by aligndepth/g)).toHaveLength(1);
     const ids = [...html1.matchAll(/<div id="([^"]+)" class="aligndepth-figure"/g)].map((m) => m[1]);
-    expect(ids).toEqual(["fig-compare", "fig-by-position", "fig-slider-0", "fig-slider-1", "fig-heatmap", "fig-cumulative", "fig-early-share", "fig-kl", "fig-gradient", "fig-asr-k", "fig-asr-prefix", "fig-asr-span", "fig-asr-heatmap"]);
+    expect(ids).toEqual(["fig-compare", "fig-by-position", "fig-by-probe-set", "fig-slider-0", "fig-slider-1", "fig-heatmap", "fig-cumulative", "fig-early-share", "fig-kl", "fig-gradient", "fig-asr-k", "fig-asr-prefix", "fig-asr-span", "fig-asr-heatmap"]);
     expect(markup(html1)).not.toMatch(/(src|href)="(https?:)?\/\//);
+  });
+
+  it("draws each run in one colour in every figure, and no figure offers a cloud button", () => {
+    const figures = [...html1.matchAll(/var figure = (\{.*\});\n/g)].map((m) => JSON.parse(m[1]) as { data: Array<Record<string, any>>; config: Record<string, unknown> });
+    expect(figures.length).toBe(14);
+    const seen = new Map<string, Set<string>>();
+    let traces = 0;
+    for (const f of figures) {
+      expect(f.config).toMatchObject({ showSendToCloud: false, showLink: false });
+      for (const t of f.data) {
+        const run = RUNS.find((r) => t.name === r || String(t.name).startsWith(`${r} `) || String(t.name).startsWith(`${r},`));
+        const color = t.line?.color ?? t.marker?.color;
+        if (!run || t.type === "heatmap" || typeof color !== "string") continue;
+        traces++;
+        if (!seen.has(run)) seen.set(run, new Set());
+        seen.get(run)!.add(color);
+      }
+    }
+    expect(traces).toBeGreaterThanOrEqual(10);
+    // The header names each run after a swatch of its colour.
+    expect(html1).toContain('<span class="swatch" style="color:#D55E00">&#9632;</span>&nbsp;sft');
+    // runColors over the sorted names: the hostile run ("<" sorts before "s") blue, sft vermillion.
+    expect([...seen.entries()].map(([r, c]) => [r, [...c]])).toEqual(expect.arrayContaining([[RUNS[0], ["#D55E00"]], [RUNS[1], ["#0072B2"]]]));
+    expect(seen.size).toBe(2);
+  });
+
+  it("gives every run's checkpoint slider one y range", () => {
+    const ranges = [...html1.matchAll(/var id = "fig-slider-\d+";\n\s*var figure = (\{.*\});\n/g)].map((m) => (JSON.parse(m[1]) as { layout: { yaxis: { range: number[] } } }).layout.yaxis.range);
+    expect(ranges.length).toBe(2);
+    expect(ranges[1]).toEqual(ranges[0]);
   });
 
   it("escapes every log string outside scripts", () => {
@@ -176,6 +218,20 @@ describe("aligndepth report (CLI)", () => {
     expect((await run(["report", fx.tokens, "--skip-invalid", "--metric", "nope", "--out", join(dir, "x.html"), "--no-progress"])).code).toBe(2);
   });
 
+  it("--recipe-pattern gives a recipe's runs one colour with thin lines; --ablation dashes", { timeout: 60_000 }, async () => {
+    const out = join(dir, "recipes.html");
+    // Both fixture runs contain a "t": one recipe "t" with two seeds.
+    const r = await run(["report", fx.tokens, "--skip-invalid", "--bootstrap", "0", "--recipe-pattern", "(?<recipe>t)", "--ablation", "t", "--out", out, "--no-progress"]);
+    expect(r.code, r.stderr).toBe(0);
+    const html = readFileSync(out, "utf8");
+    const fig = JSON.parse(html.match(/var id = "fig-cumulative";\n\s*var figure = (\{.*\});\n/)![1]) as { data: Array<{ line: { color: string; width: number; dash: string } }> };
+    expect(fig.data.map((t) => t.line)).toEqual([
+      { color: "#0072B2", dash: "dash", width: 1, shape: "hv" },
+      { color: "#0072B2", dash: "dash", width: 1, shape: "hv" },
+    ]);
+    expect(html).toContain("<code>--recipe-pattern</code> (?&lt;recipe&gt;t)");
+  });
+
   it("recognises attack results among the inputs and writes the same file twice", { timeout: 60_000 }, async () => {
     expect(await isAttackFile(fx.attacks)).toBe(true);
     expect(await isAttackFile(fx.tokens)).toBe(false);
@@ -189,6 +245,14 @@ describe("aligndepth report (CLI)", () => {
     }
     const [a, b] = outs.map((f) => readFileSync(f));
     expect(a.equals(b)).toBe(true);
+    // The help tells the truth about the size: the inlined build, and a file just above it.
+    const help = (await run(["report", "--help"])).stdout;
+    const mb = plotlyMegabytes();
+    expect(help).toContain(`cartesian build, ${mb} MB`);
+    expect(Number(mb)).toBeGreaterThan(1);
+    expect(a.length / 1e6).toBeGreaterThan(Number(mb));
+    expect(a.length / 1e6).toBeLessThan(Number(mb) + 0.5);
+    expect(help).not.toContain("4.8 MB");
     expect(a.toString()).toContain('id="fig-asr-k"');
     expect(a.toString()).toMatch(/aligndepth [0-9.]+ report\. One self-contained/); // no time stamp
   });

@@ -133,14 +133,21 @@ describe("convert round trips bit for bit", () => {
     expect(none.code).toBe(2);
   });
 
-  it("inputs with different columns are refused, naming the column", async () => {
+  it("inputs with different labels are refused, naming the column; a metric one input lacks is written as not measured", async () => {
     const a = join(D, "a.jsonl");
     const b = join(D, "b.jsonl");
-    writeFileSync(a, `${JSON.stringify({ run: "a", step: 0, example: 1, position: 0, loss: 0.5, kl: 0.1 })}\n`);
+    writeFileSync(a, `${JSON.stringify({ run: "a", step: 0, example: 1, position: 0, loss: 0.5, kl: 0.1, token: "x" })}\n`);
     writeFileSync(b, `${JSON.stringify({ run: "b", step: 0, example: 1, position: 0, loss: 0.5 })}\n`);
     const r = await cli(["convert", a, b, "--out", join(D, "ab.jsonl")]);
     expect(r.code).toBe(1);
-    expect(r.stderr[0]).toMatch(/field "kl": missing in some inputs/);
+    expect(r.stderr[0]).toMatch(/field "token": missing in some inputs/);
+    // METRICS 1.2: kl not measured for run b is a null, not a reason to refuse.
+    writeFileSync(a, `${JSON.stringify({ run: "a", step: 0, example: 1, position: 0, loss: 0.5, kl: 0.1 })}\n`);
+    const ok = await cli(["convert", a, b, "--out", join(D, "ab.jsonl")]);
+    expect(ok.code).toBe(0);
+    expect(readFileSync(join(D, "ab.jsonl"), "utf8")).toBe(
+      '{"run":"a","step":0,"example":"1","position":0,"loss":0.5,"kl":0.1}\n{"run":"b","step":0,"example":"1","position":0,"loss":0.5,"kl":null}\n',
+    );
   });
 
   const lab = existsSync("data/lab") ? readdirSync("data/lab").filter((f) => /^(tokens|gradnorm)-.*\.jsonl\.gz$/.test(f)).sort() : [];

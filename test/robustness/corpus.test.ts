@@ -26,35 +26,38 @@ interface Case {
   lines: Line[];
   /** Row-level: skip mode loads the rest (or says there is nothing left); checks rows in = used + skipped. */
   rowLevel?: boolean;
+  /** Value-level (METRICS 1.2): skip mode drops the invalid value only, keeps its record, and counts it by metric and reason. */
+  valueLevel?: boolean;
 }
 
 const NO_ROWS = (f: string) => `${f}: no valid token rows to load`;
+const NO_METRIC = "a scored row with no metric value (every metric is absent or null; rows that are not tokens of the log are named with --mask, --unscored or --span)";
 
 const CASES: Record<string, Case> = {
   "truncated last line (a crashed run)": { inputs: ["$B/truncated.jsonl"], code: 1, rowLevel: true, lines: ["$B/truncated.jsonl:6: the last line is cut off (no closing bracket or newline: did the run crash while writing?)"] },
   "invalid JSON mid-file": { inputs: ["$B/invalid-json.jsonl"], code: 1, rowLevel: true, lines: ["$B/invalid-json.jsonl:3: invalid JSON (Expected double-quoted property name)"] },
-  NaN: { inputs: ["$B/nan.jsonl"], code: 1, rowLevel: true, lines: ['$B/nan.jsonl:3: field "loss": expected a finite number, got NaN'] },
-  Infinity: { inputs: ["$B/infinity.jsonl"], code: 1, rowLevel: true, lines: ['$B/infinity.jsonl:4: field "loss": expected a finite number, got Infinity'] },
-  "null metric": { inputs: ["$B/null-metric.jsonl"], code: 1, rowLevel: true, lines: ['$B/null-metric.jsonl:2: field "loss": expected a finite number, got null (a missing value is invalid, never a zero)'] },
-  "string metric": { inputs: ["$B/string-metric.jsonl"], code: 1, rowLevel: true, lines: ['$B/string-metric.jsonl:5: field "loss": expected a finite number, got a string ("0.125")'] },
+  NaN: { inputs: ["$B/nan.jsonl"], code: 1, valueLevel: true, lines: ['$B/nan.jsonl:3: field "loss": expected a finite number, got NaN'] },
+  Infinity: { inputs: ["$B/infinity.jsonl"], code: 1, valueLevel: true, lines: ['$B/infinity.jsonl:4: field "loss": expected a finite number, got Infinity'] },
+  "null metric": { inputs: ["$B/null-metric.jsonl"], code: 1, rowLevel: true, lines: [`$B/null-metric.jsonl:2: field "loss": ${NO_METRIC}`] },
+  "string metric": { inputs: ["$B/string-metric.jsonl"], code: 1, valueLevel: true, lines: ['$B/string-metric.jsonl:5: field "loss": expected a finite number, got a string ("0.125")'] },
   "negative position": { inputs: ["$B/negative-position.jsonl"], code: 1, rowLevel: true, lines: ['$B/negative-position.jsonl:3: field "position": expected an integer >= 0, got -1'] },
   "fractional position": { inputs: ["$B/fractional-position.jsonl"], code: 1, rowLevel: true, lines: ['$B/fractional-position.jsonl:3: field "position": expected an integer >= 0, got 2.5'] },
   "negative step": { inputs: ["$B/negative-step.jsonl"], code: 1, rowLevel: true, lines: ['$B/negative-step.jsonl:4: field "step": expected an integer >= 0, got -10'] },
   "fractional step": { inputs: ["$B/fractional-step.jsonl"], code: 1, rowLevel: true, lines: ['$B/fractional-step.jsonl:4: field "step": expected an integer >= 0, got 0.5'] },
   "wide arrays of different lengths": { inputs: ["$B/wide-length-mismatch.jsonl"], code: 1, rowLevel: true, lines: ['$B/wide-length-mismatch.jsonl:2: field "kl": array of length 2, but "loss" has length 3 (per-token arrays must have equal lengths)'] },
-  "missing run": { inputs: ["$B/missing-run.jsonl"], code: 1, rowLevel: true, lines: ['$B/missing-run.jsonl:2: field "run": missing required field (expected a string)'] },
-  "missing loss": { inputs: ["$B/missing-loss.jsonl"], code: 1, rowLevel: true, lines: ['$B/missing-loss.jsonl:3: field "loss": missing required field (expected a finite number)'] },
+  "missing run": { inputs: ["$B/missing-run.jsonl"], code: 1, rowLevel: true, lines: ['$B/missing-run.jsonl:2: field "run": missing required field (expected a string); the file\'s columns: run, step, example, position, loss'] },
+  "missing loss": { inputs: ["$B/missing-loss.jsonl"], code: 1, rowLevel: true, lines: [`$B/missing-loss.jsonl:3: field "loss": ${NO_METRIC}`] },
   "unknown layout": { inputs: ["$B/unknown-layout.jsonl"], code: 1, rowLevel: true, lines: ['$B/unknown-layout.jsonl:1: field "position": unknown layout: a long record needs a "position" field, a wide record per-token arrays such as "loss": [...]', NO_ROWS("$B/unknown-layout.jsonl")] },
   "duplicate key (long)": { inputs: ["$B/duplicate-key.jsonl"], code: 1, rowLevel: true, lines: ['$B/duplicate-key.jsonl:4: duplicate key: run "a", step 0, example 1, position 1 appears earlier'] },
   "duplicate key (wide, overlapping offsets)": { inputs: ["$B/duplicate-key-wide.jsonl"], code: 1, rowLevel: true, lines: ['$B/duplicate-key-wide.jsonl:2: duplicate key: run "a", step 0, example 1 already has positions 0..2'] },
   "example ids 1 and \"1\" collide": { inputs: ["$B/example-1-vs-string.jsonl"], code: 1, rowLevel: true, lines: ['$B/example-1-vs-string.jsonl:2: duplicate key: run "a", step 0, example "1", position 0 appears earlier'] },
+  // METRICS 1.5: one line per (file, field, reason), the first locations and a count of the rest.
   "duplicate key across files": { inputs: ["$B/bom.jsonl", "$B/crlf.jsonl"], code: 1, lines: [
-    /^\$B\/crlf\.jsonl: duplicate key across files: run "a", step 0, example "1", position 0 is also in \$B\/bom\.jsonl \(the same file twice, or a resumed run\? pass one of them\)$/,
-    ...Array(5).fill(/^\$B\/crlf\.jsonl: duplicate key across files: run "a", step \d+, example "1", position \d is also in \$B\/bom\.jsonl/)] },
+    /^\$B\/crlf\.jsonl: field "loss": the same metric twice for 6 keys \(run "a", step 0, example "1", position 0\), (\(run "a", step \d+, example "1", position \d\), ){3}\(run "a", step 10, example "1", position 1\) and 1 more: also in \$B\/bom\.jsonl \(the same file twice, a resumed run, or a file that should carry other metrics only\? pass one of them\)$/] },
   "duplicate JSON field": { inputs: ["$B/duplicate-json-field.jsonl"], code: 1, rowLevel: true, lines: ['$B/duplicate-json-field.jsonl:2: field "loss": appears twice in this record (which value is meant?)'] },
   "field names differing only in case": { inputs: ["$B/case-collision.jsonl"], code: 1, rowLevel: true, lines: [
-    '$B/case-collision.jsonl:1: field "Loss": differs from field "loss" only in case (column names are case-insensitive)',
-    '$B/case-collision.jsonl:2: field "Loss": differs from field "loss" only in case (column names are case-insensitive)',
+    // Nothing loads (skip mode leaves no row): one line per (file, field, reason) with its lines (METRICS 1.5).
+    '$B/case-collision.jsonl:1: field "Loss": differs from field "loss" only in case (column names are case-insensitive) (2 lines: 1, 2)',
     NO_ROWS("$B/case-collision.jsonl")] },
   "token_id beyond 64 bits": { inputs: ["$B/token-id-overflow.jsonl"], code: 1, rowLevel: true, lines: ['$B/token-id-overflow.jsonl:2: field "token_id": expected an integer in the 64-bit range, got 1e+23'] },
   "unpaired surrogate": { inputs: ["$B/lone-surrogate.jsonl"], code: 1, rowLevel: true, lines: ['$B/lone-surrogate.jsonl:2: field "token": a string with an unpaired surrogate (\\ud800-\\udfff): not valid Unicode text'] },
@@ -69,14 +72,14 @@ const CASES: Record<string, Case> = {
   "empty file": { inputs: ["$B/empty.jsonl"], code: 1, lines: ["$B/empty.jsonl: the file is empty (0 bytes)"] },
   "blank lines only": { inputs: ["$B/blank-lines-only.jsonl"], code: 1, lines: ["$B/blank-lines-only.jsonl: the file holds no records"] },
   "CSV: header only": { inputs: ["$B/header-only.csv"], code: 1, lines: ["$B/header-only.csv: the file has a header but no records"] },
-  "CSV: nan": { inputs: ["$B/csv-nan.csv"], code: 1, rowLevel: true, lines: ['$B/csv-nan.csv:3: field "loss": expected a finite number, got nan'] },
+  "CSV: nan": { inputs: ["$B/csv-nan.csv"], code: 1, valueLevel: true, lines: ['$B/csv-nan.csv:3: field "loss": expected a finite number, got nan'] },
   "CSV: ragged row": { inputs: ["$B/csv-ragged.csv"], code: 1, rowLevel: true, lines: ["$B/csv-ragged.csv:4: 5 fields, but the header has 6"] },
   "CSV: unterminated quote": { inputs: ["$B/csv-unterminated-quote.csv"], code: 1, rowLevel: true, lines: ["$B/csv-unterminated-quote.csv:3: the last record is cut off (an unterminated quoted field: did the run crash while writing?)"] },
   "CSV: semicolons": { inputs: ["$B/semicolon.csv"], code: 1, lines: ['$B/semicolon.csv:1: field "run": missing from the header (the delimiter must be a comma)'] },
-  "a JSON array, not JSON Lines": { inputs: ["$B/json-array.json"], code: 1, rowLevel: true, lines: ["$B/json-array.json:1: invalid JSON (Unexpected end of JSON input)", "$B/json-array.json:2: invalid JSON (Unexpected non-whitespace character)", NO_ROWS("$B/json-array.json")] },
+  "a JSON array, not JSON Lines": { inputs: ["$B/json-array.json"], code: 1, rowLevel: true, lines: ["$B/json-array.json:1: invalid JSON (Unexpected end of JSON input) (2 lines: 1, 2)", NO_ROWS("$B/json-array.json")] },
   "not gzip": { inputs: ["$B/bad-gzip.jsonl.gz"], code: 1, lines: ["$B/bad-gzip.jsonl.gz: not a valid gzip file (invalid code lengths set)"] },
   "not Parquet": { inputs: ["$B/not-parquet.parquet"], code: 1, lines: [/^\$B\/not-parquet\.parquet: not a valid Parquet file \(.*magic bytes.*\)$/] },
-  "schemas disagree": { inputs: ["$B/schema-a.jsonl", "$B/schema-b.jsonl"], code: 1, lines: ['$B/schema-b.jsonl:1: field "reward": expected a finite number, got a string ("high")', '$B/schema-b.jsonl:2: field "reward": expected a finite number, got a string ("low")'] },
+  "schemas disagree": { inputs: ["$B/schema-a.jsonl", "$B/schema-b.jsonl"], code: 1, lines: ['$B/schema-b.jsonl:1: field "reward": expected a finite number, got a string ("high") (2 lines: 1, 2)'] },
   "glob matching nothing": { inputs: ["$B/nothing-*.jsonl"], code: 1, lines: ["$B/nothing-*.jsonl: no file matches this pattern"] },
   "a directory": { inputs: ["$B"], code: 1, lines: ["$B: is a directory (pass its files, or a glob such as '$B/*.jsonl')"] },
   "a missing file": { inputs: ["$B/no-such-file.jsonl"], code: 1, lines: ["$B/no-such-file.jsonl: no such file"] },
@@ -85,7 +88,7 @@ const CASES: Record<string, Case> = {
   "invalid UTF-8 (CSV)": { inputs: ["$T/invalid-utf8.csv"], code: 1, lines: ["$T/invalid-utf8.csv:3: not valid UTF-8 text"] },
   "a 50 MB line of invalid JSON": { inputs: ["$T/huge-bad.jsonl"], code: 1, rowLevel: true, lines: [/^\$T\/huge-bad\.jsonl:2: invalid JSON \(.*\)$/] },
   "truncated Parquet": { inputs: ["$T/truncated.parquet"], code: 1, lines: [/^\$T\/truncated\.parquet: not a valid Parquet file \(.+\)$/] },
-  "Parquet with NaN": { inputs: ["$T/nan.parquet"], code: 1, rowLevel: true, lines: ['$T/nan.parquet:3: field "loss": expected a finite number (null, NaN or infinite)'] },
+  "Parquet with NaN": { inputs: ["$T/nan.parquet"], code: 1, valueLevel: true, lines: ['$T/nan.parquet:3: field "loss": expected a finite number (NaN or infinite; a null is a value not measured)'] },
   "truncated gzip (a crashed run)": { inputs: ["$T/cut.jsonl.gz"], code: 1, rowLevel: true, lines: [/^\$T\/cut\.jsonl\.gz:\d+: the last line is cut off \(no closing bracket or newline: did the run crash while writing\?\)$/] },
 };
 
@@ -161,11 +164,14 @@ describe("broken-input corpus", () => {
           expect(r.stdout.length, `${where}: ${r.stdout.join("\n")}`).toBe(lines.length);
           r.stdout.forEach((l, i) => expect(matches(l, lines[i]), `${where}: line ${i + 1}: ${l}`).toBe(true));
         } else {
-          const errs = r.stderr.filter((l) => l.startsWith("error: ")).map((l) => l.slice(7));
+          // One line per (file, field, reason) (METRICS 1.5): a group's line ends with its count and first lines.
+          const strip = (l: string) => l.replace(/ \(\d+ (lines|rows): [\d, ]+( and \d+ more)?\)$/, "");
+          const errs = r.stderr.filter((l) => l.startsWith("error: ")).map((l) => strip(l.slice(7)));
+          const expected = lines.map((l) => (typeof l === "string" ? strip(l) : l));
           expect(errs.length, `${where}: ${r.stderr.join("\n")}`).toBeGreaterThan(0);
           expect(r.stderr.length).toBe(errs.length); // nothing else on stderr (no stack, no progress)
-          expect(matches(errs[0], lines[0]), `${where}: ${errs[0]}`).toBe(true);
-          for (const l of errs) expect(lines.some((x) => matches(l, x)), `${where}: unexpected line ${l}`).toBe(true);
+          expect(matches(errs[0], expected[0]), `${where}: ${errs[0]}`).toBe(true);
+          for (const l of errs) expect(expected.some((x) => matches(l, x)), `${where}: unexpected line ${l}`).toBe(true);
         }
       }
       // The API: a typed error with the same facts.
@@ -180,6 +186,23 @@ describe("broken-input corpus", () => {
       expect(first.line).toBe(m![2] === undefined ? null : Number(m![2]));
       expect(first.field).toBe(m![3] ?? null);
 
+      if (c.valueLevel) {
+        // Skip mode drops the invalid values only: every record used, the values counted by metric and reason.
+        const logs = await loadTokenLogs(inputs, { skipInvalid: true, progress: false });
+        try {
+          const r = logs.report;
+          expect(r.recordsSkipped).toBe(0);
+          expect(r.recordsUsed).toBe(r.records);
+          const dropped = Object.values(r.droppedValues ?? {}).flatMap((by) => Object.values(by)).reduce((a, b) => a + b, 0);
+          expect(dropped).toBe(lines.length);
+          const [{ n, m }] = await logs.engine.rows<{ n: number; m: number }>(`SELECT count(*) AS n, count(loss) AS m FROM ${logs.table}`);
+          expect(n).toBe(r.tokens);
+          expect(m).toBe(r.tokens - dropped);
+          expect(r.metricRows?.loss).toBe(m);
+        } finally {
+          logs.close();
+        }
+      }
       if (c.rowLevel) {
         // Skip mode: rows in = rows used + rows skipped, and the table holds exactly the used tokens.
         const logs = await loadTokenLogs(inputs, { skipInvalid: true, progress: false }).catch((e) => e);
