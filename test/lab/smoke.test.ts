@@ -38,7 +38,7 @@ describe.skipIf(!hasTorch)("lab smoke run", () => {
 
   it("writes token logs that `aligndepth validate` accepts (each log family on its own: they share keys)", async () => {
     const all = readdirSync(join(dir, "lab"));
-    for (const [family, n] of [["tokens-", runs.length], ["finetune-", runs.length]] as const) {
+    for (const [family, n] of [["tokens-", runs.length], ["gradnorm-", core.length], ["finetune-", runs.length]] as const) {
       const files = all.filter((f) => f.startsWith(family) && f.endsWith(".jsonl.gz"));
       expect(files).toHaveLength(n);
       let out = "";
@@ -64,6 +64,13 @@ describe.skipIf(!hasTorch)("lab smoke run", () => {
       }
     }
   });
+
+  it("token logs and gradient-norm files load together: grad_norm joins loss and kl by key", async () => {
+    const logs = await loadTokenLogs([join(dir, "lab", "tokens-*.jsonl.gz"), join(dir, "lab", "gradnorm-*.jsonl.gz")], { progress: false });
+    expect(logs.metrics).toEqual(expect.arrayContaining(["loss", "kl", "grad_norm"]));
+    expect(await logs.runs()).toEqual(runs);
+    logs.close();
+  }, 120_000);
 
   it("writes attack results the kit reads: every model, greedy and sampled, the out-of-distribution and fine-tuning attacks", async () => {
     const { records, report } = await loadAttackResults(join(dir, "lab", "attacks.jsonl.gz"));
