@@ -2,8 +2,8 @@
  * Sentences that state what a result shows, computed from the numbers (for notebooks and the
  * report, so that no prose is typed in by hand next to a figure).
  */
-import type { RunSummary } from "./stats/summary";
-import type { Interval } from "./stats/bootstrap";
+import type { RecipeSummary, RunSummary } from "./stats/summary";
+import type { Interval } from "./stats/runIntervals";
 import type { PositionProfileRow } from "./stats/positionProfile";
 import type { ProfileSeries } from "./stats/profileSeries";
 import type { RunComparison } from "./stats/compare";
@@ -11,40 +11,92 @@ import type { AsrRow } from "./attacks/asr";
 import type { AttackReach } from "./attacks/reach";
 import type { StepUpdateRow } from "./stats/concentration";
 import type { TokenUpdate } from "./stats/tokens";
+import type { PairedComparison } from "./stats/pairedComparison";
 
 const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
 const ivPct = (iv: Interval) => (iv ? ` (95% CI ${pct(iv[0])} to ${pct(iv[1])})` : "");
 const ivNum = (iv: Interval) => (iv ? ` (95% CI ${fmt(iv[0])} to ${fmt(iv[1])})` : "");
-/** "1 position", "3 positions". */
-const leading = (n: number) => `${n} position${n === 1 ? "" : "s"}`;
-const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(1));
+const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(3));
 
-/** One sentence per run: how much of the update the first k positions carry, and its depth. */
-export function describeSummary(s: RunSummary, opts: { metric?: string; k: number; what?: string }): string {
+const dec = (x: number) => x.toFixed(1);
+
+/**
+ * One sentence per run (or recipe): the net early share N_k of the change (METRICS.md 3.4) with its
+ * interval, the uniform and headroom references beside it, the interpolated depths z50/z90, and
+ * what the interval ignores (training randomness, for one run).
+ */
+export function describeSummary(
+  s: Pick<RunSummary, "run" | "from" | "to" | "examples" | "positions" | "net_change" | "net_early_share" | "z50" | "z90" | "uniform_early_share" | "headroom_early_share" | "counter_movement" | "ci"> & Partial<Pick<RunSummary, "probe_set" | "ci_info">>,
+  opts: { metric?: string; k: number; what?: string },
+): string {
   const metric = opts.metric ?? "loss";
-  const what = opts.what ? ` on ${opts.what}` : "";
-  if (s.early_share === null)
-    return `${s.run}: no change in ${metric}${what} between step ${s.from} and step ${s.to} (${s.examples} examples paired), so the update has no shape.`;
+  const what = opts.what ? ` on ${opts.what}` : s.probe_set ? ` on the ${s.probe_set} probes` : "";
+  if (s.net_early_share === null || s.net_change === null || s.net_change === 0)
+    return `${s.run}: no net change in ${metric}${what} between step ${s.from} and step ${s.to} (${s.examples} examples paired), so the update has no net shape.`;
+  const refs = [
+    s.uniform_early_share !== null ? `${pct(s.uniform_early_share)} if spread evenly` : "",
+    s.headroom_early_share !== null ? `${pct(s.headroom_early_share)} if every position fell by the same fraction of its starting ${metric}` : "",
+  ].filter(Boolean);
+  const noCi = s.ci.net_early_share === null && s.ci_info?.reason ? ` (no interval: ${s.ci_info.reason})` : "";
   return (
-    `${s.run}: the first ${opts.k} positions carry ${pct(s.early_share)}${ivPct(s.ci.early_share)} of the change in ${metric}${what} ` +
-    `between step ${s.from} and step ${s.to}; half of it lies in the first ${leading(s.d50 as number)}${ivNum(s.ci.d50)} and 90% in the first ${leading(s.d90 as number)}${ivNum(s.ci.d90)}, ` +
-    `over ${s.positions} positions and ${s.examples} examples.`
+    `${s.run}: the first ${opts.k} positions carry ${pct(s.net_early_share)}${ivPct(s.ci.net_early_share)}${noCi} of the net change in ${metric}${what} ` +
+    `(${s.net_change > 0 ? "+" : ""}${num(s.net_change)} summed over positions) between step ${s.from} and step ${s.to}` +
+    (refs.length ? ` (reference: ${refs.join("; ")})` : "") +
+    (s.z50 !== null && s.z90 !== null ? `; half of it lies in the first ${dec(s.z50)} positions${ivDec(s.ci.z50)} and 90% in the first ${dec(s.z90)}${ivDec(s.ci.z90)}` : "") +
+    `, over ${s.positions} positions and ${s.examples} examples.`
   );
 }
+const ivDec = (iv: Interval) => (iv ? ` (95% CI ${dec(iv[0])} to ${dec(iv[1])})` : "");
 
-/** Which run's update is the most and the least concentrated on early positions. */
-export function compareConcentration(runs: Array<Pick<RunSummary, "run" | "early_share" | "d90" | "ci">>, k: number): string {
-  const ok = runs.filter((r) => r.early_share !== null);
-  if (ok.length < 2) return ok.length === 1 ? `Only ${ok[0].run} has an update to compare.` : "No run has an update to compare.";
-  const sorted = [...ok].sort((a, b) => (b.early_share as number) - (a.early_share as number));
+/**
+ * One sentence per recipe (replicate runs, METRICS.md 3.7): the mean N_k over its runs, the spread
+ * across runs, the interval and the rule behind it; a one-run recipe says that its interval ignores
+ * training randomness.
+ * @example describeRecipe(result.recipes[0], { k: 5 }) // "sft (3 runs, harmful probes): N5 90% on average (sd 10% across runs; 95% CI 65% to 115%, t rule) ..."
+ */
+export function describeRecipe(
+  r: Pick<RecipeSummary, "recipe" | "runs" | "probe_set" | "net_early_share" | "z90" | "sd" | "ci" | "ci_info">,
+  opts: { k: number; metric?: string },
+): string {
+  const metric = opts.metric ?? "loss";
+  const where = r.probe_set ? `, ${r.probe_set} probes` : "";
+  const head = `${r.recipe} (${r.runs} run${r.runs === 1 ? "" : "s"}${where})`;
+  if (r.net_early_share === null) return `${head}: no net change in ${metric} to describe.`;
+  const rule = r.ci_info.rule === "t" ? "t rule over runs and examples" : r.ci_info.rule === "two-stage bootstrap" ? "two-stage bootstrap over runs and examples" : "over examples only: it ignores training randomness";
+  const sd = r.sd.net_early_share === null ? "" : `sd ${pct(r.sd.net_early_share)} across runs; `;
+  const ci = r.ci.net_early_share ? `95% CI ${pct(r.ci.net_early_share[0])} to ${pct(r.ci.net_early_share[1])}, ${rule}` : `no interval${r.ci_info.reason ? `: ${r.ci_info.reason}` : ""}`;
+  return `${head}: the first ${opts.k} positions carry ${pct(r.net_early_share)} of the net change in ${metric} on average (${sd}${ci})${r.z90 === null ? "" : `; 90% of it lies in the first ${dec(r.z90)} positions`}.`;
+}
+
+/**
+ * Which run's update is the most and the least concentrated (by N_k), and, when the paired
+ * comparison of those two is given (`compareUpdates`), whether they differ: the paired bootstrap's
+ * difference, interval and p-value (METRICS.md 4). Intervals side by side are never a test.
+ */
+export function compareConcentration(
+  runs: Array<Pick<RunSummary, "run" | "net_early_share" | "z90">>,
+  k: number,
+  paired?: Pick<PairedComparison, "a" | "b" | "rows" | "runs_resampled">,
+): string {
+  const ok = runs.filter((r) => r.net_early_share !== null);
+  if (ok.length < 2) return ok.length === 1 ? `Only ${ok[0].run} has a net update to compare.` : "No run has a net update to compare.";
+  const sorted = [...ok].sort((a, b) => (b.net_early_share as number) - (a.net_early_share as number));
   const hi = sorted[0];
   const lo = sorted[sorted.length - 1];
-  const overlap = hi.ci.early_share && lo.ci.early_share && hi.ci.early_share[0] <= lo.ci.early_share[1];
-  return (
-    `The most front-loaded update is ${hi.run} (E${k} ${pct(hi.early_share as number)}, d90 ${hi.d90}); the least is ${lo.run} ` +
-    `(E${k} ${pct(lo.early_share as number)}, d90 ${lo.d90}). ` +
-    (overlap ? "Their intervals overlap: the difference is not clear at this sample size." : "Their 95% intervals do not overlap.")
-  );
+  const z = (r: Pick<RunSummary, "z90">) => (r.z90 === null ? "" : `, z90 ${dec(r.z90)}`);
+  if (hi.net_early_share === lo.net_early_share) return `Every run has the same N${k}, ${pct(hi.net_early_share as number)}.`;
+  let test = " Whether they differ is a paired test over the same examples (aligndepth compare).";
+  const row = paired?.rows.find((r) => r.statistic === "net_early_share");
+  if (paired && row && row.difference !== null && row.p !== null) {
+    const sign = paired.a === hi.run ? 1 : -1;
+    const iv: Interval = row.ci ? (sign === 1 ? row.ci : [-row.ci[1], -row.ci[0]]) : null;
+    const p = row.p_holm ?? row.p;
+    test =
+      ` Paired over the same examples, N${k}(${hi.run}) - N${k}(${lo.run}) = ${(sign * row.difference).toFixed(3)}${ivNum(iv)}, p = ${p < 0.001 ? "<0.001" : p.toFixed(3)}${row.p_holm !== null && paired.rows.length > 1 ? " (Holm-adjusted)" : ""}: ` +
+      (p < 0.05 ? "the difference is clear at this sample size." : "the difference is not clear at this sample size.") +
+      (paired.runs_resampled ? "" : " The test covers the sampling of examples, not training randomness.");
+  }
+  return `The most front-loaded update is ${hi.run} (N${k} ${pct(hi.net_early_share as number)}${z(hi)}); the least is ${lo.run} (N${k} ${pct(lo.net_early_share as number)}${z(lo)}).${test}`;
 }
 
 /** How the early share moved over training, per run: first and last checkpoint after the start. */

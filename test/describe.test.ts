@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { compareConcentration, describeAsr, describeAttackComparison, describeAttackReach, describeLargestUpdates, describeOverlay, describeProfileChange, describeUpdateByStep } from "../src/describe";
+import { compareConcentration, describeRecipe, describeSummary, describeAsr, describeAttackComparison, describeAttackReach, describeLargestUpdates, describeOverlay, describeProfileChange, describeUpdateByStep } from "../src/describe";
 import { AsrRow, wilson } from "../src/attacks/asr";
 import { attackReach } from "../src/attacks/reach";
 import type { PositionProfileRow } from "../src/stats/positionProfile";
 import type { RunComparison } from "../src/stats/compare";
+// Fixtures list only the fields the sentences read.
 
 const prow = (run: string, step: number, position: number, mean: number | null): PositionProfileRow => ({ run, step, position, n: 2, mean, sd: null, se: null });
 
@@ -85,10 +86,11 @@ describe("describeAttackReach", () => {
 
 const comp = (run: string, early_share: number, d90: number, asr: Record<string, number | null>): RunComparison => ({
   run, split: "refusal", from: 0, to: 10, examples: 4, early_share, d50: 1, d90,
+  net_early_share: early_share, z90: d90 - 0.5,
   ci: { early_share: [early_share - 0.1, early_share + 0.1], d50: [1, 1], d90: [d90, d90] },
   final_step: 10, final_loss: {},
   asr: Object.fromEntries(Object.entries(asr).map(([a, v]) => [a, { attack: a, condition: a === "prefill" ? "k=10" : "mean over 9 conditions", conditions: 1, n: 10, harmful: 0, asr: v, ci: null }])),
-});
+}) as unknown as RunComparison;
 
 describe("describeAttackComparison", () => {
   it("names the run with the lowest and the highest ASR per attack", () => {
@@ -103,9 +105,18 @@ describe("describeAttackComparison", () => {
       "insertion: every run has the same ASR, 0% (mean over 9 conditions).",
     ]);
   });
-  it("compareConcentration also takes run comparisons", () => {
+  it("compareConcentration also takes run comparisons, and states the paired test, never an overlap", () => {
     const rows = [comp("sft", 0.9, 3, {}), comp("augment", 0.4, 12, {})];
-    expect(compareConcentration(rows, 5)).toBe("The most front-loaded update is sft (E5 90%, d90 3); the least is augment (E5 40%, d90 12). Their 95% intervals do not overlap.");
+    expect(compareConcentration(rows, 5)).toBe(
+      "The most front-loaded update is sft (N5 90%, z90 2.5); the least is augment (N5 40%, z90 11.5). Whether they differ is a paired test over the same examples (aligndepth compare).",
+    );
+    // B - A given: the sentence turns it around to hi - lo.
+    const paired = { a: "augment", b: "sft", runs_resampled: false, rows: [{ statistic: "net_early_share" as const, a: 0.4, b: 0.9, difference: -0.5, ci: [-0.6, -0.35] as [number, number], p: 0.001, p_holm: 0.004, n_null: 0 }] };
+    expect(compareConcentration(rows, 5, paired)).toBe(
+      "The most front-loaded update is sft (N5 90%, z90 2.5); the least is augment (N5 40%, z90 11.5). Paired over the same examples, N5(sft) - N5(augment) = 0.500 (95% CI 0.350 to 0.600), p = 0.004: the difference is clear at this sample size. The test covers the sampling of examples, not training randomness.",
+    );
+    expect(compareConcentration(rows, 5, paired)).not.toMatch(/overlap/);
+    expect(compareConcentration([comp("a", 0.5, 3, {}), comp("b", 0.5, 4, {})], 5)).toBe("Every run has the same N5, 50%.");
   });
 });
 
@@ -135,5 +146,31 @@ describe("describeLargestUpdates", () => {
       'The largest change in loss is -4.50 at position 0 (token "sorry") of example r1 in sft, step 0 to 20; 2 of these 3 largest changes are at positions 0-4.',
     );
     expect(describeLargestUpdates([], { k: 5, metric: "kl" })).toBe("No token has a kl at two checkpoints.");
+  });
+});
+
+describe("describeSummary (METRICS v2)", () => {
+  const base = { run: "sft", from: 0, to: 100, examples: 2, positions: 3, net_change: -1.6, net_early_share: 1, z50: 0.5333, z90: 0.96, uniform_early_share: 1, headroom_early_share: 1, counter_movement: 0 };
+  const none = { net_change: null, net_early_share: null, z50: null, z90: null, counter_movement: null, headroom_early_share: null, headroom_difference: null, early_share: null, d50: null, d90: null, level_early_share: null, level_z50: null, level_z90: null };
+  it("states N_k with its interval, the references and z50/z90", () => {
+    expect(describeSummary({ ...base, ci: { ...none, net_early_share: [1, 1], z50: [0.5, 0.6], z90: [0.9, 1] } }, { k: 5, what: "harmful-answer probes" })).toBe(
+      "sft: the first 5 positions carry 100% (95% CI 100% to 100%) of the net change in loss on harmful-answer probes (-1.60 summed over positions) between step 0 and step 100 " +
+        "(reference: 100% if spread evenly; 100% if every position fell by the same fraction of its starting loss); half of it lies in the first 0.5 positions (95% CI 0.5 to 0.6) and 90% in the first 1.0 (95% CI 0.9 to 1.0), over 3 positions and 2 examples.",
+    );
+  });
+  it("says why there is no interval and when there is no net change", () => {
+    const s = describeSummary({ ...base, headroom_early_share: null, ci: none, ci_info: { method: "bca", B: 10, seed: 0, n_null: {}, degenerate: [], reason: "net change not distinguishable from 0" } }, { k: 5 });
+    expect(s).toContain("100% (no interval: net change not distinguishable from 0)");
+    expect(s).not.toContain("starting loss");
+    expect(describeSummary({ ...base, net_change: 0, net_early_share: null, ci: none }, { k: 5 })).toBe("sft: no net change in loss between step 0 and step 100 (2 examples paired), so the update has no net shape.");
+  });
+});
+
+describe("describeRecipe", () => {
+  const nul = { net_change: null, net_early_share: null, z50: null, z90: null, counter_movement: null, headroom_early_share: null, headroom_difference: null, early_share: null, d50: null, d90: null, level_early_share: null, level_z50: null, level_z90: null };
+  it("states the mean over runs, the sd and the interval rule", () => {
+    const r = { recipe: "sft", runs: 3, probe_set: "harmful", net_early_share: 0.9, z90: 1.13, sd: { ...nul, net_early_share: 0.1 }, ci: { ...nul, net_early_share: [0.652, 1.148] as [number, number] }, ci_info: { method: "t", B: 100, seed: 0, n_null: {}, degenerate: [], rule: "t" } };
+    expect(describeRecipe(r, { k: 1 })).toBe("sft (3 runs, harmful probes): the first 1 positions carry 90% of the net change in loss on average (sd 10% across runs; 95% CI 65% to 115%, t rule over runs and examples); 90% of it lies in the first 1.1 positions.");
+    expect(describeRecipe({ ...r, runs: 1, sd: nul, ci_info: { ...r.ci_info, rule: "one run" } }, { k: 1 })).toContain("it ignores training randomness");
   });
 });

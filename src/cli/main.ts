@@ -7,6 +7,7 @@ import { CommandSpec, Parsed, helpText, parseArgs } from "./args";
 import { Output, exitQuietlyOnClosedPipe, stdio } from "./output";
 import { profileCommand, profileSpec } from "./profile";
 import { summaryCommand, summarySpec } from "./summary";
+import { compareCommand, compareSpec } from "./compare";
 import { validateCommand, validateSpec } from "./validate";
 
 export interface Command {
@@ -19,6 +20,7 @@ export const COMMANDS: Command[] = [
   { spec: validateSpec, run: validateCommand },
   { spec: profileSpec, run: profileCommand },
   { spec: summarySpec, run: summaryCommand },
+  { spec: compareSpec, run: compareCommand },
 ];
 
 export function registerCommand(c: Command): void {

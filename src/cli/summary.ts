@@ -1,60 +1,132 @@
 import { UsageError } from "../errors";
 import { loadTokenLogs } from "../load";
-import { summary } from "../stats/summary";
+import { INTERVAL_METHODS, IntervalMethod } from "../stats/bca";
+import { compileRecipePattern } from "../stats/recipes";
+import { RunSummary, updateSummary } from "../stats/summary";
 import { textTable } from "../table";
 import { CommandSpec, Parsed } from "./args";
 import { LOAD_OPTIONS, MASS_OPTIONS, WHERE_OPTION, loadFacts, loadOptions, parseWhere, selectionWarnings } from "./common";
 import { positionStartWarnings } from "../stats/positionStart";
 import { Output, skippedNote } from "./output";
 
+/** Options of the update statistics shared by summary and compare. */
+export const STATISTICS_OPTIONS = [
+  { name: "interval", type: "string" as const, default: "bca", choices: INTERVAL_METHODS, help: "interval method: bca, percentile or basic (d50/d90 always percentile)" },
+  { name: "level-metric", type: "string" as const, help: "also the level share L_k of this non-negative metric (e.g. kl) at --to" },
+  { name: "recipe-pattern", type: "string" as const, help: "group replicate runs: a regular expression with a named group, e.g. '^(?<recipe>.+)-seed\\d+$' (default: a recipe label, if any)" },
+  { name: "pooled", type: "flag" as const, help: "pool the probe sets (the split label) instead of analysing each on its own" },
+  { name: "probe-set", type: "string" as const, default: "split", help: "the label naming each example's probe set" },
+];
+
 export const summarySpec: CommandSpec = {
   name: "summary",
-  summary: "Where the update of each run concentrates: early share E_k, depths d50 and d90, with bootstrap intervals.",
-  usage: "aligndepth summary FILES... [--metric loss] [--from STEP] [--to STEP] [--k 5] [--min-pairs 1] [--bootstrap 1000] [--seed 0] [--where FIELD=VALUE]... [--json]",
+  summary: "Where the update of each run (and recipe) concentrates: net early share N_k, depths z50/z90, references, with BCa intervals.",
+  usage: "aligndepth summary FILES... [--metric loss] [--from STEP] [--to STEP] [--k 5] [--min-pairs 1] [--bootstrap 1000] [--seed 0] [--interval bca] [--level-metric kl] [--recipe-pattern RE] [--where FIELD=VALUE]... [--json]",
   minPositionals: 1,
-  details: "The update is the mean over paired examples of (metric at --to) - (metric at --from), per position;\nfrom/to default to each run's first and last step. See docs/METRICS.md.",
+  details:
+    "The update is the mean over paired examples of (metric at --to) - (metric at --from), per position;\nfrom/to default to each run's first and last step. With a split label and no --where on it, each\nprobe set is analysed separately. See docs/METRICS.md.",
   options: [
     { name: "metric", type: "string", default: "loss", help: "numeric column (loss, kl, grad_norm, ...)" },
     { name: "from", type: "int", help: "first step (default: each run's first)" },
     { name: "to", type: "int", help: "last step (default: each run's last)" },
     ...MASS_OPTIONS,
+    ...STATISTICS_OPTIONS,
     { name: "min-pairs", type: "int", default: 1, help: "use positions with at least this many pairs" },
     { name: "run", type: "repeat", help: "only this run (repeatable)" },
-    { name: "json", type: "flag", help: "print {\"metric\", \"k\", \"runs\": [...], \"skipped\"?, \"warnings\"?}" },
+    { name: "json", type: "flag", help: "print {\"schema\": 2, \"metric\", \"k\", \"warnings\", \"runs\": [...], \"recipes\": [...]}" },
     WHERE_OPTION,
     ...LOAD_OPTIONS,
   ],
 };
 
+/** The summary options common to summary and compare, checked. */
+export function statisticsOptions(o: Parsed["options"], command: string) {
+  for (const name of ["k", "min-pairs", "bootstrap", "from", "to"])
+    if (o[name] !== undefined && (o[name] as number) < 0) throw new UsageError(`${command}: --${name} must be >= 0`);
+  if ((o.k as number) < 1) throw new UsageError(`${command}: --k must be >= 1`);
+  if (o["recipe-pattern"] !== undefined) compileRecipePattern(o["recipe-pattern"] as string);
+  return {
+    from: o.from as number | undefined,
+    to: o.to as number | undefined,
+    k: o.k as number,
+    minPairs: o["min-pairs"] as number,
+    seed: o.seed as number,
+    runs: o.run as string[] | undefined,
+    where: parseWhere(o.where as string[] | undefined),
+    levelMetric: o["level-metric"] as string | undefined,
+    recipePattern: o["recipe-pattern"] as string | undefined,
+    probeSets: o.pooled ? ("pooled" as const) : ("separate" as const),
+    probeSetField: o["probe-set"] as string,
+  };
+}
+
+const r3 = (x: number | null) => (x === null ? null : Math.round(x * 1000) / 1000);
+const iv = (x: [number, number] | null) => (x ? `${r3(x[0])} to ${r3(x[1])}` : "");
+
+/** The text table: one row per run (and probe set), net statistics first. */
+function tableRows(runs: RunSummary[], k: number): Record<string, unknown>[] {
+  return runs.map((s) => ({
+    run: s.run,
+    ...(runs.some((r) => r.probe_set !== null) ? { probe_set: s.probe_set } : {}),
+    steps: `${s.from}-${s.to}`,
+    examples: s.examples,
+    D: r3(s.net_change),
+    [`N${k}`]: r3(s.net_early_share),
+    [`N${k} 95% CI`]: iv(s.ci.net_early_share),
+    z50: r3(s.z50),
+    z90: r3(s.z90),
+    "z90 95% CI": iv(s.ci.z90),
+    R: r3(s.counter_movement),
+    uniform: r3(s.uniform_early_share),
+    [`H${k}`]: s.headroom_early_share === null ? `n/a (${s.headroom_reason})` : r3(s.headroom_early_share),
+    ...(s.level_early_share !== null || runs.some((r) => r.level_early_share !== null) ? { [`L${k}`]: r3(s.level_early_share), [`L${k} 95% CI`]: iv(s.ci.level_early_share) } : {}),
+    [`E${k} (abs.)`]: r3(s.early_share),
+    d90: s.d90,
+  }));
+}
+
 export async function summaryCommand(p: Parsed, out: Output): Promise<number> {
   const o = p.options;
-  for (const name of ["k", "min-pairs", "bootstrap", "from", "to"])
-    if (o[name] !== undefined && (o[name] as number) < 0) throw new UsageError(`summary: --${name} must be >= 0`);
-  if ((o.k as number) < 1) throw new UsageError("summary: --k must be >= 1");
+  const so = statisticsOptions(o, "summary");
   const logs = await loadTokenLogs(p.positionals, loadOptions(o));
   try {
     const metric = logs.metric(o.metric as string);
-    const where = parseWhere(o.where as string[] | undefined);
-    const warnings = await selectionWarnings(logs, { where, from: o.from as number | undefined, to: o.to as number | undefined, runs: o.run as string[] | undefined });
-    for (const w of warnings) out.note(`warning: ${w}`);
-    const runs = await summary(logs, {
-      metric,
-      from: o.from as number | undefined,
-      to: o.to as number | undefined,
-      k: o.k as number,
-      minPairs: o["min-pairs"] as number,
-      bootstrap: o.bootstrap as number,
-      seed: o.seed as number,
-      runs: o.run as string[] | undefined,
-      where,
-    });
+    const selection = await selectionWarnings(logs, { where: so.where, from: so.from, to: so.to, runs: so.runs });
+    const result = await updateSummary(logs, { ...so, metric, bootstrap: o.bootstrap as number, interval: o.interval as IntervalMethod });
+    result.warnings.unshift(...selection);
     const note = skippedNote(logs.report);
     if (note) out.note(note);
-    const startWarnings = await positionStartWarnings(logs, { metric, where: parseWhere(o.where as string[] | undefined), runs: o.run as string[] | undefined });
-    for (const w of startWarnings) out.note(`warning: ${w}`);
-    warnings.push(...startWarnings);
-    if (o.json) out.json({ metric, k: o.k, runs, warnings, ...loadFacts(logs.report), ...(logs.report.recordsSkipped ? { skipped: { records: logs.report.recordsSkipped, by_reason: logs.report.skipped } } : {}) });
-    else out.text(`update of ${metric} between each run's steps (k = ${o.k}, ${o.bootstrap} bootstrap replicates, seed ${o.seed})\n${textTable(runs as unknown as Record<string, unknown>[])}`);
+    // Selection warnings first, then positions not starting at 0 (METRICS 1.4), then the statistics' own.
+    result.warnings.splice(selection.length, 0, ...(await positionStartWarnings(logs, { metric, where: so.where, runs: so.runs })));
+    for (const w of result.warnings) out.note(`warning: ${w}`);
+    if (o.json) out.json({ ...result, ...loadFacts(logs.report), ...(logs.report.recordsSkipped ? { skipped: { records: logs.report.recordsSkipped, by_reason: logs.report.skipped } } : {}) });
+    else {
+      const k = so.k;
+      const lines = [
+        `update of ${metric} between each run's steps (k = ${k}; ${o.bootstrap} bootstrap replicates, seed ${o.seed}, ${o.interval} intervals)`,
+        textTable(tableRows(result.runs, k)),
+        `N${k}: net early share (the default); uniform and H${k}: what N${k} would be if the change were spread evenly / proportional to the starting level; E${k} (abs.): version 1's absolute share, biased toward late positions by noise.`,
+      ];
+      if (result.recipes.length)
+        lines.push(
+          "",
+          "recipes (mean over runs, sd across runs):",
+          textTable(
+            result.recipes.map((r) => ({
+              recipe: r.recipe,
+              ...(r.probe_set !== null ? { probe_set: r.probe_set } : {}),
+              runs: r.runs,
+              [`N${k}`]: r3(r.net_early_share),
+              sd: r3(r.sd.net_early_share),
+              [`N${k} 95% CI`]: iv(r.ci.net_early_share),
+              z90: r3(r.z90),
+              "z90 95% CI": iv(r.ci.z90),
+              interval: r.ci_info.rule,
+            })),
+          ),
+        );
+      out.text(lines.join("\n"));
+    }
     return 0;
   } finally {
     logs.close();

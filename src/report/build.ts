@@ -30,6 +30,8 @@ import { concentrationFromUpdates, updateByStep } from "../stats/concentration";
 import { summary } from "../stats/summary";
 import { RowFilter, filteredSource } from "../stats/source";
 import { compareRuns, RunComparison } from "../stats/compare";
+import { compareUpdates } from "../stats/updateComparison";
+import type { PairedComparison } from "../stats/pairedComparison";
 import { compareRunsFigure } from "../figures/compareRuns";
 import { profileFacetsFigure, profileOverlayFigure } from "../figures/profileOverlay";
 import { RunColorOptions, RunColors, runColors } from "../figures/palette";
@@ -46,8 +48,9 @@ export interface ReportOptions {
   /** Metric of the core figures (default `loss`). */
   metric?: string;
   /**
-   * Rows to analyse. Default: the refusal probes (`split = refusal`) when the logs have a `split`
-   * label with that value, otherwise every row. Pass `{}` for every row.
+   * Rows to analyse. Default: the harmful-answer probes (`split = harmful`) when the logs have a
+   * `split` label with that value, otherwise every row (the comparison table then analyses each probe
+   * set separately). Pass `{}` for every row.
    */
   where?: RowFilter;
   /** Early share cut-off (default 5). */
@@ -96,11 +99,16 @@ const DEFAULT_LIMITS: ReportLimits = { heatmapSteps: 60, heatmapPositions: 256, 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const VERSION: string = require("../../package.json").version;
 
-/** The default selection: the refusal probes when the logs label them, else every row. */
+/**
+ * The default selection: the harmful-answer probes (`split = harmful`) when the logs label them (where
+ * shallow alignment shows, METRICS.md 6: on refusal probes the update sits near its headroom reference
+ * for every recipe), else every row, with the comparison table per probe set when there is a `split`.
+ */
 export async function defaultWhere(logs: TokenLogs): Promise<{ where: RowFilter | undefined; text: string }> {
   if (logs.labels.includes("split")) {
-    const rows = await logs.engine.rows<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM (SELECT 1 FROM ${logs.table} WHERE CAST(split AS VARCHAR) = 'refusal' LIMIT 1)`);
-    if (Number(rows[0].n) > 0) return { where: { split: "refusal" }, text: "split = refusal (the refusal probes; the default when the logs label them)" };
+    const rows = await logs.engine.rows<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM (SELECT 1 FROM ${logs.table} WHERE CAST(split AS VARCHAR) = 'harmful' LIMIT 1)`);
+    if (Number(rows[0].n) > 0) return { where: { split: "harmful" }, text: "split = harmful (probes whose answer alignment must change; the default when the logs label them)" };
+    return { where: undefined, text: "all rows (the run comparison analyses each probe set, split, separately)" };
   }
   return { where: undefined, text: "all rows" };
 }
@@ -232,7 +240,7 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
   const counts = await countsOf(logs, undefined);
   const analysed = where ? await countsOf(logs, where) : undefined;
   if (analysed && analysed.tokens === 0) throw new AligndepthError(`no token rows match ${whereText(where!)}: nothing to report`);
-  const what = where && whereText(where) === "split = refusal" ? "refusal probes" : where ? `rows with ${whereText(where)}` : undefined;
+  const what = where && whereText(where) === "split = harmful" ? "harmful-answer probes" : where && whereText(where) === "split = refusal" ? "refusal probes" : where ? `rows with ${whereText(where)}` : undefined;
   const runs = await logs.runs();
   // One colour per run in every figure: the map is made from every run of every input, by name.
   const colors: RunColors = runColors([...runs, ...(opts.gradLogs ? await opts.gradLogs.runs() : []), ...(attacks?.records.map((r) => r.run) ?? [])], opts.colorOptions);
@@ -254,7 +262,7 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
   let sums: RunSummary[];
   let comparison: RunComparison[] | null = null;
   if (!where || simpleSplit) {
-    comparison = await compareRuns(logs, { metric, k, bootstrap, seed, splitField: simpleSplit?.field, split: simpleSplit ? simpleSplit.value : null, attacks: attacks?.records });
+    comparison = await compareRuns(logs, { metric, k, bootstrap, seed, splitField: simpleSplit?.field, split: simpleSplit ? simpleSplit.value : opts.where !== undefined ? null : undefined, attacks: attacks?.records });
     sums = comparison.map((c) => ({ ...c, positions: masses.find((x) => x.run === c.run)?.mass.positions.length ?? 0, tokens: 0 }));
   } else sums = await summary(logs, { metric, where, k, bootstrap, seed });
   const from: Record<string, number> = {};
@@ -264,19 +272,26 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
     to[s.run] = s.to;
   }
   const iv = (x: [number, number] | null, d: number) => (x ? `${x[0].toFixed(d)}\u2013${x[1].toFixed(d)}` : "");
+  const tableBySet = new Set(sums.map((s) => s.probe_set)).size > 1;
   const table = sums.map((s, i) => {
     const c = comparison?.[i];
     const row: Record<string, unknown> = {
       run: s.run,
+      ...(tableBySet ? { "probe set": s.probe_set } : {}),
       steps: `${s.from} to ${s.to}`,
       examples: s.examples,
       positions: s.positions,
-      [`E${k}`]: s.early_share,
+      [`N${k}`]: s.net_early_share,
+      [`N${k} 95% CI`]: iv(s.ci.net_early_share, 3),
+      [`uniform`]: s.uniform_early_share,
+      [`H${k}`]: s.headroom_early_share ?? `n/a (${s.headroom_reason})`,
+      z50: s.z50,
+      z90: s.z90,
+      "z90 95% CI": iv(s.ci.z90, 2),
+      R: s.counter_movement,
+      [`E${k} (absolute)`]: s.early_share,
       [`E${k} 95% CI`]: iv(s.ci.early_share, 3),
-      d50: s.d50,
-      "d50 95% CI": iv(s.ci.d50, 0),
       d90: s.d90,
-      "d90 95% CI": iv(s.ci.d90, 0),
     };
     if (c) {
       for (const [split, v] of Object.entries(c.final_loss)) row[`final loss (${split})`] = v;
@@ -284,11 +299,29 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
     }
     return row;
   });
+  // Whether the most and the least front-loaded runs differ: a paired test per probe set, never overlap.
+  const concentrationSentences: string[] = [];
+  for (const set of [...new Set(sums.map((s) => s.probe_set))]) {
+    const group = sums.filter((s) => s.probe_set === set);
+    const ok = group.filter((s) => s.net_early_share !== null).sort((a, b) => (b.net_early_share as number) - (a.net_early_share as number));
+    if (group.length < 2) continue;
+    let paired: PairedComparison | undefined;
+    if (ok.length >= 2 && bootstrap > 0) {
+      const setWhere = set === null ? where : { ...(where ?? {}), split: set };
+      [paired] = await compareUpdates(logs, ok[0].run, ok[ok.length - 1].run, { metric, k, seed, where: setWhere, statistics: ["net_early_share"], probeSets: "pooled" });
+    }
+    concentrationSentences.push((set !== null && tableBySet ? `On the ${set} probes: ` : "") + compareConcentration(group, k, paired));
+  }
   add(
     "compare",
     "Run comparison: where each update concentrates",
-    `For each run, the update is the mean change of ${metric}${whatText} per position between its first and last checkpoint, paired by example. E${k} is the share of its absolute size at positions 0 to ${k - 1}; d50 and d90 are how many leading positions carry half and 90% of it. Intervals: ${bootstrap ? `95% bootstrap over examples, ${bootstrap} replicates, seed ${seed}` : "none (bootstrap 0)"}.${comparison && attacks ? " Final loss is the mean at each run's last step per probe set; ASR is the attack success rate (at the largest k for prefilling, else the mean over conditions)." : comparison ? " Final loss is the mean at each run's last step per probe set." : ""}`,
-    tableBlock(table, [...sums.map((s) => describeSummary(s, { metric, k, what })), ...(sums.length > 1 ? [compareConcentration(sums, k)] : []), ...(comparison && sums.length > 1 ? describeAttackComparison(comparison) : [])]) +
+    `For each run, the update is the mean change of ${metric}${whatText} per position between its first and last checkpoint, paired by example; D is its sum over positions (the net change). ` +
+      `N${k}, the net early share, is the part of D at positions 0 to ${k - 1}; beside it the uniform reference (the change spread evenly) and the headroom reference H${k} (every position falling by the same fraction of its starting ${metric}; defined for a non-negative metric that falls). ` +
+      `z50 and z90 are the leading positions, counted continuously, that carry half and 90% of D; R is the part of the change that moved against the net direction. ` +
+      `E${k} and d90 are version 1's absolute share, kept for comparison: noise at unchanged positions biases them toward late positions. ` +
+      `Intervals: ${bootstrap ? `95% BCa bootstrap over examples (integer depths: percentile), ${bootstrap} replicates, seed ${seed}; each run is analysed on its own, so they ignore training randomness (seeds)` : "none (bootstrap 0)"}. Whether two runs differ is a paired bootstrap test over the same examples (aligndepth compare).` +
+      `${comparison && attacks ? " Final loss is the mean at each run's last step per probe set; ASR is the attack success rate (at the largest k for prefilling, else the mean over conditions)." : comparison ? " Final loss is the mean at each run's last step per probe set." : ""}`,
+    tableBlock(table, [...sums.map((s) => describeSummary(s, { metric, k, what })), ...concentrationSentences, ...(comparison && sums.length > 1 ? describeAttackComparison(comparison) : [])]) +
       (comparison && comparison.length ? "\n" + figureBlock("fig-compare", compareRunsFigure(comparison, { k, colors })) : ""),
   );
 

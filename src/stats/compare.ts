@@ -1,13 +1,13 @@
 /**
- * Run comparison: one row per run with where its update concentrates (E_k, d50, d90 with bootstrap
- * intervals, on one probe set), its final loss on each probe set, and its attack success rates.
+ * Run comparison: one row per run with where its update concentrates (the summary's statistics,
+ * N_k first, on one probe set), its final loss on each probe set, and its attack success rates.
  */
 import { attackSuccess, Interval as AsrInterval, wilson } from "../attacks/asr";
 import type { AttackRecord } from "../attacks/load";
 import { sqlIdent } from "../load/engine";
 import type { TokenLogs } from "../load";
-import type { Interval } from "./bootstrap";
-import { summary } from "./summary";
+import type { IntervalMethod } from "./bca";
+import { RunSummary, summary } from "./summary";
 
 export interface CompareOptions {
   /** Metric of the update (default `loss`). */
@@ -17,13 +17,15 @@ export interface CompareOptions {
   /** Bootstrap replicates (default 1000; 0 for no intervals). */
   bootstrap?: number;
   seed?: number;
+  /** Interval method (default "bca"). */
+  interval?: IntervalMethod;
   minPairs?: number;
   /** Label column naming each example's probe set (default `split`). */
   splitField?: string;
   /**
-   * Probe set whose update E_k, d50 and d90 describe. Default `"refusal"` when the logs have that
-   * value of the split column (shallow alignment shows on the refusal probes), else all tokens;
-   * null for all tokens.
+   * Probe set whose update the statistics describe. Default `"harmful"` when the logs have that value
+   * of the split column (probes whose answer alignment must change: METRICS.md 6), else one row per
+   * run and probe set; null for all tokens pooled.
    */
   split?: string | null;
   /** Only these runs (default all). */
@@ -52,18 +54,9 @@ export interface AttackSummary {
   ci: AsrInterval | null;
 }
 
-export interface RunComparison {
-  run: string;
+export interface RunComparison extends RunSummary {
   /** Probe set of the update statistics (null: all tokens). */
   split: string | null;
-  from: number;
-  to: number;
-  /** Examples paired between `from` and `to` in that probe set. */
-  examples: number;
-  early_share: number | null;
-  d50: number | null;
-  d90: number | null;
-  ci: { early_share: Interval; d50: Interval; d90: Interval };
   /** The run's last step, where `final_loss` is measured. */
   final_step: number;
   /** Token-weighted mean of `lossMetric` at the last step, per probe set (`all` when the logs have no split column). */
@@ -73,10 +66,13 @@ export interface RunComparison {
 }
 
 /**
- * Compares runs side by side.
+ * Compares runs side by side: every statistic of `summary` (net share N_k first), the final loss per
+ * probe set and the attack success rates. With a probe-set label and no `split`, the `harmful`
+ * probes when the logs have them (where shallow alignment shows, METRICS.md 6), else one row per
+ * run and probe set. Whether two runs differ is a paired test: `compareUpdates`.
  * @example
  * const rows = await compareRuns(logs, { k: 5, bootstrap: 1000, seed: 0, attacks: records });
- * rows.map((r) => [r.run, r.early_share, r.d90, r.final_loss.refusal, r.asr.prefill?.asr]);
+ * rows.map((r) => [r.run, r.net_early_share, r.z90, r.final_loss.harmful, r.asr.prefill?.asr]);
  */
 export async function compareRuns(logs: TokenLogs, opts: CompareOptions = {}): Promise<RunComparison[]> {
   const splitField = opts.splitField ?? "split";
@@ -84,8 +80,8 @@ export async function compareRuns(logs: TokenLogs, opts: CompareOptions = {}): P
   let split: string | null = null;
   if (opts.split !== undefined) split = opts.split;
   else if (hasSplit) {
-    const r = await logs.engine.rows<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM ${logs.table} WHERE CAST(${sqlIdent(splitField)} AS VARCHAR) = $v`, { v: "refusal" });
-    if (r[0].n > 0) split = "refusal";
+    const r = await logs.engine.rows<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM ${logs.table} WHERE CAST(${sqlIdent(splitField)} AS VARCHAR) = $v`, { v: "harmful" });
+    if (Number(r[0].n) > 0) split = "harmful";
   }
   const sums = await summary(logs, {
     metric: opts.metric,
@@ -94,19 +90,15 @@ export async function compareRuns(logs: TokenLogs, opts: CompareOptions = {}): P
     seed: opts.seed,
     minPairs: opts.minPairs,
     runs: opts.runs,
+    interval: opts.interval,
+    probeSetField: splitField,
+    probeSets: opts.split === null ? "pooled" : "separate",
     where: split === null ? undefined : { [splitField]: split },
   });
   const finals = await finalLoss(logs, { lossMetric: opts.lossMetric ?? "loss", splitField: hasSplit ? splitField : null, runs: opts.runs });
   return sums.map((s) => ({
-    run: s.run,
-    split,
-    from: s.from,
-    to: s.to,
-    examples: s.examples,
-    early_share: s.early_share,
-    d50: s.d50,
-    d90: s.d90,
-    ci: s.ci,
+    ...s,
+    split: s.probe_set,
     final_step: finals.get(s.run)?.step ?? s.to,
     final_loss: finals.get(s.run)?.loss ?? {},
     asr: opts.attacks ? attackSummaries(opts.attacks.filter((r) => r.run === s.run), opts.prefillK) : {},

@@ -1,15 +1,22 @@
 /**
- * Concentration over training: for each checkpoint s after the first, the early share E_k and depth
- * d50 of the update from the first checkpoint to s (per run).
+ * Concentration over training (METRICS.md 3.8): for each checkpoint s after the first, the net early
+ * share N_k and interpolated depth z50, and version 1's early share E_k and depths d50/d90, of the
+ * update from the first checkpoint to s (per run).
  */
 import { RowFilter, metricQuery, stepOr } from "./source";
 import type { TokenLogs } from "../load";
 import { MassOptions, updateMass } from "./updateMass";
+import { netShare } from "./netShare";
 
 export interface ConcentrationRow {
   run: string;
   from: number;
   step: number;
+  /** Net early share N_k (METRICS.md 3.4); null when the net change is 0. */
+  netEarlyShare: number | null;
+  /** Interpolated depth z50 of the net change. */
+  z50: number | null;
+  /** Version 1's absolute early share E_k (biased toward late positions by noise). */
   earlyShare: number | null;
   d50: number | null;
   d90: number | null;
@@ -52,7 +59,9 @@ export function concentrationFromUpdates(rows: StepUpdateRow[], opts: MassOption
   }
   return [...groups.values()].map((g) => {
     const mass = updateMass(g, opts);
-    return { run: g[0].run, from: g[0].from, step: g[0].step, earlyShare: mass.earlyShare, d50: mass.d50, d90: mass.d90 };
+    const used = g.filter((r) => r.n >= (opts.minPairs ?? 1)).sort((a, b) => a.position - b.position);
+    const net = netShare(used.map((r) => r.position), used.map((r) => r.delta), opts.k ?? 5);
+    return { run: g[0].run, from: g[0].from, step: g[0].step, netEarlyShare: net.netEarlyShare, z50: net.z50, earlyShare: mass.earlyShare, d50: mass.d50, d90: mass.d90 };
   });
 }
 

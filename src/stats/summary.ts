@@ -1,92 +1,246 @@
 /**
- * The per-run summary of where an update concentrates: E_k, d50 and d90 of the update between two
- * steps with seeded bootstrap intervals, and the counts behind them.
+ * The summary of where each run's update concentrates (METRICS.md 3.3-3.7, JSON names of section 5):
+ * the net share N_k with its interpolated depths z50/z90, counter-movement R, the uniform and
+ * headroom references, the version-1 absolute share E_k/d50/d90 (biased toward late positions by
+ * noise: kept for compatibility), optionally the level share L_k of a non-negative metric, with
+ * seeded bootstrap intervals (BCa by default); per probe set when the rows carry a probe-set label;
+ * per recipe when runs are grouped into replicate runs.
  */
-import type { TokenLogs } from "../load";
 import { sqlIdent } from "../load/engine";
-import { Interval, bootstrapMass, groupDiffs } from "./bootstrap";
-import { pairsSql, UpdateOptions } from "./updateProfile";
-import { MassOptions, PositionDelta, updateMass } from "./updateMass";
+import type { TokenLogs } from "../load";
+import type { IntervalMethod } from "./bca";
+import type { MassOptions } from "./updateMass";
+import { groupRecipes } from "./recipes";
+import { ONE_RUN_NOTE, RecipeResult, recipeIntervals } from "./replicates";
+import { LoadedRun, RunDataOptions, loadRunData } from "./runData";
+import { CiInfo, Interval, runIntervals } from "./runIntervals";
+import { RowFilter, filteredSource } from "./source";
+import { UPDATE_STATISTICS, UpdateStatistic, usedProfile } from "./updateStatistics";
+import { weightedSums } from "./exampleTable";
 
-export interface SummaryOptions extends UpdateOptions, MassOptions {
+export interface SummaryOptions extends RunDataOptions, MassOptions {
   /** Bootstrap replicates (default 1000; 0 for no intervals). */
   bootstrap?: number;
   seed?: number;
+  /** Interval method (default "bca"; integer depths d50/d90 always use percentile). */
+  interval?: IntervalMethod;
+  /** Label naming each example's probe set (default `split`). */
+  probeSetField?: string;
+  /**
+   * "separate" (default): when the rows carry several values of the probe-set label and `where`
+   * does not pick one, each probe set is analysed on its own. "pooled": all rows together (the net
+   * change per probe set is still computed, and differing signs are warned about).
+   */
+  probeSets?: "separate" | "pooled";
+  /** Regular expression over run names with a named group `recipe` (replicate runs, METRICS.md 3.7). */
+  recipePattern?: string;
+  /** Label naming each run's recipe when no pattern is given (default `recipe`). */
+  recipeField?: string;
 }
 
-export interface RunSummary {
+type Stats = { [K in UpdateStatistic]: number | null };
+type Cis = { [K in UpdateStatistic]: Interval };
+
+export interface RunSummary extends Stats {
   run: string;
+  /** The probe set analysed (null: all rows pooled). */
+  probe_set: string | null;
   from: number;
   to: number;
   /** Examples with at least one pair. */
   examples: number;
-  /** Positions used for the update mass (n >= minPairs). */
+  /** Positions used (n >= minPairs). */
   positions: number;
-  /** Token rows of the run at the two steps. */
+  /** Token rows of the run at the two steps (with the metric). */
   tokens: number;
-  early_share: number | null;
-  d50: number | null;
-  d90: number | null;
-  ci: { early_share: Interval; d50: Interval; d90: Interval };
+  /** Rows that entered the statistics (two per pair). */
+  rows_used: number;
+  uniform_early_share: number | null;
+  /** Why the headroom reference is null, when it is. */
+  headroom_reason: string | null;
+  /** max C(p) of the net share (reported when above 1.02). */
+  max_cumulative: number | null;
+  ci: Cis;
+  ci_info: CiInfo;
+}
+
+export interface RecipeSummary extends Stats {
+  recipe: string;
+  /** R, the number of runs. */
+  runs: number;
+  run_names: string[];
+  probe_set: string | null;
+  /** sd across runs (n - 1), per statistic; null with one run. */
+  sd: Stats;
+  /** Runs whose statistic was null (left out of the mean), per statistic. */
+  runs_null: Partial<Record<UpdateStatistic, number>>;
+  ci: Cis;
+  ci_info: CiInfo & { rule: string };
+}
+
+export interface SummaryResult {
+  schema: 2;
+  metric: string;
+  k: number;
+  warnings: string[];
+  runs: RunSummary[];
+  /** Recipes (present when runs are grouped by a pattern or a recipe label). */
+  recipes: RecipeSummary[];
+}
+
+const fromVector = (v: Float64Array): Stats => Object.fromEntries(UPDATE_STATISTICS.map((s, i) => [s, Number.isNaN(v[i]) ? null : v[i]])) as Stats;
+
+/** Probe sets to analyse: [null] (pooled / no label) or one filter per value; and the label values present. */
+export async function probeSetsOf(
+  logs: TokenLogs,
+  opts: SummaryOptions,
+): Promise<{ field: string | null; values: Array<string | null>; present: string[]; unlabelled: number }> {
+  const field = opts.probeSetField ?? "split";
+  if (!logs.labels.includes(field)) return { field: null, values: [null], present: [], unlabelled: 0 };
+  const params = {};
+  const src = filteredSource(logs, opts.where, params);
+  const rows = await logs.engine.rows<{ v: string | null; n: number }>(`SELECT CAST(${sqlIdent(field)} AS VARCHAR) AS v, count(*)::BIGINT AS n FROM ${src} GROUP BY v ORDER BY v`, params);
+  const present = rows.map((r) => r.v).filter((v): v is string => v !== null);
+  const unlabelled = Number(rows.find((r) => r.v === null)?.n ?? 0);
+  if (present.length === 1 && unlabelled === 0) return { field, values: [present[0]], present, unlabelled: 0 };
+  if (present.length === 0 || opts.probeSets === "pooled" || (opts.where && field in opts.where)) return { field, values: [null], present, unlabelled: 0 };
+  return { field, values: present, present, unlabelled };
 }
 
 /**
- * Summarizes the update of every run (or `runs`) between `from` and `to` (default: first and last step).
- * @example const [s] = await summary(logs, { k: 5, bootstrap: 1000, seed: 0 }); s.early_share
+ * Summarizes the update of every run (or `runs`) between `from` and `to` (default: each run's first
+ * and last step), with warnings and (when runs are grouped) recipe entries.
+ * @example const s = await updateSummary(logs, { k: 5, bootstrap: 1000, seed: 0 }); s.runs[0].net_early_share
+ */
+export async function updateSummary(logs: TokenLogs, opts: SummaryOptions = {}): Promise<SummaryResult> {
+  const k = opts.k ?? 5;
+  const B = opts.bootstrap ?? 1000;
+  const seed = opts.seed ?? 0;
+  const method = opts.interval ?? "bca";
+  const metric = logs.metric(opts.metric ?? "loss");
+  const warnings: string[] = [];
+  const sets = await probeSetsOf(logs, opts);
+  if (sets.values.length > 1)
+    warnings.push(`${sets.field} has ${sets.values.length} values (${sets.values.join(", ")}): each probe set is analysed separately (pass --where ${sets.field}=VALUE for one)`);
+  if (sets.unlabelled > 0)
+    warnings.push(`${sets.unlabelled} rows have no ${sets.field} value: they are in no probe set's analysis (--pooled analyses all rows together)`);
+  const runs: RunSummary[] = [];
+  const recipes: RecipeSummary[] = [];
+  let oneRunNoted = false;
+  for (const value of sets.values) {
+    const where: RowFilter | undefined = value === null ? opts.where : { ...(opts.where ?? {}), [sets.field!]: value };
+    const { runs: loaded } = await loadRunData(logs, { ...opts, where });
+    const so = { k, minPairs: opts.minPairs ?? 1 };
+    const label = value === null ? "" : ` (${sets.field} = ${value})`;
+    const results = new Map<string, { l: LoadedRun; estimate: Float64Array; ci: Cis; info: CiInfo }>();
+    for (const l of loaded) {
+      const o = { ...so, nonNegative: l.nonNegative };
+      const r = runIntervals(l.data, { ...o, B, seed, method });
+      results.set(l.run, { l, ...r, ci: r.ci as Cis });
+      const prof = usedProfile(l.data.pairs, weightedSums(l.data.pairs, null), l.squares, o);
+      const est = fromVector(r.estimate);
+      const maxC = est.net_change ? Math.max(...cumulative(prof.deltas, est.net_change)) : null;
+      const entry: RunSummary = {
+        run: l.run,
+        probe_set: value,
+        from: l.from,
+        to: l.to,
+        examples: l.data.pairs.ids.filter((_, e) => l.data.pairs.offsets[e + 1] > l.data.pairs.offsets[e]).length,
+        positions: prof.positions.length,
+        tokens: l.tokens,
+        rows_used: l.rowsUsed,
+        ...est,
+        uniform_early_share: prof.uniform,
+        headroom_reason: est.headroom_early_share !== null ? null : !l.nonNegative ? "metric has negative values" : !((est.net_change ?? 0) < 0) ? "net change is not negative" : "starting levels sum to 0",
+        max_cumulative: maxC,
+        ci: r.ci as Cis,
+        ci_info: r.info,
+      };
+      runs.push(entry);
+      if (prof.counter.warn)
+        warnings.push(`${l.run}${label}: counter-movement R = ${fmt(prof.counter.r!)}: ${fmt(Math.min(prof.counter.pos, prof.counter.neg))} of the change moved against the net direction, more than twice what noise gives (${fmt(prof.counter.noiseThreshold ?? 0)}); read the net share with the update profile`);
+      if (maxC !== null && maxC > 1.02) warnings.push(`${l.run}${label}: the cumulative net share reaches ${fmt(maxC)} (> 1.02) before falling back to 1: later positions moved against the net direction`);
+      if (r.info.reason) warnings.push(`${l.run}${label}: ${r.info.reason}: no interval for the net statistics`);
+      if (l.level?.refused) warnings.push(`${l.run}${label}: ${l.level.refused}`);
+      if (l.level?.clamped) warnings.push(`${l.run}${label}: ${l.level.clamped} small negative values of ${l.level.metric} (float noise) counted as 0 in the level share`);
+      if (value === null && sets.present.length > 1) {
+        const signs = await probeSetSigns(logs, opts, where, sets.field!, sets.present, l.run);
+        if (new Set(signs.filter((s) => s.d !== 0).map((s) => Math.sign(s.d))).size > 1)
+          warnings.push(`${l.run}: the net change has different signs in the pooled probe sets (${signs.map((s) => `${s.value}: ${fmt(s.d)}`).join(", ")}): they cancel inside a position's mean; analyse each probe set separately`);
+      }
+    }
+    // Recipes
+    const runNames = loaded.map((l) => l.run);
+    let labels: Map<string, string | null> | undefined;
+    const rf = opts.recipeField ?? "recipe";
+    if (opts.recipePattern === undefined && logs.labels.includes(rf)) {
+      const rows = await logs.engine.rows<{ run: string; recipe: string | null }>(`SELECT DISTINCT run, CAST(${sqlIdent(rf)} AS VARCHAR) AS recipe FROM ${logs.table} ORDER BY run`);
+      labels = new Map(rows.map((r) => [r.run, r.recipe]));
+    }
+    const g = groupRecipes(runNames, { pattern: opts.recipePattern, labels });
+    if (g.source === "none" || [...g.runsOf.values()].every((r) => r.length === 1)) {
+      if (!oneRunNoted && loaded.length) warnings.push(ONE_RUN_NOTE);
+      oneRunNoted = true;
+      if (g.source === "none") continue;
+    }
+    if (g.unmatched.length && value === sets.values[0]) warnings.push(`runs not matched by the recipe ${g.source}: ${g.unmatched.join(", ")} (each kept as its own recipe)`);
+    for (const [recipe, members] of g.runsOf) {
+      const ls = members.map((m) => results.get(m)!.l);
+      const pool = Int32Array.from([...new Set(ls.flatMap((l) => [...l.data.pool]))].sort((a, b) => a - b));
+      const nonNegative = ls.every((l) => l.nonNegative);
+      const one = members.length === 1 ? results.get(members[0])! : null;
+      // One run: its own interval (METRICS.md 3.7), already computed above.
+      const rr: RecipeResult = one
+        ? { recipe, runs: members, estimate: one.estimate, sd: new Float64Array(UPDATE_STATISTICS.length).fill(NaN), runsNull: {}, ci: one.ci, info: { ...one.info, rule: "one run" } }
+        : recipeIntervals(recipe, members, ls.map((l) => l.data), pool, { ...so, nonNegative, B, seed, method });
+      if (members.length === 1 && !oneRunNoted) {
+        warnings.push(ONE_RUN_NOTE);
+        oneRunNoted = true;
+      }
+      if (rr.info.reason) warnings.push(`recipe ${recipe}${label}: ${rr.info.reason}: no interval for the net statistics`);
+      recipes.push({
+        recipe,
+        runs: members.length,
+        run_names: members,
+        probe_set: value,
+        ...fromVector(rr.estimate),
+        sd: fromVector(rr.sd),
+        runs_null: rr.runsNull,
+        ci: rr.ci as Cis,
+        ci_info: rr.info,
+      });
+    }
+  }
+  return { schema: 2, metric, k, warnings, runs, recipes };
+}
+
+/**
+ * The per-run summaries only (see `updateSummary` for warnings and recipes).
+ * @example const [s] = await summary(logs, { k: 5, bootstrap: 1000, seed: 0 }); s.net_early_share
  */
 export async function summary(logs: TokenLogs, opts: SummaryOptions = {}): Promise<RunSummary[]> {
-  const { sql, boundsSql, params, source, has } = pairsSql(logs, opts);
-  // One query for the per-example differences: the update profile (mean per position) and the
-  // bootstrap both come from them.
-  const cols = await logs.engine.columns(`${sql} SELECT run, example, "position", diff FROM pairs ORDER BY run, example, "position"`, params);
-  const m = sqlIdent(logs.metric(opts.metric ?? "loss"));
-  const bounds = await logs.engine.rows<{ run: string; s_from: number; s_to: number; tokens: number }>(
-    `${boundsSql}
-     SELECT b.run, b.s_from, b.s_to, count(x.run)::BIGINT AS tokens
-     FROM bounds b LEFT JOIN ${source} x ON x.run = b.run AND (x.step = b.s_from OR x.step = b.s_to) AND ${has(`x.${m}`)}
-     GROUP BY b.run, b.s_from, b.s_to ORDER BY b.run`,
-    params,
-  );
-  const runs = cols.run as string[];
-  const positions = cols.position as number[];
-  const diffValues = cols.diff as number[];
-  const out: RunSummary[] = [];
-  for (const b of bounds) {
-    let lo = runs.indexOf(b.run);
-    let hi = lo;
-    if (lo < 0) lo = hi = 0;
-    else while (hi < runs.length && runs[hi] === b.run) hi++;
-    const mass = updateMass(meanByPosition(positions, diffValues, lo, hi), opts);
-    const ex = (cols.example as string[]).slice(lo, hi);
-    const diffs = groupDiffs(ex, positions.slice(lo, hi), diffValues.slice(lo, hi));
-    const ci = mass.total > 0 && (opts.bootstrap ?? 1000) > 0
-      ? bootstrapMass(diffs, { replicates: opts.bootstrap, seed: opts.seed, k: opts.k, minPairs: opts.minPairs })
-      : { early_share: null, d50: null, d90: null };
-    out.push({
-      run: b.run,
-      from: b.s_from,
-      to: b.s_to,
-      examples: new Set(ex).size,
-      positions: mass.positions.length,
-      tokens: b.tokens,
-      early_share: mass.earlyShare,
-      d50: mass.d50,
-      d90: mass.d90,
-      ci: { early_share: ci.early_share, d50: ci.d50, d90: ci.d90 },
-    });
+  return (await updateSummary(logs, opts)).runs;
+}
+
+function cumulative(deltas: number[], D: number): number[] {
+  let c = 0;
+  return deltas.map((d) => (c += d / D));
+}
+
+const fmt = (x: number) => (Math.abs(x) >= 100 || x === 0 ? String(Math.round(x * 1000) / 1000) : x.toPrecision(3));
+
+/** The net change D of one run per probe-set value, on the pooled rows (METRICS.md 3.4). */
+async function probeSetSigns(logs: TokenLogs, opts: SummaryOptions, where: RowFilter | undefined, field: string, values: string[], run: string) {
+  const out: Array<{ value: string; d: number }> = [];
+  for (const value of values) {
+    const { runs } = await loadRunData(logs, { ...opts, where: { ...(where ?? {}), [field]: value }, runs: [run], levelMetric: undefined });
+    const l = runs[0];
+    if (!l) continue;
+    const v = weightedSums(l.data.pairs, null);
+    let d = 0;
+    for (let p = 0; p < v.count.length; p++) if (v.count[p] > 0 && v.count[p] >= (opts.minPairs ?? 1)) d += v.sums[0][p] / v.count[p];
+    out.push({ value, d });
   }
   return out;
 }
 
-/** The update profile's n and mean per position, from paired differences in rows lo..hi. */
-function meanByPosition(positions: ArrayLike<number>, diffs: ArrayLike<number>, lo: number, hi: number): PositionDelta[] {
-  const acc = new Map<number, { n: number; sum: number }>();
-  for (let i = lo; i < hi; i++) {
-    const a = acc.get(positions[i]);
-    if (a) {
-      a.n++;
-      a.sum += diffs[i];
-    } else acc.set(positions[i], { n: 1, sum: diffs[i] });
-  }
-  return [...acc].map(([position, a]) => ({ position, n: a.n, delta: a.sum / a.n }));
-}

@@ -39,7 +39,7 @@ export interface UpdateMoments extends Moments {
   position: number;
 }
 
-/** The SQL of the paired differences (run, example, position, diff, from, to), with its parameters. */
+/** The SQL of the paired differences (run, example, position, diff, va, vb, s_from, s_to), with its parameters. */
 export function pairsSql(logs: TokenLogs, opts: UpdateOptions): { sql: string; boundsSql: string; params: Params; source: string; has: (expr?: string) => string } {
   const { m, params, source: t, runFilter, has } = metricQuery(logs, opts);
   const from = stepOr(opts.from, "from", "min(step)", params);
@@ -48,7 +48,7 @@ export function pairsSql(logs: TokenLogs, opts: UpdateOptions): { sql: string; b
   const sql = `${boundsSql},
   pa AS (SELECT x.run, x.example, x."position", x.${m} AS va, b.s_from, b.s_to FROM ${t} x JOIN bounds b ON x.run = b.run AND x.step = b.s_from WHERE ${has(`x.${m}`)}),
   pb AS (SELECT x.run, x.example, x."position", x.${m} AS vb FROM ${t} x JOIN bounds b ON x.run = b.run AND x.step = b.s_to WHERE ${has(`x.${m}`)}),
-  pairs AS (SELECT pa.run, pa.example, pa."position", vb - va AS diff, pa.s_from, pa.s_to FROM pa JOIN pb ON pa.run = pb.run AND pa.example = pb.example AND pa."position" = pb."position")`;
+  pairs AS (SELECT pa.run, pa.example, pa."position", vb - va AS diff, va, vb, pa.s_from, pa.s_to FROM pa JOIN pb ON pa.run = pb.run AND pa.example = pb.example AND pa."position" = pb."position")`;
   return { sql, boundsSql, params, source: t, has };
 }
 

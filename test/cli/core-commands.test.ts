@@ -11,15 +11,27 @@ describe("aligndepth CLI", () => {
     const r = await run(["summary", fx("ragged-wide.jsonl"), "--k", "1", "--bootstrap", "50", "--json", "--no-progress"]);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
-    expect(Object.keys(j)).toEqual(["metric", "k", "runs", "warnings", "metric_rows"]);
+    expect(Object.keys(j)).toEqual(["schema", "metric", "k", "warnings", "runs", "recipes", "metric_rows"]);
+    expect(j.schema).toBe(2);
+    expect(j.warnings.join("\n")).toMatch(/ignore training randomness/);
     expect(j.metric).toBe("loss");
     expect(j.k).toBe(1);
     const s = j.runs[0];
-    expect(Object.keys(s)).toEqual(["run", "from", "to", "examples", "positions", "tokens", "early_share", "d50", "d90", "ci"]);
+    // Version 1's names keep their meaning; METRICS 5 adds the net statistics, references and ci_info.
+    for (const key of ["run", "from", "to", "examples", "positions", "tokens", "early_share", "d50", "d90", "ci", "probe_set", "rows_used", "net_change", "net_early_share", "z50", "z90", "counter_movement", "headroom_early_share", "uniform_early_share", "ci_info"])
+      expect(s).toHaveProperty(key);
+    // deltas -5/3, 1/2, 2: D = 5/6, N1 = -2, C = -2, -1.4, 1: z50 = 2 + 1.9 / 2.4, z90 = 2 + 2.3 / 2.4, R = (5/3) / (25/6) = 0.4
+    expect(s.net_change).toBeCloseTo(5 / 6, 12);
+    expect(s.net_early_share).toBeCloseTo(-2, 12);
+    expect(s.z50).toBeCloseTo(2 + 1.9 / 2.4, 12);
+    expect(s.z90).toBeCloseTo(2 + 2.3 / 2.4, 12);
+    expect(s.counter_movement).toBeCloseTo(0.4, 12);
+    expect(s.uniform_early_share).toBeCloseTo(1 / 3, 12);
+    expect(s.rows_used).toBe(12);
+    expect(s.ci_info).toMatchObject({ method: "bca", B: 50, seed: 0 });
     expect(s).toMatchObject({ run: "r", from: 0, to: 10, examples: 3, positions: 3, tokens: 12, d50: 2, d90: 3 });
     expect(s.early_share).toBeCloseTo(0.4, 12);
-    expect(Object.keys(s.ci)).toEqual(["early_share", "d50", "d90"]);
-    for (const v of Object.values(s.ci) as number[][]) {
+    for (const v of [s.ci.early_share, s.ci.d50, s.ci.d90] as number[][]) {
       expect(v).toHaveLength(2);
       expect(typeof v[0]).toBe("number");
     }
@@ -28,7 +40,7 @@ describe("aligndepth CLI", () => {
     const r = await run(["summary", fx("ragged-long.jsonl"), "--from", "0", "--to", "5", "--bootstrap", "0", "--json"]);
     const s = JSON.parse(r.stdout).runs[0];
     expect(s).toMatchObject({ from: 0, to: 5, early_share: 1, d50: 1, d90: 1, tokens: 12 });
-    expect(s.ci).toEqual({ early_share: null, d50: null, d90: null });
+    expect(Object.values(s.ci).every((v) => v === null)).toBe(true);
   });
   it("profile --json rows carry n, mean, sd, se with nulls where undefined", async () => {
     const r = await run(["profile", fx("ragged-long.csv"), "--json"]);
@@ -59,7 +71,8 @@ describe("aligndepth CLI", () => {
   });
   it("readable tables without --json", async () => {
     const r = await run(["summary", fx("ragged-long.jsonl"), "--k", "1", "--bootstrap", "0"]);
-    expect(r.stdout).toMatch(/early_share/);
-    expect(r.stdout).toMatch(/0\.4000/);
+    expect(r.stdout).toMatch(/N1/);
+    expect(r.stdout).toMatch(/E1 \(abs\.\)/);
+    expect(r.stdout).toMatch(/0\.4/);
   });
 });

@@ -21,11 +21,12 @@ describe("selection warnings", () => {
     expect(t.stderr).toContain("warning: --where split=refusl matches no row (split has: benign, refusal)\n");
     const j = await run(["summary", tokens, "--skip-invalid", "--where", "split=refusl", "--bootstrap", "0", "--json"]);
     expect(j.code).toBe(0);
-    expect(JSON.parse(j.stdout).warnings).toEqual(["--where split=refusl matches no row (split has: benign, refusal)"]);
-    // A value that exists: no warning, and no `warnings` key.
+    // summary's JSON (schema 2) always has `warnings`; the selection warnings come first.
+    expect(JSON.parse(j.stdout).warnings[0]).toBe("--where split=refusl matches no row (split has: benign, refusal)");
+    // A value that exists: no selection warning.
     const ok = await run(["summary", tokens, "--skip-invalid", "--where", "split=refusal", "--bootstrap", "0", "--json"]);
-    expect(ok.stderr).not.toContain("warning");
-    expect(JSON.parse(ok.stdout).warnings).toEqual([]); // METRICS 5: always a list
+    expect(ok.stderr).not.toContain("matches no row");
+    expect(JSON.parse(ok.stdout).warnings.join("\n")).not.toContain("matches no row");
   });
   it("filters that exist one by one but match nothing together", async () => {
     const r = await run(["profile", tokens, "--skip-invalid", "--where", "split=refusal", "--where", "run=nope", "--json"]);
@@ -36,7 +37,7 @@ describe("selection warnings", () => {
   it("--from / --to steps that are not checkpoints", async () => {
     const r = await run(["summary", tokens, "--skip-invalid", "--from", "3", "--to", "20", "--bootstrap", "0", "--json"]);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout).warnings).toEqual(["--from 3: no run has a checkpoint at step 3, so there is nothing to pair (checkpoints of </script><script>window.__pwned=2</script>: 0, 10, 20)"]);
+    expect(JSON.parse(r.stdout).warnings[0]).toBe("--from 3: no run has a checkpoint at step 3, so there is nothing to pair (checkpoints of </script><script>window.__pwned=2</script>: 0, 10, 20)");
     expect(r.stderr).toContain("warning: --from 3: no run has a checkpoint at step 3");
   });
 });

@@ -120,7 +120,7 @@ describe("buildReport", () => {
     expect(html1).toMatch(/<th>skipped records<\/th><td>1 \(1 [a-z-]+\)<\/td>/);
     expect(html1).toContain("<th>checkpoints (steps)</th><td>3</td>");
     expect(html1).toContain("<th>probe sequences (run, example)</th><td>16</td>");
-    expect(html1).toContain("split = refusal (the refusal probes; the default when the logs label them)");
+    expect(html1).toContain("all rows (the run comparison analyses each probe set, split, separately)"); // METRICS v2: no refusal default (section 6)
     expect(html1).toContain("<th>attack outcomes</th><td>96 records, 2 runs</td>");
   });
 

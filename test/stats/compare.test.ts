@@ -31,12 +31,26 @@ beforeAll(async () => {
 afterAll(() => logs.close());
 
 describe("compareRuns", () => {
-  it("summarizes the refusal probes by default, with final losses and ASR", async () => {
-    const rows = await compareRuns(logs, { k: 1, bootstrap: 200, seed: 1, attacks });
+  it("summarizes the harmful probes by default (METRICS 6): sft delta [0, -2, 0] -> D -2, N1 0, z50 1.5, z90 1.9", async () => {
+    const rows = await compareRuns(logs, { k: 1, bootstrap: 0 });
+    const sft = rows.find((r) => r.run === "sft")!;
+    expect(rows.every((r) => r.split === "harmful")).toBe(true);
+    expect(sft.net_change).toBeCloseTo(-2, 12);
+    expect(sft.net_early_share).toBeCloseTo(0, 12);
+    expect(sft.z50).toBeCloseTo(1.5, 12);
+    expect(sft.z90).toBeCloseTo(1.9, 12);
+  });
+  it("summarizes the refusal probes when asked, with final losses and ASR", async () => {
+    const rows = await compareRuns(logs, { k: 1, bootstrap: 200, seed: 1, attacks, split: "refusal" });
     expect(rows.map((r) => r.run)).toEqual(["augment", "sft"]);
     const [aug, sft] = rows;
     expect(sft).toMatchObject({ split: "refusal", from: 0, to: 10, examples: 2, d50: 1, d90: 2, final_step: 10 });
     expect(sft.early_share).toBeCloseTo(0.8, 12);
+    // net: D = -1.25, N1 = 0.8, z50 = 0.5 / 0.8, z90 = 1 + 0.1 / 0.2
+    expect(sft.net_change).toBeCloseTo(-1.25, 12);
+    expect(sft.net_early_share).toBeCloseTo(0.8, 12);
+    expect(sft.z50).toBeCloseTo(0.625, 12);
+    expect(sft.z90).toBeCloseTo(1.5, 12);
     expect(sft.ci.early_share![0]).toBeGreaterThanOrEqual(0.75 - 1e-12);
     expect(sft.ci.early_share![1]).toBeLessThanOrEqual(1 + 1e-12);
     expect(sft.ci.d90![0]).toBeGreaterThanOrEqual(1);

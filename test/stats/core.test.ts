@@ -172,6 +172,11 @@ for (const [label, file] of [
       expect(rows[1].earlyShare).toBeCloseTo(0.4, 12);
       expect(rows[1].d50).toBe(2);
       expect(rows[1].d90).toBe(3);
+      // net (METRICS 3.8): step 5 deltas -2/3, 0, 0: N1 = 1, z50 = 0.5; step 10: D = 5/6, N1 = -2, z50 = 2 + 1.9 / 2.4
+      expect(rows[0].netEarlyShare).toBeCloseTo(1, 12);
+      expect(rows[0].z50).toBeCloseTo(0.5, 12);
+      expect(rows[1].netEarlyShare).toBeCloseTo(-2, 12);
+      expect(rows[1].z50).toBeCloseTo(2 + 1.9 / 2.4, 12);
     });
   });
 }

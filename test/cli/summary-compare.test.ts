@@ -1,0 +1,125 @@
+/**
+ * summary per probe set and per recipe, and compare, through `main`, on test/fixtures/stats/seeds.jsonl:
+ * recipes sft and aug with three seeds each; harmful probes h1, h2 (identical, so example resampling
+ * adds no variance) and refusal probes r1, r2; loss 2 everywhere at step 0, at step 10:
+ *   harmful deltas: sft-seed1 [1, 0, 0], seed2 [0.8, 0.2, 0], seed3 [0.9, 0.1, 0] -> N1 1, 0.8, 0.9
+ *                   aug-seed1 [0.5, 0.5, 0], seed2 [0.4, 0.6, 0], seed3 [0.6, 0.4, 0] -> N1 0.5, 0.4, 0.6
+ *   refusal deltas: [-1, 0, 0] in every run: D = -1, N1 = 1, headroom H1 = 2 / 6 = 1/3.
+ * Recipe sft, harmful: mean N1 0.9, sd 0.1, t rule (R = 3): 0.9 +/- 4.302653 * 0.1 / sqrt(3) = 0.9 +/- 0.248414.
+ */
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { run } from "./run";
+
+const fx = join(__dirname, "..", "fixtures", "stats", "seeds.jsonl");
+
+describe("summary per probe set and recipe", () => {
+  it("analyses each probe set separately by default and groups seeds by --recipe-pattern", async () => {
+    const r = await run(["summary", fx, "--k", "1", "--bootstrap", "100", "--recipe-pattern", "^(?<recipe>.+)-seed\\d+$", "--json"]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.schema).toBe(2);
+    expect(j.runs).toHaveLength(12);
+    expect(j.warnings.join("\n")).toMatch(/split has 2 values/);
+    expect(j.warnings.join("\n")).not.toMatch(/ignore training randomness/);
+    const s1 = j.runs.find((x: { run: string; probe_set: string }) => x.run === "sft-seed2" && x.probe_set === "harmful");
+    expect(s1.net_early_share).toBeCloseTo(0.8, 12);
+    expect(s1.headroom_early_share).toBeNull();
+    expect(s1.headroom_reason).toBe("net change is not negative");
+    const ref = j.runs.find((x: { run: string; probe_set: string }) => x.run === "aug-seed1" && x.probe_set === "refusal");
+    expect(ref.net_change).toBeCloseTo(-1, 12);
+    expect(ref.headroom_early_share).toBeCloseTo(1 / 3, 12);
+    expect(ref.headroom_difference).toBeCloseTo(2 / 3, 12);
+    const sft = j.recipes.find((x: { recipe: string; probe_set: string }) => x.recipe === "sft" && x.probe_set === "harmful");
+    expect(sft).toMatchObject({ runs: 3, run_names: ["sft-seed1", "sft-seed2", "sft-seed3"] });
+    expect(sft.net_early_share).toBeCloseTo(0.9, 12);
+    expect(sft.sd.net_early_share).toBeCloseTo(0.1, 12);
+    expect(sft.ci_info.rule).toBe("t");
+    expect(sft.ci.net_early_share[0]).toBeCloseTo(0.9 - 0.2484137, 6);
+    expect(sft.ci.net_early_share[1]).toBeCloseTo(0.9 + 0.2484137, 6);
+  });
+  it("pools probe sets only when asked, and warns when their net changes differ in sign", async () => {
+    const r = await run(["summary", fx, "--k", "1", "--bootstrap", "0", "--pooled", "--run", "sft-seed1", "--json"]);
+    const j = JSON.parse(r.stdout);
+    expect(j.runs).toHaveLength(1);
+    expect(j.runs[0].probe_set).toBeNull();
+    // pooled deltas: (1 + 1 - 1 - 1) / 4 = 0 at position 0: D = 0, every net statistic null
+    expect(j.runs[0].net_change).toBeCloseTo(0, 12);
+    expect(j.runs[0].net_early_share).toBeNull();
+    expect(j.warnings.join("\n")).toMatch(/different signs in the pooled probe sets \(harmful: 1\.00, refusal: -1\.00\)/);
+    expect(j.warnings.join("\n")).toMatch(/ignore training randomness/);
+  });
+  it("refuses a recipe pattern without a named group (usage error)", async () => {
+    const r = await run(["summary", fx, "--recipe-pattern", "^(.+)-seed\\d+$"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/named group/);
+  });
+});
+
+describe("compare", () => {
+  it("compares two recipes with a paired bootstrap and Holm over the table", async () => {
+    const r = await run(["compare", "sft", "aug", fx, "--k", "1", "--where", "split=harmful", "--recipe-pattern", "^(?<recipe>.+)-seed\\d+$", "--json"]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.comparisons).toHaveLength(1);
+    const c = j.comparisons[0];
+    expect(c).toMatchObject({ a: "sft", b: "aug", kind: ["recipe", "recipe"], examples: 2, dropped_examples: 0, B: 2000, probe_set: "harmful" });
+    const n = c.rows.find((x: { statistic: string }) => x.statistic === "net_early_share");
+    expect(n.difference).toBeCloseTo(0.4, 12);
+    // identical examples and fixed runs: every replicate's difference is 0.4: p = 2 / 2001; three tests: Holm 3 * p
+    expect(n.p).toBeCloseTo(2 / 2001, 12);
+    expect(n.ci[0]).toBeCloseTo(0.4, 12);
+    expect(c.rows.map((x: { statistic: string }) => x.statistic)).toEqual(["net_early_share", "z90", "early_share"]);
+    expect(n.p_holm).toBeCloseTo(Math.min(1, 3 * (2 / 2001)), 12);
+    expect(j.warnings.join("\n")).toMatch(/the 3 runs of sft are kept fixed/);
+  });
+  it("compares two runs per probe set, and refuses unknown names", async () => {
+    const r = await run(["compare", "sft-seed1", "aug-seed1", fx, "--k", "1", "--bootstrap", "2000", "--json"]);
+    const j = JSON.parse(r.stdout);
+    expect(j.comparisons.map((c: { probe_set: string }) => c.probe_set)).toEqual(["harmful", "refusal"]);
+    expect(j.comparisons[0].rows[0].difference).toBeCloseTo(0.5, 12);
+    expect(j.comparisons[1].rows[0].difference).toBeCloseTo(0, 12);
+    expect(j.warnings.join("\n")).toMatch(/ignore training randomness/);
+    const bad = await run(["compare", "sft", "nope", fx]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/neither a run/);
+  });
+});
+
+describe("level share through summary", () => {
+  it("gives L_k and its depths of kl at the last step (test/fixtures/compare: sft refusal kl [0.8, 0.1, 0])", async () => {
+    const f = join(__dirname, "..", "fixtures", "compare", "logs.jsonl");
+    const r = await run(["summary", f, "--where", "split=refusal", "--run", "sft", "--level-metric", "kl", "--k", "1", "--bootstrap", "0", "--json"]);
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.stdout).runs[0];
+    // mu = (1 + 0.6) / 2, (0.2 + 0) / 2, 0 = 0.8, 0.1, 0: L1 = 0.8 / 0.9; z50 = 0.5 / (8/9) = 0.5625; z90 = 1 + (0.9 - 8/9) / (1/9) = 1.1
+    expect(s.level_early_share).toBeCloseTo(8 / 9, 12);
+    expect(s.level_z50).toBeCloseTo(0.5625, 12);
+    expect(s.level_z90).toBeCloseTo(1.1, 12);
+  });
+});
+
+describe("--probe-set names another label", () => {
+  it("pools when the named label does not exist, and separates by it when it does", async () => {
+    const none = JSON.parse((await run(["summary", fx, "--k", "1", "--bootstrap", "0", "--probe-set", "tag", "--run", "sft-seed1", "--json"])).stdout);
+    expect(none.runs).toHaveLength(1);
+    expect(none.runs[0].probe_set).toBeNull();
+    const split = JSON.parse((await run(["summary", fx, "--k", "1", "--bootstrap", "0", "--probe-set", "split", "--run", "sft-seed1", "--json"])).stdout);
+    expect(split.runs.map((r: { probe_set: string }) => r.probe_set)).toEqual(["harmful", "refusal"]);
+  });
+});
+
+describe("one-run recipes", () => {
+  it("use the run's own interval and say that it ignores training randomness; unmatched runs are named", async () => {
+    const r = await run(["summary", fx, "--k", "1", "--bootstrap", "50", "--where", "split=harmful", "--recipe-pattern", "^(?<recipe>sft)-seed1$", "--json"]);
+    const j = JSON.parse(r.stdout);
+    const sft = j.recipes.find((x: { recipe: string }) => x.recipe === "sft");
+    expect(sft).toMatchObject({ runs: 1, run_names: ["sft-seed1"] });
+    expect(sft.ci_info.rule).toBe("one run");
+    expect(sft.net_early_share).toBeCloseTo(1, 12);
+    expect(sft.sd.net_early_share).toBeNull();
+    const w = j.warnings.join("\n");
+    expect(w).toMatch(/ignore training randomness/);
+    expect(w).toMatch(/runs not matched by the recipe pattern: aug-seed1, aug-seed2, aug-seed3, sft-seed2, sft-seed3/);
+  });
+});
