@@ -134,7 +134,7 @@ def smoke_config() -> Config:
     return Config(d=32, layers=1, heads=2, mlp=64, batch=32, pretrain_steps=40, align_steps=20, log_every=5,
                   seeds=(1, 2), ablation_seeds=(1,), ablation_recipes=("sft",), check_seeds=(1,),
                   sparse_steps=(0, 10, 20),
-                  grad_steps=(0, 20), influence_steps=(0, 19), n_probe=6, n_grad_probe=2, n_attack=8,
+                  grad_steps=(0, 20), influence_steps=(0,), n_probe=6, n_grad_probe=2, n_attack=8,
                   prefill_k=(0, 1, 5, 10), span_lens=(1, 4, 8), prefix_lens=(0, 7, REFUSAL_LEN),
                   foreign_prefix_lens=(0, REFUSAL_LEN), foreign_span_lens=(2,), max_new=12, samples=2,
                   n_sample_prompts=4, sample_prefill_k=(0, 5), sample_prefix_lens=(0, REFUSAL_LEN),
