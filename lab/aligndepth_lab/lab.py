@@ -693,7 +693,8 @@ def harmful_finetune(model: TinyGPT, run: RunSpec, cfg: Config, probes, items: S
     opt = torch.optim.AdamW(m.parameters(), lr=cfg.ft_lr, weight_decay=0.0, betas=(0.9, 0.98))
     exs = probes["harmful"][: cfg.n_ft_probe]
     ids, mask = collate(exs)
-    labels = dict(run.labels(), recipe=f"{run.group}-finetune", attack="finetune")
+    # a "tag" label, not "attack": a token log with an "attack" field is taken for attack results
+    labels = dict(run.labels(), recipe=f"{run.group}-finetune", tag="finetune_attack")
     out: List[Dict[str, Any]] = []
     plain = Conditions((0,), (), (), (), ())
     for s in range(cfg.ft_steps + 1):

@@ -161,7 +161,7 @@ def test_smoke_run_writes_valid_files(tmp_path):
             metric = {"tokens": ("loss", "kl"), "gradnorm": ("grad_norm",), "finetune": ("loss",)}[kind]
             arrays = metric + ("token",) + (("segment",) if kind != "finetune" else ())
             assert set(recs[0]) == {"run", "step", "example", "split", *labels, *arrays} | (
-                {"attack"} if kind == "finetune" else set())
+                {"tag"} if kind == "finetune" else set())
             seen = set()
             for r in recs:
                 assert r["run"] == (run["finetune_run"] if kind == "finetune" else name)
