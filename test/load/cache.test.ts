@@ -89,6 +89,18 @@ describe("validation cache", () => {
     expect(entries().length).toBeGreaterThan(0);
   }, 120_000);
 
+  it("validate says on stderr when the cache was used; --no-cache neither reads nor writes it", async () => {
+    const f = longLog(join(dir, "a.jsonl"));
+    const none = await run(["validate", f, "--no-cache"]);
+    expect(none.code).toBe(0);
+    expect(readdirSync(cache)).toEqual([]);
+    const first = await run(["validate", f]);
+    expect(first.stderr).not.toMatch(/validation cache/);
+    const second = await run(["validate", f]);
+    expect(second.stdout).toBe(first.stdout);
+    expect(second.stderr).toMatch(/validation cache used \(2 of 2 entries/);
+  });
+
   it("cache: false neither reads nor writes entries", async () => {
     const f = longLog(join(dir, "a.jsonl"));
     const logs = await loadTokenLogs(f, { progress: false, cache: false });
