@@ -37,6 +37,8 @@ export interface WorkloadSpec {
   lengths?: [number, number];
   /** Parquet files: one per checkpoint (all runs), instead of runs x chunks of checkpoints; with files = 1, one file. */
   partition?: "checkpoint";
+  /** Keys and loss only (no kl, token_id, split): the 10^9-row files stay about 5 GB instead of 12. */
+  lean?: boolean;
 }
 
 /** (a) 10M token rows as wide JSON Lines, one file. */
@@ -52,7 +54,7 @@ export const WIDE_JSONL_GZ: WorkloadSpec = { ...WIDE_JSONL, name: "a-wide-jsonl-
  * (c) 10^9 token rows: 3 runs x 50 checkpoints x 34,700 examples of 64-320 positions (about 192 on
  * average), long Parquet, as one file; (c50) the same rows as 50 files, one per checkpoint.
  */
-export const BILLION_ONE: WorkloadSpec = { name: "c-billion-parquet", layout: "long", format: "parquet", runs: 3, checkpoints: 50, examples: 34700, files: 1, lengths: [64, 320], partition: "checkpoint" };
+export const BILLION_ONE: WorkloadSpec = { name: "c-billion-parquet", layout: "long", format: "parquet", runs: 3, checkpoints: 50, examples: 34700, files: 1, lengths: [64, 320], partition: "checkpoint", lean: true };
 export const BILLION_PARTS: WorkloadSpec = { ...BILLION_ONE, name: "c-billion-parquet-50", files: 50 };
 
 export interface Manifest {
@@ -103,6 +105,9 @@ function lengthSql(spec: WorkloadSpec): string {
 
 /** Token rows (long layout). */
 function tokenSql(spec: WorkloadSpec, where: string): string {
+  if (spec.lean)
+    return `SELECT run, step, example, p::INTEGER AS "position", loss_at(r, c, e, p) AS loss
+    FROM (SELECT *, unnest(range(len)) AS p FROM (${recordSql(spec, where)}))`;
   return `SELECT run, step, example, split, p::INTEGER AS "position", loss_at(r, c, e, p) AS loss, kl_at(r, c, e, p) AS kl, token_at(e, p) AS token_id
     FROM (SELECT *, unnest(range(len)) AS p FROM (${recordSql(spec, where)}))`;
 }
