@@ -21,7 +21,7 @@ import { FileReport, LoadOptions, LoadReport, PreparedFile, TokenLogs } from "./
 import { disjointRunSteps, metricRowsFromStats, parquetColumnStats } from "./parquetStats";
 import { ValidationCache, fileIdentity, relocated, unchanged } from "./cache";
 import { isParquetProof, ParquetProof } from "./readParquet";
-import { isTextProof, TextProof } from "./textFile";
+import { isTextProof } from "./textFile";
 
 /**
  * Loads token logs: one file, several, or globs (`"logs/*.jsonl.gz"`). Formats (JSON Lines, CSV,
