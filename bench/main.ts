@@ -8,7 +8,7 @@
  *   npm run bench -- --scale 0.01 # 1% of the rows, for developing the bench
  *   npm run bench -- --reps 1
  *   npm run bench -- --report     # rewrite BENCH.md from .bench/results.json
- *   npm run bench -- --no-billion # without the 10^9-row workloads (about 8 GB of Parquet, generated once)
+ *   npm run bench -- --no-billion # without the 10^9-row workloads (about 13 GB of Parquet, generated once)
  */
 import { spawn } from "node:child_process";
 import { cpus, loadavg, totalmem } from "node:os";
@@ -178,7 +178,7 @@ async function main(): Promise<void> {
   const bsubPq = await ensureWorkload(scaled(LONG_SUBSET_PARQUET, scale), log);
   const bsubCsv = await ensureWorkload(scaled(LONG_SUBSET_CSV, scale), log);
   const agz = await ensureWorkload(scaled(WIDE_JSONL_GZ, scale), log);
-  // 10^9 token rows (about 4 GB per form): skipped with --no-billion.
+  // 10^9 token rows (about 6.5 GB per form): skipped with --no-billion.
   const billion = !argv.includes("--no-billion");
   const c1 = billion ? await ensureWorkload(scaled(BILLION_ONE, scale), log) : null;
   const c50 = billion ? await ensureWorkload(scaled(BILLION_PARTS, scale), log) : null;
