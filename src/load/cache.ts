@@ -24,7 +24,7 @@
  * options, and takes only counts, problems and column names (quoted as identifiers) from the entry.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -184,11 +184,6 @@ export class ValidationCache {
 
 /** True when a file's identity is still `identity` (it did not change while it was validated). */
 export function unchanged(file: string, parquet: boolean, identity: string): boolean {
-  try {
-    statSync(file);
-  } catch {
-    return false;
-  }
   return fileIdentity(file, parquet) === identity;
 }
 
