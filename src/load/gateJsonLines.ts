@@ -112,19 +112,19 @@ async function gate(engine: Engine, file: string, opts: ScanOptions, watch?: { p
   // The one pass over the file: DuckDB's own progress feeds the bar.
   const decompressed = gz ? gunzippedSize(file) : null;
   await engine.rows(
-    `CREATE TEMP TABLE __aligndepth_gate AS SELECT ok, k[1] AS run, CAST(k[2] AS INTEGER) AS step, k[3] AS example, ${layout === "long" ? "CAST(k[4] AS INTEGER)" : "0"} AS "position",
+    `CREATE TEMP TABLE __aligndepth_gate AS SELECT ok, ex_text, k[1] AS run, CAST(k[2] AS INTEGER) AS step, k[3] AS example, ${layout === "long" ? "CAST(k[4] AS INTEGER)" : "0"} AS "position",
        ${layout === "wide" ? "l[1]" : "1"} AS n, ${layout === "wide" ? ordered.map((_, i) => `l[${i + 1}] = l[1]`).join(" AND ") : "true"} AS same_length, bytes
-     FROM (SELECT ok, bytes,
+     FROM (SELECT ok, bytes, ex_text,
                   CASE WHEN ok THEN json_extract_string(line, [${keyPaths.map(path).join(", ")}]) END AS k,
                   ${layout === "wide" ? `CASE WHEN ok THEN json_array_length(line, [${ordered.map((c) => path(c.name)).join(", ")}]) END` : "NULL"} AS l
-           FROM (SELECT line, regexp_full_match(line, ${sqlString(pattern)}) AS ok, strlen(line) AS bytes FROM ${lines}))`,
+           FROM (SELECT line, regexp_full_match(line, ${sqlString(pattern)}) AS ok, regexp_matches(line, ${sqlString(`"example"${WS}:${WS}"`)}) AS ex_text, strlen(line) AS bytes FROM ${lines}))`,
     undefined,
     watch?.progress,
     watch?.label,
   );
   try {
-    const [s] = await engine.rows<{ records: number; bad: number; tokens: number; longest: number; total: number }>(
-      `SELECT count(*) AS records, count(*) FILTER (WHERE ok IS NOT TRUE OR same_length IS NOT TRUE OR n < 1) AS bad, COALESCE(sum(n), 0) AS tokens, max(bytes) AS longest, COALESCE(sum(bytes), 0) AS total FROM __aligndepth_gate`,
+    const [s] = await engine.rows<{ records: number; bad: number; ex_numbers: number; tokens: number; longest: number; total: number }>(
+      `SELECT count(*) AS records, count(*) FILTER (WHERE ok IS NOT TRUE OR same_length IS NOT TRUE OR n < 1) AS bad, count(*) FILTER (WHERE NOT ex_text) AS ex_numbers, COALESCE(sum(n), 0) AS tokens, max(bytes) AS longest, COALESCE(sum(bytes), 0) AS total FROM __aligndepth_gate`,
     );
     if (Number(s.records) === 0 || Number(s.bad) > 0) return null;
     // DuckDB's line reader skips lines it cannot hold (over max_line_size) without an error: every
@@ -142,7 +142,7 @@ async function gate(engine: Engine, file: string, opts: ScanOptions, watch?: { p
       if (Number(d) > 0) return null;
     }
     const records = Number(s.records);
-    return { file, layout, columns, records, validRecords: records, tokens: Number(s.tokens), problems: [], problemCount: 0, skippedByReason: {}, needsCleanCopy: false, droppedValues: {}, rewrites: false, rawFields: Object.keys(rec), problemGroups: {}, longestLine: Number(s.longest) };
+    return { file, layout, columns, records, validRecords: records, tokens: Number(s.tokens), problems: [], problemCount: 0, skippedByReason: {}, needsCleanCopy: false, droppedValues: {}, rewrites: false, rawFields: Object.keys(rec), problemGroups: {}, longestLine: Number(s.longest), exampleText: Number(s.ex_numbers) === 0 };
   } finally {
     await engine.run(`DROP TABLE IF EXISTS __aligndepth_gate`);
   }

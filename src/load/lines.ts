@@ -49,6 +49,11 @@ export interface ScanResult {
   gzipCut?: boolean;
   /** Bytes of the longest line (JSON Lines): DuckDB's read_json needs its object size limit above it. */
   longestLine?: number;
+  /**
+   * Every example id is a JSON string (JSON Lines; known from the gate's pass): DuckDB then reads it
+   * as text, without the per-row JSON type test that integer ids need.
+   */
+  exampleText?: boolean;
   /** Skip mode: metric values set to null because they were invalid, by metric and reason. */
   droppedValues: Record<string, Record<string, number>>;
   /** Some valid records were rewritten (values set to null): DuckDB must read a clean copy. */

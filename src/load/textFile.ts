@@ -92,7 +92,7 @@ export async function prepareText(
     rawFields: scan.rawFields,
     // Only a file read as it is can be cached (a clean copy lives as long as the engine).
     proof: readPath === file && scan.problemCount === 0 ? textProof(scan) : undefined,
-    source: (all) => textSource(readPath, format, layout ?? "long", columns, all, src, scan.rawFields, scan.longestLine ?? 0),
+    source: (all) => textSource(readPath, format, layout ?? "long", columns, all, src, scan.rawFields, scan.longestLine ?? 0, scan.exampleText === true),
   };
 }
 
@@ -114,11 +114,13 @@ export interface TextProof {
   rawFields: string[];
   longestLine: number;
   header?: string;
+  /** Every example id is a JSON string (see ScanResult.exampleText). */
+  exampleText?: boolean;
 }
 
 function textProof(scan: ScanResult): TextProof | undefined {
   if (scan.layout === null) return undefined;
-  return { layout: scan.layout, columns: scan.columns, records: scan.records, validRecords: scan.validRecords, tokens: scan.tokens, problemCount: 0, skippedByReason: scan.skippedByReason, droppedValues: scan.droppedValues, problemGroups: scan.problemGroups, rawFields: scan.rawFields, longestLine: scan.longestLine ?? 0, ...(scan.header !== undefined ? { header: scan.header } : {}) };
+  return { layout: scan.layout, columns: scan.columns, records: scan.records, validRecords: scan.validRecords, tokens: scan.tokens, problemCount: 0, skippedByReason: scan.skippedByReason, droppedValues: scan.droppedValues, problemGroups: scan.problemGroups, rawFields: scan.rawFields, longestLine: scan.longestLine ?? 0, ...(scan.exampleText ? { exampleText: true } : {}), ...(scan.header !== undefined ? { header: scan.header } : {}) };
 }
 
 /** Whether a cached value has the shape of a TextProof. */
@@ -143,7 +145,7 @@ function writeLine(out: WriteStream, text: string): void {
  * SQL that reads a validated text file as long-layout token rows, named by their fields: `src`
  * gives the file's own column for a field (the column mapping), `header` the CSV header.
  */
-function textSource(path: string, format: Format, layout: Layout, own: Column[], all: Column[], src: (field: string) => string, header: string[], longest = 0): string {
+function textSource(path: string, format: Format, layout: Layout, own: Column[], all: Column[], src: (field: string) => string, header: string[], longest = 0, exampleText = false): string {
   const q = (field: string) => sqlIdent(src(field));
   const keys = `CAST(${q("run")} AS VARCHAR) AS run, CAST(${q("step")} AS INTEGER) AS step, CAST(${q("example")} AS VARCHAR) AS example`;
   const keyTypes: Record<string, string> = { run: "VARCHAR", step: "BIGINT", example: "VARCHAR", position: "BIGINT" };
@@ -164,8 +166,10 @@ FROM read_csv(${sqlString(path)}, header = true, auto_detect = false, delim = ',
   // Example ids: JSON numbers read as VARCHAR keep their spelling (1.0, 1e0); the checker and the
   // table must agree that they are the integer 1, so numbers go through BIGINT (the checker bounds them).
   const ex = q("example");
-  const jsonKeys = `CAST(${q("run")} AS VARCHAR) AS run, CAST(${q("step")} AS INTEGER) AS step, CASE WHEN json_type(${ex}) = 'VARCHAR' THEN json_extract_string(${ex}, '$') ELSE CAST(CAST(CAST(${ex} AS DOUBLE) AS BIGINT) AS VARCHAR) END AS example`;
-  const baseTypes = [`${q("run")}: 'VARCHAR'`, `${q("step")}: 'BIGINT'`, `${ex}: 'JSON'`];
+  // Ids known to be JSON strings (the gate's pass) are read as text, without the per-row type test.
+  const exampleSql = exampleText ? `CAST(${ex} AS VARCHAR)` : `CASE WHEN json_type(${ex}) = 'VARCHAR' THEN json_extract_string(${ex}, '$') ELSE CAST(CAST(CAST(${ex} AS DOUBLE) AS BIGINT) AS VARCHAR) END`;
+  const jsonKeys = `CAST(${q("run")} AS VARCHAR) AS run, CAST(${q("step")} AS INTEGER) AS step, ${exampleSql} AS example`;
+  const baseTypes = [`${q("run")}: 'VARCHAR'`, `${q("step")}: 'BIGINT'`, `${ex}: '${exampleText ? "VARCHAR" : "JSON"}'`];
   if (layout === "long") {
     const types = [...baseTypes, `${q("position")}: 'BIGINT'`, ...own.map((c) => `${q(c.name)}: '${sqlType(c.kind)}'`)];
     return `SELECT ${jsonKeys}, CAST(${q("position")} AS INTEGER) AS "position", ${projectColumns(own, all, (c) => q(c.name))}
