@@ -17,6 +17,7 @@ import { validateParquet, ParquetFile } from "./readParquet";
 import { prepareText } from "./textFile";
 import { JOINED_BY_KEY, joinFiles, unionColumns } from "./join";
 import { groupProblems } from "./problems";
+import { loadWarnings } from "./loadWarnings";
 import { FileReport, LoadOptions, LoadReport, PreparedFile, TokenLogs } from "./tokens";
 
 /**
@@ -120,6 +121,7 @@ export async function loadTokenLogs(inputs: string | string[], given: LoadOption
     progress.done();
     const report = await buildReport(engine, prepared, columns, options, { leftOut, unscored, rebased: Boolean(scored) });
     if (report.tokens === 0) throw noRows(prepared, options);
+    report.warnings = await loadWarnings(engine, "tokens", columns, prepared, options);
     return new TokenLogs(engine, "tokens", report);
   } catch (e) {
     progress.done();

@@ -4,7 +4,7 @@
  * (checkRecord.ts) serves both text formats.
  */
 import { RecordChecker } from "./checkRecord";
-import { InvalidFileError, ScanOptions, ScanResult, addProblems, hasBom, newResult, readError, readRaw, tally } from "./lines";
+import { InvalidFileError, ScanOptions, ScanResult, addProblems, gzipCutProblem, hasBom, newResult, readError, readRaw, tally } from "./lines";
 import { fixedKind } from "./schema";
 import { candidatesText, fieldOf } from "./mapping";
 import { scoredColumns } from "./scored";
@@ -152,6 +152,7 @@ export async function scanCsv(file: string, opts: ScanOptions = {}): Promise<Sca
     throw readError(file, e);
   }
   if (header === null) throw new InvalidFileError({ file, line: null, field: null, reason: "empty-file", message: "the file is empty (no header, no records)" });
+  if (r.gzipCut) gzipCutProblem(r, max);
   r.layout = "long";
   r.columns = checker.columns ?? [];
   return r;

@@ -3,7 +3,7 @@
  * record goes through the shared RecordChecker (checkRecord.ts).
  */
 import { RecordChecker, duplicateJsonKey, parseJsonLenient } from "./checkRecord";
-import { ScanOptions, ScanResult, addProblems, decodeLine, newResult, readError, readLines, tally } from "./lines";
+import { ScanOptions, ScanResult, addProblems, decodeLine, gzipCutProblem, newResult, readError, readLines, tally } from "./lines";
 
 /** Validates a JSON Lines token log line by line. */
 export async function scanJsonLines(file: string, opts: ScanOptions = {}): Promise<ScanResult> {
@@ -49,6 +49,7 @@ export async function scanJsonLines(file: string, opts: ScanOptions = {}): Promi
   } catch (e) {
     throw readError(file, e);
   }
+  if (r.gzipCut) gzipCutProblem(r, max);
   r.layout = checker.layout;
   r.columns = checker.columns ?? [];
   r.rawFields = [...checker.rawFields];
