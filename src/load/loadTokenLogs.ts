@@ -98,8 +98,10 @@ export async function loadTokenLogs(inputs: string | string[], given: LoadOption
       prepared.push(p);
     }
     progress.done();
-    // A mask column that is not boolean or 0/1 is a usage error (the option names the wrong column).
-    const badMask = allProblems.find((q) => q.reason === "bad-mask") ?? prepared.flatMap((p) => p.report.problems).find((q) => q.reason === "bad-mask");
+    // A mask column of the wrong type (text; Parquet: not boolean or integer) is a usage error (the
+    // option names the wrong column); bad values in a mask column are input errors (located below).
+    const isType = (q: Problem) => q.reason === "bad-mask-type" || (q.reason === "bad-mask" && q.line === null);
+    const badMask = allProblems.find(isType) ?? prepared.flatMap((p) => p.report.problems).find(isType);
     if (badMask) throw new UsageError(`--mask ${options.mask}: ${formatProblem(badMask)}`);
     if (allProblems.length) throw located(allProblems, prepared);
     const usable = prepared.filter((p) => p.report.tokens > 0 || p.format === "parquet");

@@ -112,6 +112,13 @@ export async function validateParquet(
   const lead = layout === "wide" ? (leadCols.length > 1 ? `COALESCE(${leadCols.join(", ")})` : leadCols[0]) : "";
   // Rows that are not scored (long layout) are not checked beyond their keys (METRICS 1.4).
   const keep = layout === "long" ? keepCondition(o.scored, (n) => types.has(n)) : "true";
+  // Mask values (the column's type was checked above): null or not 0/1 is invalid input, like in text files.
+  const mask = o.scored?.mask && types.has(o.scored.mask) ? o.scored.mask : null;
+  if (mask !== null) {
+    const bad = (x: string) => `${x} IS NULL OR CAST(${x} AS BIGINT) NOT IN (0, 1)`;
+    const m = sqlIdent(mask);
+    check(isList(types.get(mask)!) ? `${m} IS NULL OR list_bool_or(list_transform(${m}, x -> ${bad("x")}))` : bad(m), mask, "bad-mask", "expected a boolean or 0/1 (the --mask column), got null or another value");
+  }
   const keyChecks = checks.length;
   // Skip mode: an invalid metric value is set to null (counted), the row kept (METRICS 1.2).
   const dropValues = o.skipInvalid;

@@ -47,6 +47,15 @@ describe.each(cases)("a gzip $name log cut off by a crash", ({ name, file, ext, 
     expect((t as InvalidInputError).problems.map((p) => p.message)).toEqual([`gzip stream is cut off (unexpected end of file): ${total} records read before the cut`]);
   });
 
+  it("cut inside a line: that line is lost with the rest, the same one line", async () => {
+    const lines = text.split("\n");
+    const partial = `${lines.slice(0, header + records).map((l) => `${l}\n`).join("")}${lines[header + records].slice(0, 10)}`;
+    const mid = join(dir, `${name}-mid.${ext}.gz`);
+    writeFileSync(mid, Buffer.concat([HEADER, deflateRawSync(Buffer.from(partial), { finishFlush: constants.Z_SYNC_FLUSH })]));
+    const e = await loadTokenLogs(mid).catch((x) => x);
+    expect((e as InvalidInputError).problems.map((p) => p.message)).toEqual([`gzip stream is cut off (unexpected end of file): ${records} records read before the cut`]);
+  });
+
   it("validate and summary exit 1 with that line", async () => {
     const v = await run(["validate", cut, "--no-progress"]);
     expect(v.code).toBe(1);
