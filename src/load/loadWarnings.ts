@@ -26,7 +26,7 @@ export async function loadWarnings(engine: Engine, table: string, columns: Colum
     const cut = p.report.problems.find((q) => q.reason === "gzip-cut");
     if (cut) out.push(`${p.path}: ${cut.message}; they are used, the rest of the file is lost (--skip-invalid)`);
   }
-  const droppedRows = prepared.some((p) => p.report.recordsSkipped > 0);
+  const droppedRows = prepared.some((p) => p.report.recordsSkipped > 0 || Object.keys(p.report.droppedValues ?? {}).length > 0);
   const named = options.mask !== undefined || Object.keys(options.unscored ?? {}).length > 0 || Object.keys(options.span ?? {}).length > 0;
   if (!options.skipInvalid || !droppedRows || named) return out;
   const hints: string[] = [];
@@ -50,7 +50,7 @@ export async function loadWarnings(engine: Engine, table: string, columns: Colum
   }
   if (hints.length)
     out.push(
-      `--skip-invalid dropped rows, but rows that look unscored were kept and scored: ${hints.join("; ")}. Without one of these options prompt or padding tokens count as response tokens and the statistics are wrong (METRICS 1.4)`,
+      `--skip-invalid dropped rows or values, but rows that look unscored were kept and scored: ${hints.join("; ")}. Without one of these options prompt or padding tokens count as response tokens and the statistics are wrong (METRICS 1.4)`,
     );
   return out;
 }

@@ -79,7 +79,7 @@ const CASES: Record<string, Case> = {
   "a JSON array, not JSON Lines": { inputs: ["$B/json-array.json"], code: 1, rowLevel: true, lines: ["$B/json-array.json:1: invalid JSON (Unexpected end of JSON input) (2 lines: 1, 2)", NO_ROWS("$B/json-array.json")] },
   "not gzip": { inputs: ["$B/bad-gzip.jsonl.gz"], code: 1, lines: ["$B/bad-gzip.jsonl.gz: not a valid gzip file (invalid code lengths set)"] },
   "not Parquet": { inputs: ["$B/not-parquet.parquet"], code: 1, lines: [/^\$B\/not-parquet\.parquet: not a valid Parquet file \(.*magic bytes.*\)$/] },
-  "schemas disagree": { inputs: ["$B/schema-a.jsonl", "$B/schema-b.jsonl"], code: 1, lines: ['$B/schema-b.jsonl:1: field "reward": expected a finite number, got a string ("high") (2 lines: 1, 2)'] },
+  "schemas disagree": { inputs: ["$B/schema-a.jsonl", "$B/schema-b.jsonl"], code: 1, lines: ['$B/schema-b.jsonl:1: field "reward": expected a finite number, got different values (first: a string ("high")) (2 lines: 1, 2)'] },
   "glob matching nothing": { inputs: ["$B/nothing-*.jsonl"], code: 1, lines: ["$B/nothing-*.jsonl: no file matches this pattern"] },
   "a directory": { inputs: ["$B"], code: 1, lines: ["$B: is a directory (pass its files, or a glob such as '$B/*.jsonl')"] },
   "a missing file": { inputs: ["$B/no-such-file.jsonl"], code: 1, lines: ["$B/no-such-file.jsonl: no such file"] },
