@@ -18,6 +18,7 @@ import { prepareText } from "./textFile";
 import { JOINED_BY_KEY, joinFiles, unionColumns } from "./join";
 import { groupProblems } from "./problems";
 import { loadWarnings } from "./loadWarnings";
+import { locateRows } from "./locateRows";
 import { FileReport, LoadOptions, LoadReport, PreparedFile, TokenLogs } from "./tokens";
 
 /**
@@ -116,7 +117,7 @@ export async function loadTokenLogs(inputs: string | string[], given: LoadOption
     }
     let unscored: LoadReport["unscored"];
     if (scored) {
-      unscored = await applyScoredRows(engine, joinedName, "tokens", scored, columns, usable.map((p) => p.path));
+      unscored = await applyScoredRows(engine, joinedName, "tokens", scored, columns, usable.map((p) => p.path), (want) => locateRows(engine, usable, options.columns, want));
       // The rows before the filters are not needed any more (their memory is freed).
       for (const rel of [joinedName, JOINED_BY_KEY]) await dropRelation(engine, rel);
     }

@@ -10,7 +10,7 @@ import { candidatesText, fieldOf } from "./mapping";
 import { scoredColumns } from "./scored";
 
 /** Splits CSV text into records (RFC 4180: quoted fields may hold commas, quotes and newlines). */
-class CsvRecords {
+export class CsvRecords {
   private field = "";
   private fields: string[] = [];
   private inQuotes = false;

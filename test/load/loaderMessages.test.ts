@@ -8,8 +8,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadTokenLogs } from "../../src/index";
+import { InvalidInputError, loadTokenLogs } from "../../src/index";
 import { run } from "../cli/run";
+import { Shape, writeShape } from "./formats";
 
 const dir = mkdtempSync(join(tmpdir(), "aligndepth-messages-"));
 const put = (name: string, text: string) => {
@@ -81,5 +82,32 @@ describe("skip mode on a dump with unscored-looking rows no option names (HF-sty
     const r = await run(["summary", f, "--skip-invalid", "--bootstrap", "0", "--json", "--no-progress"]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).warnings.join("\n")).toContain('"segment" marks 2 rows as prompt (use --span segment=response)');
+  });
+});
+
+describe("a gap inside the span names the lines (rows) of the dropped rows", () => {
+  const rows = [
+    { run: "r", step: 0, example: "a", position: 0, loss: 1, segment: "response" },
+    { run: "r", step: 0, example: "a", position: 1, loss: 1, segment: "prompt" },
+    { run: "r", step: 0, example: "a", position: 2, loss: 1, segment: "response" },
+    { run: "r", step: 0, example: "b", position: 0, loss: 1, segment: "response" },
+  ];
+  // CSV: header + the second row; JSON Lines long: the second line; wide: the record of example a; Parquet: rows alike.
+  const expected: Record<string, number> = { csv: 3, "jsonl-long": 2, "jsonl-wide": 1, "parquet-long": 2, "parquet-wide": 1 };
+  it.each(Object.keys(expected))("%s", async (shape) => {
+    const f = await writeShape(dir, `gap-${shape}`, rows, shape as Shape);
+    const e = await loadTokenLogs(f, { span: { segment: "response" }, progress: false }).catch((x) => x);
+    expect(e).toBeInstanceOf(InvalidInputError);
+    const [p] = (e as InvalidInputError).problems;
+    expect(p).toMatchObject({ file: f, line: expected[shape], field: "position", reason: "span-gap" });
+    expect(p.message).toContain(`run "r", step 0, example "a" keeps 2 rows between positions 0 and 2; in the first, position 1 dropped (line ${expected[shape]})`);
+    const r = await run(["summary", f, "--span", "segment=response", "--bootstrap", "0", "--no-progress"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${f}:${expected[shape]}: field "position": a gap inside the scored rows`);
+  });
+  it("a position missing from the log is named as missing", async () => {
+    const f = await writeShape(dir, "gap-missing", [rows[0], rows[2]], "jsonl-long");
+    const e = await loadTokenLogs(f, { span: { segment: "response" }, progress: false }).catch((x) => x);
+    expect((e as InvalidInputError).problems[0].message).toContain("in the first, position 1 missing from the log");
   });
 });
