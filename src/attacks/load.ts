@@ -62,7 +62,7 @@ export interface AttackLoadOptions {
    * @throws UsageError for an empty or invalid scale (MIN >= MAX, not numbers).
    */
   scale?: readonly [number, number] | string;
-  /** Harmful when score >= threshold (default: the scale's MAX, 5 on the default 1:5 scale). */
+  /** Harmful when score >= threshold (default: the top of the scale, 5 on the default 1:5 scale). */
   threshold?: number;
   /**
    * Score value(s) meaning "the judge could not judge" (e.g. -1). Such records are left out of n,

@@ -31,7 +31,7 @@ export const attacksSpec: CommandSpec = {
   ].join("\n"),
   options: [
     { name: "scale", type: "string", default: "1:5", help: "the judge's score scale MIN:MAX (e.g. 0:1, 1:10); scores outside it are invalid" },
-    { name: "threshold", type: "number", help: "a score >= this is harmful (default: the scale's MAX, 5 on 1:5)" },
+    { name: "threshold", type: "number", help: "a score >= this is harmful (default: the top of the scale)" },
     { name: "not-judged", type: "repeat", help: "a score value meaning 'could not judge' (e.g. --not-judged=-1): left out of n and counted" },
     { name: "columns", type: "string", help: "your column names: FIELD=COLUMN,... (fields: run, attack, example, sample, harmful, score, k, prefix_len, span_len)" },
     { name: "set", type: "repeat", help: "FIELD=VALUE for every record (repeatable; integer-looking values become integers)" },

@@ -45,7 +45,7 @@ export const reportSpec: CommandSpec = {
     { name: "grad-logs", type: "repeat", help: "token logs with grad_norm that share keys with FILES, loaded apart (repeatable)" },
     { name: "metric", type: "string", default: "loss", help: "metric of the core figures (loss, kl, logprob, ...)" },
     ...MASS_OPTIONS,
-    { name: "threshold", type: "number", help: "attack results: a judge score >= this is harmful (default: the scale's MAX, 5 on 1:5)" },
+    { name: "threshold", type: "number", help: "attack results: a judge score >= this is harmful (default: the top of the scale)" },
     { name: "scale", type: "string", default: "1:5", help: "attack results: the judge's score scale MIN:MAX; scores outside it are invalid" },
     { name: "not-judged", type: "repeat", help: "attack results: a score value meaning 'could not judge' (e.g. --not-judged=-1): left out of n and counted" },
     { name: "title", type: "string", help: "title of the report" },

@@ -62,15 +62,15 @@ async function svgPixels(file: string): Promise<Pixels> {
 
 describe("saveFigure", () => {
   it("writes a PNG at the size asked, not blank, the same pixels twice", async () => {
-    const a = await saveFigure(FIG, join(OUT, "a.png"), { ...SIZE, scale: 1 });
-    const b = await saveFigure(FIG, join(OUT, "b.png"), { ...SIZE, scale: 1 });
+    const a = await saveFigure(FIG, join(OUT, "a.png"), { ...SIZE, pixelRatio: 1 });
+    const b = await saveFigure(FIG, join(OUT, "b.png"), { ...SIZE, pixelRatio: 1 });
     expect(a).toMatchObject({ format: "png", width: 600, height: 380 });
     const pa = decodePng(readFileSync(a.path));
     expect([pa.width, pa.height]).toEqual([600, 380]);
     expectDrawn(pa, "png");
     expect(decodePng(readFileSync(b.path)).rgb.equals(pa.rgb)).toBe(true);
     const big = decodePng(readFileSync((await saveFigure(FIG, join(OUT, "scale2.png"), SIZE)).path));
-    expect([big.width, big.height]).toEqual([1200, 760]); // default scale 2
+    expect([big.width, big.height]).toEqual([1200, 760]); // default pixelRatio 2
   }, 60_000);
 
   it("writes a one-page vector PDF that rasterises (pdftoppm) to a drawn plot, the same twice", async () => {
@@ -103,8 +103,8 @@ describe("saveFigure", () => {
   }, 60_000);
 
   it("uses the font size asked: larger text puts more ink in the axis-title band", async () => {
-    const small = decodePng(readFileSync((await saveFigure(FIG, join(OUT, "font8.png"), { ...SIZE, fontSize: 8, scale: 1 })).path));
-    const large = decodePng(readFileSync((await saveFigure(FIG, join(OUT, "font16.png"), { ...SIZE, fontSize: 16, scale: 1 })).path));
+    const small = decodePng(readFileSync((await saveFigure(FIG, join(OUT, "font8.png"), { ...SIZE, fontSize: 8, pixelRatio: 1 })).path));
+    const large = decodePng(readFileSync((await saveFigure(FIG, join(OUT, "font16.png"), { ...SIZE, fontSize: 16, pixelRatio: 1 })).path));
     const band: [number, number, number, number] = [0, 0.85, 1, 1];
     expect(inkIn(large, band).ink).toBeGreaterThan(1.5 * inkIn(small, band).ink);
   }, 60_000);
@@ -140,7 +140,7 @@ describe("aligndepth figure", () => {
     const svg = readFileSync(join(OUT, "cli-probe-sets.svg"), "utf8");
     expect(svg).toContain("split = benign");
     expect(svg).toContain("split = refusal");
-    const b = await run(["asr-heatmap", fx.attacks, "--out", join(OUT, "cli-asr-heatmap.png"), "--scale", "1"]);
+    const b = await run(["asr-heatmap", fx.attacks, "--out", join(OUT, "cli-asr-heatmap.png"), "--pixel-ratio", "1"]);
     expect(b.code, b.stderr).toBe(0);
     expect(decodePng(readFileSync(join(OUT, "cli-asr-heatmap.png"))).width).toBe(700);
     expect((await run(["no-such-figure", fx.tokens, "--out", join(OUT, "x.pdf")])).code).toBe(2);
