@@ -5,7 +5,7 @@
 import { resolveInputs } from "../load/inputs";
 import { InvalidInputError, UsageError } from "../errors";
 import { loadTokenLogs, TokenLogs } from "../load";
-import { loadAttackResults, parseScale } from "../attacks/load";
+import { loadAttackResults } from "../attacks/load";
 import { asrByK, asrByPrefixLen, asrBySpanLen, asrTable2d } from "../attacks/asr";
 import { exportFormatOf, saveFigure } from "../export/saveFigure";
 import type { Figure } from "../figures/figure";
@@ -28,8 +28,8 @@ import { finalSteps, profileSeries } from "../stats/profileSeries";
 import type { RowFilter } from "../stats/source";
 import { updateProfile } from "../stats/updateProfile";
 import { massByRun } from "../stats/updateMass";
-import { CommandSpec, Parsed } from "./args";
-import { COLOR_OPTIONS, LOAD_OPTIONS, MASS_OPTIONS, WHERE_OPTION, colorOptions, loadOptions, parseWhere, selectionWarnings } from "./common";
+import { CommandSpec, Parsed, optionList } from "./args";
+import { COLOR_OPTIONS, JUDGE_OPTIONS, LOAD_OPTIONS, attackLoadOptions, MASS_OPTIONS, WHERE_OPTION, colorOptions, loadOptions, parseWhere, selectionWarnings } from "./common";
 import { Output, skippedNote } from "./output";
 
 interface Ctx {
@@ -92,7 +92,7 @@ export const TOKEN_FIGURES: Record<string, { help: string; make: TokenFigure }> 
 
 /** Figures drawn from attack results. */
 export const ATTACK_FIGURES: Record<string, string> = {
-  "asr-k": "attack success rate by prefilled tokens k, per run, with Wilson intervals",
+  "asr-k": "attack success rate by prefilled tokens k, per run, with 95% intervals (Wilson, or a cluster bootstrap over examples)",
   "asr-prefix-len": "attack success rate by refusal-prefix length",
   "asr-span-len": "attack success rate by inserted span length",
   "asr-heatmap": "attack success rate over prefix_len x span_len of one run (--run, default the most varied)",
@@ -115,7 +115,7 @@ export const figureSpec: CommandSpec = {
     "Needs Chromium (/usr/bin/chromium, or set CHROMIUM). Runs keep the colours of the report.",
     "  aligndepth figure cumulative-share 'data/lab/tokens-*.jsonl.gz' --out fig/cumulative.pdf --width 500 --height 320 --font-size 10",
   ].join("\n"),
-  options: [
+  options: optionList([
     { name: "out", type: "string", help: "the file to write: .pdf, .svg or .png (required)" },
     { name: "width", type: "number", default: 700, help: "width in CSS pixels" },
     { name: "height", type: "number", default: 450, help: "height in CSS pixels" },
@@ -125,13 +125,11 @@ export const figureSpec: CommandSpec = {
     { name: "run", type: "string", help: "the run of single-run figures (by-position, heatmap, asr-heatmap)" },
     { name: "metric", type: "string", default: "loss", help: "metric of token-log figures (loss, kl, ...)" },
     ...MASS_OPTIONS,
-    { name: "scale", type: "string", default: "1:5", help: "attack results: the judge's score scale MIN:MAX (e.g. 0:1, 1:10); scores outside it are invalid" },
-    { name: "threshold", type: "number", help: "attack results: a judge score >= this is harmful (default: the top of the scale)" },
-    { name: "not-judged", type: "repeat", help: "attack results: a score value meaning 'could not judge' (e.g. --not-judged=-1): left out of n and counted" },
+    ...JUDGE_OPTIONS,
     WHERE_OPTION,
     ...COLOR_OPTIONS,
     ...LOAD_OPTIONS,
-  ],
+  ]),
 };
 
 export async function figureCommand(p: Parsed, out: Output): Promise<number> {
@@ -163,14 +161,7 @@ export async function figureOf(p: Parsed, out: Output): Promise<Figure> {
   if (name in ATTACK_FIGURES) {
     const { files, problems } = resolveInputs(inputs);
     if (problems.length) throw new InvalidInputError(problems);
-    const scale = parseScale(o.scale as string);
-    const threshold = o.threshold as number | undefined;
-    if (threshold !== undefined && !Number.isFinite(threshold)) throw new UsageError("figure: --threshold takes a number");
-    const notJudged = ((o["not-judged"] as string[] | undefined) ?? []).map((v) => {
-      if (v.trim() === "" || !Number.isFinite(Number(v))) throw new UsageError(`figure: --not-judged takes a number (e.g. --not-judged=-1), got ${JSON.stringify(v)}`);
-      return Number(v);
-    });
-    const { records, report } = await loadAttackResults(files, { scale, threshold, notJudged, skipInvalid: Boolean(o["skip-invalid"]) });
+    const { records, report } = await loadAttackResults(files, attackLoadOptions(o, "figure"));
     const note = skippedNote(report);
     if (note) out.note(note);
     if (report.notJudged > 0) out.note(`${report.notJudged} record${report.notJudged === 1 ? " was" : "s were"} not judged (score ${report.notJudgedValues.join(" or ")}): left out of n`);
