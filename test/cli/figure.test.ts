@@ -93,7 +93,7 @@ describe("aligndepth figure asr-*: judge options as in attacks", () => {
     expect(h).toMatch(/--pixel-ratio .*PNG only: image pixels per CSS pixel/);
     expect(h).toMatch(/--scale .*the judge's score scale MIN:MAX/);
     expect(h).toMatch(/--not-judged/);
-    for (const c of ["figure", "attacks", "report"]) {
+    for (const c of ["figure", "attacks", "report", "compare"]) {
       const text = (await run([c, "--help"])).stdout;
       const line = text.split("\n").find((l) => /^\s*--threshold\b/.test(l));
       expect([c, line]).toEqual([c, expect.stringContaining("(default: the top of the scale)")]);
