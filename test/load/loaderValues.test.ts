@@ -11,6 +11,7 @@ import { describe, expect, it } from "vitest";
 import { InvalidInputError, loadTokenLogs, UsageError } from "../../src/index";
 import { run } from "../cli/run";
 import { writeShape } from "./formats";
+import { Engine, sqlString } from "../../src/load/engine";
 
 const dir = mkdtempSync(join(tmpdir(), "aligndepth-values-"));
 const put = (name: string, text: string) => {
@@ -93,6 +94,20 @@ describe("a mask written as 1.0/0.0 (pandas float column) is the 0/1 mask", () =
   const bools = put("mask-bool.csv", ["run,step,example,position,loss,m", ...MASKED.map((r) => `r,${r.step},e,${r.position},${r.loss},${r.m ? "True" : "False"}`)].join("\n") + "\n");
   it.each([["csv", csv], ["jsonl-long", long], ["jsonl-wide", wide], ["csv true/false", bools]])("%s: response rows kept, positions re-based", async (_n, f) => {
     expect(await rowsOf(f, { mask: "m" })).toEqual(EXPECTED);
+  });
+  it("parquet long and wide: a DOUBLE mask column holding 1.0/0.0", async () => {
+    const e = await Engine.create({ threads: 1 });
+    const long = join(dir, "mask-float.parquet");
+    const wideP = join(dir, "mask-float-wide.parquet");
+    try {
+      const read = `read_csv(${sqlString(csv)}, header = true, auto_detect = false, columns = {'run': 'VARCHAR', 'step': 'BIGINT', 'example': 'VARCHAR', 'position': 'BIGINT', 'loss': 'DOUBLE', 'm': 'DOUBLE'})`;
+      await e.run(`COPY (SELECT * FROM ${read}) TO ${sqlString(long)} (FORMAT parquet)`);
+      await e.run(`COPY (SELECT run, step, example, list(loss ORDER BY position) AS loss, list(m ORDER BY position) AS m FROM ${read} GROUP BY ALL ORDER BY ALL) TO ${sqlString(wideP)} (FORMAT parquet)`);
+    } finally {
+      e.close();
+    }
+    expect(await rowsOf(long, { mask: "m" })).toEqual(EXPECTED);
+    expect(await rowsOf(wideP, { mask: "m" })).toEqual(EXPECTED);
   });
   it("validate and summary agree (both exit 0)", async () => {
     const v = await run(["validate", csv, "--mask", "m", "--no-progress"]);
