@@ -50,6 +50,11 @@ describe("skip mode on a dump with unscored-looking rows no option names (HF-sty
     expect(r.stderr).toMatch(new RegExp(`warning: ${WARNING.source}`));
     expect(JSON.parse(r.stdout).warnings.some((w: string) => WARNING.test(w))).toBe(true);
   });
+  it("compare warns too", async () => {
+    const r = await run(["compare", "sft-lr2e-5", "sft-aug-lr2e-5", HF, "--columns", HF_FLAG, "--skip-invalid", "--bootstrap", "200", "--json", "--no-progress"]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).warnings.some((w: string) => WARNING.test(w))).toBe(true);
+  });
   it("the LoadReport carries it; not with --unscored or --mask, nor without skip mode's drops", async () => {
     const cols = { run: "run_name", step: "global_step", example: "sample_id", position: "token_idx", loss: "nll", token: "token_str" };
     const logs = await loadTokenLogs(HF, { columns: cols, skipInvalid: true, progress: false });
