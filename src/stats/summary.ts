@@ -17,6 +17,7 @@ import { CiInfo, Interval, runIntervals } from "./runIntervals";
 import { RowFilter, filteredSource } from "./source";
 import { UPDATE_STATISTICS, UpdateStatistic, usedProfile } from "./updateStatistics";
 import { weightedSums } from "./exampleTable";
+import { counterMovementWarning } from "./counterMovement";
 
 export interface SummaryOptions extends RunDataOptions, MassOptions {
   /** Bootstrap replicates (default 1000; 0 for no intervals). */
@@ -157,8 +158,7 @@ export async function updateSummary(logs: TokenLogs, opts: SummaryOptions = {}):
         ci_info: r.info,
       };
       runs.push(entry);
-      if (prof.counter.warn)
-        warnings.push(`${l.run}${label}: counter-movement R = ${fmt(prof.counter.r!)}: ${fmt(Math.min(prof.counter.pos, prof.counter.neg))} of the change moved against the net direction, more than twice what noise gives (${fmt(prof.counter.noiseThreshold ?? 0)}); read the net share with the update profile`);
+      if (prof.counter.warn) warnings.push(`${l.run}${label}: ${counterMovementWarning(prof.counter, fmt)}`);
       if (maxC !== null && maxC > 1.02) warnings.push(`${l.run}${label}: the cumulative net share reaches ${fmt(maxC)} (> 1.02) before falling back to 1: later positions moved against the net direction`);
       if (r.info.reason) warnings.push(`${l.run}${label}: ${r.info.reason}: no interval for the net statistics`);
       if (l.level?.refused) warnings.push(`${l.run}${label}: ${l.level.refused}`);

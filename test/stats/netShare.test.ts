@@ -86,6 +86,36 @@ describe("counter-movement R (METRICS 3.4)", () => {
   });
 });
 
+describe("counter-movement with positions that have one pair (ragged logs)", () => {
+  it("leaves positions without an se out of the noise term and counts them; null noise only when none has one", () => {
+    const c = counterMovement([-0.6, 0.1, -0.2], [0.4 / Math.sqrt(3), 0.4 / Math.sqrt(3), null]);
+    expect(c.r).toBeCloseTo(0.1 / 0.9, 12); // 0.1111 > 0.1
+    expect(c.noNoise).toBe(1);
+    expect(c.noiseThreshold).toBeCloseTo((2 * 0.8) / Math.sqrt(3) / Math.sqrt(2 * Math.PI), 12); // 0.36853
+    expect(c.warn).toBe(false); // min(Pos, Neg) = 0.1 < 0.3685 (the old code took the noise as 0 and warned)
+    const none = counterMovement([-1, 0.5], [null, null]);
+    expect(none.noiseThreshold).toBeNull();
+    expect(none.noNoise).toBe(2);
+  });
+  it("summary: no warning where noise explains R, a warning naming the left-out positions where it does not", async () => {
+    const logs = await loadTokenLogs([join(__dirname, "..", "fixtures", "stats", "ragged-counter.jsonl")], { progress: false });
+    try {
+      const s = await updateSummary(logs, { bootstrap: 0 });
+      const byRun = Object.fromEntries(s.runs.map((r) => [r.run, r]));
+      // noise: deltas -0.6 (se 0.2309), 0.1 (se 0.2309), -0.2 (one pair): R = 0.1 / 0.9
+      expect(byRun.noise.counter_movement).toBeCloseTo(0.1 / 0.9, 9);
+      // counter: deltas -1.5 (se 0.1/sqrt 3), 0.4 (se 0.05/sqrt 3), -0.2 (one pair): R = 0.4 / 2.1, noise 0.15/sqrt 3 * 2/sqrt(2 pi) = 0.0691
+      expect(byRun.counter.counter_movement).toBeCloseTo(0.4 / 2.1, 9);
+      const cm = s.warnings.filter((w) => w.includes("counter-movement"));
+      expect(cm).toEqual([
+        "counter: counter-movement R = 0.190: 0.400 of the change moved against the net direction, more than twice what noise gives (0.0691); 1 position with fewer than 2 pairs (no se) left out of the noise term; read the net share with the update profile",
+      ]);
+    } finally {
+      logs.close();
+    }
+  });
+});
+
 describe("level share and references (METRICS 3.5)", () => {
   it("gives L_k and its depths", () => {
     const l = levelShare([0, 1, 2, 3], [4, 2, 1, 1], 2);
