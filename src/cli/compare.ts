@@ -1,7 +1,7 @@
 /** `aligndepth compare A B FILES...`: paired comparison of two runs or recipes on the update statistics (METRICS.md 4). */
 import { loadTokenLogs } from "../load";
 import { compareUpdates } from "../stats/updateComparison";
-import { textTable } from "../table";
+import { formatCell, textTable } from "../table";
 import { CommandSpec, Parsed } from "./args";
 import { LOAD_OPTIONS, WHERE_OPTION, loadOptions, selectionWarnings } from "./common";
 import { Output, skippedNote } from "./output";
@@ -29,7 +29,6 @@ export const compareSpec: CommandSpec = {
   ],
 };
 
-const r4 = (x: number | null) => (x === null ? null : Math.round(x * 10000) / 10000);
 
 export async function compareCommand(p: Parsed, out: Output): Promise<number> {
   const o = p.options;
@@ -51,7 +50,7 @@ export async function compareCommand(p: Parsed, out: Output): Promise<number> {
       for (const c of comparisons) {
         lines.push(
           `${c.kind[0]} ${c.a} - ${c.kind[1]} ${c.b}${c.probe_set !== null ? ` (probe set ${c.probe_set})` : ""}: ${c.examples} examples in common (${c.dropped_examples} dropped), B = ${c.B}, seed ${c.seed}`,
-          textTable(c.rows.map((r) => ({ statistic: r.statistic, [c.a]: r4(r.a), [c.b]: r4(r.b), difference: r4(r.difference), "95% CI": r.ci ? `${r4(r.ci[0])} to ${r4(r.ci[1])}` : "", p: r4(r.p), "p (Holm)": r4(r.p_holm) }))),
+          textTable(c.rows.map((r) => ({ statistic: r.statistic, [c.a]: r.a, [c.b]: r.b, difference: r.difference, "95% CI": r.ci ? `${formatCell(r.ci[0])} to ${formatCell(r.ci[1])}` : "", p: r.p, "p (Holm)": r.p_holm }))),
           "",
         );
       }
