@@ -50,6 +50,7 @@ export async function compareCommand(p: Parsed, out: Output): Promise<number> {
       for (const c of comparisons) {
         lines.push(
           `${c.kind[0]} ${c.a} - ${c.kind[1]} ${c.b}${c.probe_set !== null ? ` (probe set ${c.probe_set})` : ""}: ${c.examples} examples in common (${c.dropped_examples} dropped), B = ${c.B}, seed ${c.seed}`,
+          `interval and p: ${c.ci_info.note}`,
           textTable(c.rows.map((r) => ({ statistic: r.statistic, [c.a]: r.a, [c.b]: r.b, difference: r.difference, "95% CI": r.ci ? `${formatCell(r.ci[0])} to ${formatCell(r.ci[1])}` : "", p: r.p, "p (Holm)": r.p_holm }))),
           "",
         );

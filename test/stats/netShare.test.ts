@@ -22,6 +22,8 @@ import {
   normalCdf,
   normalQuantile,
   pairedComparison,
+  recipeComparisonRule,
+  tDifference,
   pairedP,
   recipeIntervals,
   replicatesForFamily,
@@ -248,6 +250,75 @@ describe("paired comparison (METRICS 4)", () => {
     // every replicate gives 0.5: p = 2 (1 + 0) / 801
     expect(c.rows[0].p).toBeCloseTo(2 / 801, 12);
     expect(c.rows.map((r) => r.p_holm)).toEqual(holm(c.rows.map((r) => r.p)));
+  });
+});
+
+describe("recipe comparison rule (recipeDifference.ts: METRICS 4 with 3.7)", () => {
+  it("picks the rule by min(R_A, R_B) and gives the t interval and p by hand", () => {
+    expect([recipeComparisonRule(5, 7), recipeComparisonRule(3, 7), recipeComparisonRule(2, 2), recipeComparisonRule(1, 4)]).toEqual(["two-stage bootstrap", "t", "t", "runs fixed"]);
+    // se = sqrt(0.01/3 + 0.01/3 + 0) = 0.0816497, df 2, t = 4.898979: p = 1 - t / sqrt(2 + t^2) (Student t, df 2, closed form)
+    const t = tDifference(0.4, 0.1, 3, 0.1, 3, 0);
+    expect(t.df).toBe(2);
+    expect(t.se).toBeCloseTo(Math.sqrt(0.02 / 3), 12);
+    expect(t.ci[1]).toBeCloseTo(0.4 + 0.35131012, 7);
+    expect(t.p).toBeCloseTo(1 - 4.898979486 / Math.sqrt(26), 7);
+    // df = min(3, 4) - 1 = 2 with v_ex: se = sqrt(0.04/3 + 0.09/4 + 0.01) = 0.214127
+    const u = tDifference(-0.2, 0.2, 3, 0.3, 4, 0.01);
+    expect(u.se).toBeCloseTo(Math.sqrt(0.04 / 3 + 0.09 / 4 + 0.01), 12);
+    expect(u.ci[0]).toBeCloseTo(-0.2 - 4.302652729749464 * u.se, 8);
+    const tt = 0.2 / u.se;
+    expect(u.p).toBeCloseTo(1 - tt / Math.sqrt(2 + tt * tt), 9);
+  });
+  it("uses the t rule for 3 vs 3 runs and the two-stage bootstrap for 5 vs 5 (runs drawn per recipe, one example draw)", () => {
+    const index = new Map<string, number>();
+    const xs = [0.5, 0.6, 0.7];
+    const ys = [0.4, 0.45, 0.2];
+    const side = (name: string, v: number[]) => ({ name, runs: v.map((_, i) => `${name}${i}`), data: v.map((x) => constantRun(x, index)) });
+    const t = pairedComparison(side("A", xs), side("B", ys), { B: 400, seed: 0, statistics: ["net_early_share"] });
+    expect(t.ci_info.rule).toBe("t");
+    const sdB = Math.sqrt(((0.05) ** 2 + (0.1) ** 2 + (0.15) ** 2) / 2); // mean 0.35
+    expect(t.rows[0].difference).toBeCloseTo(0.25, 12);
+    expect(t.rows[0].sd_b).toBeCloseTo(sdB, 12);
+    const se = Math.sqrt(0.01 / 3 + (sdB * sdB) / 3);
+    expect(t.rows[0].ci![0]).toBeCloseTo(0.25 - 4.302652729749464 * se, 9);
+    const five = [0.5, 0.55, 0.6, 0.8, 0.9];
+    const fiveB = [0.3, 0.35, 0.6, 0.4, 0.5];
+    const B = 400;
+    const c = pairedComparison(side("C", five), side("D", fiveB), { B, seed: 3, statistics: ["net_early_share"] });
+    expect(c.ci_info.rule).toBe("two-stage bootstrap");
+    expect(c.runs_resampled).toBe(true);
+    // Straightforward recomputation: per replicate 5 run draws of A, 5 of B, then 3 example draws.
+    const rand = rng(3);
+    const d: number[] = [];
+    for (let b = 0; b < B; b++) {
+      let sa = 0;
+      let sb = 0;
+      for (let i = 0; i < 5; i++) sa += five[Math.floor(rand() * 5)];
+      for (let i = 0; i < 5; i++) sb += fiveB[Math.floor(rand() * 5)];
+      for (let i = 0; i < 3; i++) rand();
+      d.push(sa / 5 - sb / 5);
+    }
+    d.sort((a, b) => a - b);
+    const q = (p: number) => {
+      const h = (B - 1) * p;
+      const lo = Math.floor(h);
+      return d[lo] + (h - lo) * (d[lo + 1] - d[lo]);
+    };
+    expect(c.rows[0].ci![0]).toBeCloseTo(q(0.025), 12);
+    expect(c.rows[0].ci![1]).toBeCloseTo(q(0.975), 12);
+    expect(c.rows[0].p).toBeCloseTo(pairedP(d)!, 12);
+    const one = pairedComparison(side("E", [0.5]), side("F", xs), { B: 400, seed: 0, statistics: ["net_early_share"] });
+    expect(one.ci_info.rule).toBe("runs fixed");
+    expect(one.notes.join("\n")).toMatch(/ignore training randomness/);
+  });
+  it("counts the compared examples a run lacks", () => {
+    const index = new Map<string, number>();
+    const A = { name: "A", runs: ["a1", "a2"], data: [constantRun(0.9, index), constantRun(0.8, index, ["a", "b"])] };
+    const Bs = { name: "B", runs: ["b1", "b2"], data: [constantRun(0.4, index), constantRun(0.5, index)] };
+    const c = pairedComparison(A, Bs, { B: 400, seed: 0, statistics: ["net_early_share"] });
+    expect(c.examples).toBe(3);
+    expect(c.missing_examples).toEqual({ a1: 0, a2: 1, b1: 0, b2: 0 });
+    expect(c.notes.join("\n")).toMatch(/run a2 of A lacks 1 of the 3 compared examples: its statistics use the other 2/);
   });
 });
 
