@@ -49,7 +49,7 @@ export const attacksSpec: CommandSpec = {
   ],
 };
 
-const METHOD_SHORT: Record<string, string> = { "mcnemar-newcombe-paired": "mcnemar", "newcombe-independent": "indep", "paired-cluster-bootstrap": "boot" };
+const METHOD_SHORT: Record<string, string> = { "mcnemar-newcombe-paired": "mcnemar", "newcombe-independent": "indep", "paired-cluster-bootstrap": "boot", "paired-t-runs": "t" };
 
 export async function attacksCommand(p: Parsed, out: Output): Promise<number> {
   const o = p.options;
@@ -163,11 +163,14 @@ function compareText(a: string, b: string, runsA: string[], runsB: string[], row
     const mine = rows.filter((r) => r.attack === attack);
     const m = mine.filter((r) => r.p !== null).length;
     parts.push(`\n${attack} (Holm over its ${m} test${m === 1 ? "" : "s"})`);
-    parts.push(textTable(mine.map((r) => ({ condition: conditionLabel(r), n: r.examples, asr_a: r.asr_a, asr_b: r.asr_b, diff: r.diff, ci_lo: r.ci?.[0] ?? null, ci_hi: r.ci?.[1] ?? null, p: r.p, p_holm: r.p_holm, h: r.cohen_h, method: METHOD_SHORT[r.method] }))));
+    parts.push(textTable(mine.map((r) => ({ condition: conditionLabel(r), n: r.examples, asr_a: r.asr_a, asr_b: r.asr_b, diff: r.diff, ci_lo: r.ci?.[0] ?? null, ci_hi: r.ci?.[1] ?? null, p: r.p, p_holm: r.p_holm, h: r.cohen_h, method: `${METHOD_SHORT[r.method]}${r.ci_clipped ? "*" : ""}` }))));
   }
   if (rows.length === 0) parts.push("(no condition both sides have)");
   parts.push("\nmcnemar: McNemar's exact p with Newcombe's paired interval (method 10);");
   parts.push("indep: no shared examples: Newcombe's independent interval (method 10), no test;");
-  parts.push("boot: paired cluster bootstrap over examples (percentile). h: Cohen's h. n: examples compared.");
+  parts.push("boot: paired cluster bootstrap over examples (percentile; runs drawn too with >= 5 runs per side);");
+  parts.push("t: 2-4 runs per side: recipe means' difference +/- t(min R - 1, 0.975) times");
+  parts.push("   sqrt(s_A^2/R_A + s_B^2/R_B + v_ex); *: interval clipped to [-1, 1].");
+  parts.push("h: Cohen's h. n: examples compared.");
   return parts.join("\n");
 }
