@@ -121,8 +121,10 @@ export async function attacksCommand(p: Parsed, out: Output): Promise<number> {
     const rows = recipeAsr(records, { recipePattern, bootstrap, seed, notJudged: results.notJudged });
     if (o.json) out.json({ ...header, warnings, recipe_pattern: recipePattern, rows, ...skipped });
     else {
-      const shown = rows.map((r) => ({ recipe: r.recipe, attack: r.attack, condition: conditionLabel(r), R: r.runs.length, asr: r.asr, sd: r.sd, ci_lo: r.ci?.[0] ?? null, ci_hi: r.ci?.[1] ?? null, method: r.ci_method, ...(notJudged.length ? { not_judged: r.not_judged } : {}) }));
-      const one = rows.some((r) => r.runs.length === 1) ? "\nR = 1: the interval is the run's own and ignores training randomness." : "";
+      const shown = rows.map((r) => ({ recipe: r.recipe, attack: r.attack, condition: conditionLabel(r), R: r.runs.length, asr: r.asr, sd: r.sd, ci_lo: r.ci?.[0] ?? null, ci_hi: r.ci?.[1] ?? null, method: `${r.ci_method}${r.ci_clipped ? "*" : ""}`, ...(notJudged.length ? { not_judged: r.not_judged } : {}) }));
+      const one =
+        (rows.some((r) => r.runs.length === 1) ? "\nR = 1: the interval is the run's own and ignores training randomness." : "") +
+        (rows.some((r) => r.ci_clipped) ? "\n*: the t interval left [0, 1] and was clipped to it (few runs make it wide)." : "");
       out.text(`attack success rate per recipe: mean over its runs (harmful: ${harmfulText}); 95% intervals (METRICS 3.7)\n${textTable(shown)}${one}`);
     }
     return 0;

@@ -107,6 +107,8 @@ export async function summaryCommand(p: Parsed, out: Output): Promise<number> {
         textTable(tableRows(result.runs, k)),
         `N${k}: net early share (the default); uniform and H${k}: what N${k} would be if the change were spread evenly / proportional to the starting level; E${k} (abs.): version 1's absolute share, biased toward late positions by noise.`,
       ];
+      const clipped = [...result.runs.map((r) => [r.run, r.ci_info.clipped] as const), ...result.recipes.map((r) => [`recipe ${r.recipe}`, r.ci_info.clipped] as const)].filter(([, c]) => c?.length);
+      if (clipped.length) lines.push(`intervals clipped to the statistic's bounds ([0, 1]; R: [0, 0.5]): ${clipped.map(([n, c]) => `${n}: ${c!.join(", ")}`).join("; ")}`);
       if (result.recipes.length)
         lines.push(
           "",

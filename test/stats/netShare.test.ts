@@ -204,6 +204,17 @@ describe("replicate runs (METRICS 3.7)", () => {
     expect(r.ci.net_early_share![1]).toBeCloseTo(0.6 + 0.2484137, 6);
     expect(tInterval(0.5, 0.1, 3, 0.0004)[1]).toBeCloseTo(0.5 + 4.30265273 * Math.sqrt(0.01 / 3 + 0.0004), 8);
   });
+  it("clips the t interval of the bounded E_k to [0, 1] (marked), never that of N_k", () => {
+    const index = new Map<string, number>();
+    const runs = [0.5, 0.9, 0.95].map((x) => constantRun(x, index));
+    const r = recipeIntervals("sft", ["s1", "s2", "s3"], runs, runs[0].pool, { B: 50, seed: 1 });
+    // E5 = N5 = x per run: mean 0.78333, sd 0.246644, half-width 4.302653 * 0.246644 / sqrt(3) = 0.612691
+    const half = 4.30265273 * Math.sqrt(((0.5 - 0.78333333333) ** 2 + (0.9 - 0.78333333333) ** 2 + (0.95 - 0.78333333333) ** 2) / 2 / 3);
+    expect(r.ci.net_early_share![1]).toBeCloseTo(0.78333333333 + half, 6); // 1.396: N_k is not bounded
+    expect(r.ci.early_share![0]).toBeCloseTo(0.78333333333 - half, 6);
+    expect(r.ci.early_share![1]).toBe(1);
+    expect(r.info.clipped).toEqual(["early_share"]);
+  });
   it("draws R runs with replacement and one shared example draw per replicate for R >= 5", () => {
     const index = new Map<string, number>();
     const xs = [0.5, 0.55, 0.6, 0.8, 0.9];
