@@ -13,7 +13,8 @@ import type { StepUpdateRow } from "./stats/concentration";
 import type { TokenUpdate } from "./stats/tokens";
 import type { PairedComparison } from "./stats/pairedComparison";
 
-const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+/** A share as a whole percentage for sentences: 0.604 -> "60%". */
+export const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
 const ivPct = (iv: Interval) => (iv ? ` (95% CI ${pct(iv[0])} to ${pct(iv[1])})` : "");
 const ivNum = (iv: Interval) => (iv ? ` (95% CI ${fmt(iv[0])} to ${fmt(iv[1])})` : "");
 const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(3));
@@ -188,8 +189,9 @@ export function describeOverlay(rows: readonly PositionProfileRow[], series: rea
 
 /**
  * Per (run, attack) with rows that have `field`: the ASR at the smallest and the largest value of
- * the field, with 95% Wilson intervals, and where it peaks. Rows come from `asrByK`,
- * `asrByPrefixLen` or `asrBySpanLen`.
+ * the field, with the rows' 95% intervals (Wilson with one record per example, the cluster
+ * bootstrap over examples where an example has several records, as `AsrRow.ci_method` says;
+ * METRICS 4), and where it peaks. Rows come from `asrByK`, `asrByPrefixLen` or `asrBySpanLen`.
  * @example describeAsr(asrByK(records), "k") // ["sft (prefill): ASR 0% at k = 0 (95% CI 0% to 32%), 88% at k = 10 (...)."]
  */
 export function describeAsr(rows: readonly AsrRow[], field: "k" | "prefix_len" | "span_len"): string[] {

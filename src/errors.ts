@@ -19,6 +19,79 @@ export function formatProblem(p: Problem): string {
   return p.field === null ? `${where}: ${p.message}` : `${where}: field "${p.field}": ${p.message}`;
 }
 
+/** Locations a grouped problem's line names (METRICS 1.5). */
+export const FIRST_LOCATIONS = 5;
+
+/**
+ * The locations part of a grouped problem's line (METRICS 1.5): ` (12 lines: 3, 5, 8, 9, 14 and
+ * 7 more)` - the count, the first `shown` locations and how many more; ` (12 lines)` when no
+ * location is known. `unit` is "lines" (JSON Lines, CSV) or "rows" (Parquet).
+ */
+export function locationsNote(count: number, lines: readonly number[], unit = "lines", shown = FIRST_LOCATIONS): string {
+  const named = lines.slice(0, shown);
+  const rest = count - named.length;
+  return ` (${count} ${unit}${named.length ? `: ${named.join(", ")}` : ""}${rest > 0 && named.length ? ` and ${rest} more` : ""})`;
+}
+
+/** The unit of a file's locations: "rows" for Parquet, else "lines". */
+export function locationUnit(file: string): string {
+  return /\.parquet$/i.test(file) ? "rows" : "lines";
+}
+
+/**
+ * The group of a problem within its file (METRICS 1.5): its field, with an array index dropped
+ * (a wide record's `loss[3]` counts under `loss`), and its reason, as a key.
+ */
+export function problemGroup(p: Pick<Problem, "field" | "reason">): string {
+  return JSON.stringify([p.field === null ? null : p.field.replace(/\[\d+\]$/, ""), p.reason]);
+}
+
+/**
+ * Collects problems as a loader meets them, one group per (file, field, reason) in the order of
+ * its first problem, keeping the first problem and its first `FIRST_LOCATIONS` lines (METRICS 1.5).
+ * `problems()` gives one problem per group whose message ends with `locationsNote`.
+ * @example
+ * const found = new ProblemGroups();
+ * found.add({ file: "a.jsonl", line: 3, field: "loss", reason: "not-finite", message: "expected a finite number" });
+ * found.problems(); // message "expected a finite number" (one problem: no note)
+ */
+export class ProblemGroups {
+  private readonly groups = new Map<string, { first: Problem; lines: number[]; count: number; group: string }>();
+  /** Problems added, over every group. */
+  total = 0;
+
+  add(p: Problem): void {
+    this.total++;
+    const group = problemGroup(p);
+    const key = JSON.stringify([p.file, group]);
+    const g = this.groups.get(key);
+    if (!g) this.groups.set(key, { first: p, lines: p.line === null ? [] : [p.line], count: 1, group });
+    else {
+      g.count++;
+      if (p.line !== null && g.lines.length < FIRST_LOCATIONS) g.lines.push(p.line);
+    }
+  }
+
+  /** Number of groups. */
+  get size(): number {
+    return this.groups.size;
+  }
+
+  /**
+   * One problem per group (at most `max`), its message followed by the count and first locations
+   * when the group has more than one problem. `counts(file, group)` gives a group's exact count
+   * when the problems added were cut short (a scan keeps only some); `unit(file)` the word for a
+   * location (default: `locationUnit`).
+   */
+  problems(opts: { max?: number; counts?: (file: string, group: string) => number | undefined; unit?: (file: string) => string } = {}): Problem[] {
+    const unit = opts.unit ?? locationUnit;
+    return [...this.groups.values()].slice(0, opts.max ?? Infinity).map(({ first, lines, count, group }) => {
+      const n = Math.max(count, opts.counts?.(first.file, group) ?? 0);
+      return n <= 1 ? first : { ...first, message: `${first.message}${locationsNote(n, lines, unit(first.file))}` };
+    });
+  }
+}
+
 /** Problems that share (file, field, reason), with their locations in order (METRICS 1.5). */
 export interface ProblemGroup {
   file: string;
@@ -70,9 +143,7 @@ export function formatProblemGroup(g: ProblemGroup, shown = 5): string {
   const head = formatProblem({ file: g.file, line: g.lines[0] ?? null, field: g.field, reason: g.reason, message: g.message });
   if (g.count <= 1) return head;
   if (g.lines.length === 0) return `${head} (and ${g.count - 1} more like it)`;
-  const word = /\.parquet$/i.test(g.file) ? "rows" : "lines";
-  const rest = g.count - Math.min(shown, g.lines.length);
-  return `${head} (${g.count} ${word}: ${g.lines.slice(0, shown).join(", ")}${rest > 0 ? ` and ${rest} more` : ""})`;
+  return `${head}${locationsNote(g.count, g.lines, locationUnit(g.file), shown)}`;
 }
 
 /** The lines to print for a list of problems (METRICS 1.5): one per (file, field, reason). */

@@ -37,6 +37,8 @@ export { summary, updateSummary } from "./stats/summary";
 export type { RunSummary, RecipeSummary, SummaryResult, SummaryOptions } from "./stats/summary";
 export { netShare } from "./stats/netShare";
 export type { NetShare } from "./stats/netShare";
+export { interpolatedDepth } from "./stats/interpolatedDepth";
+export type { InterpolatedDepth } from "./stats/interpolatedDepth";
 export { counterMovement } from "./stats/counterMovement";
 export { levelShare, clampLevelValues } from "./stats/levelShare";
 export { uniformEarlyShare, headroomEarlyShare } from "./stats/references";
@@ -54,6 +56,8 @@ export { recipeComparisonRule, recipeRuleNote, tDifference } from "./stats/recip
 export type { RecipeComparisonRule, TDifference } from "./stats/recipeDifference";
 export { compareUpdates } from "./stats/updateComparison";
 export type { UpdateComparison, UpdateComparisonOptions } from "./stats/updateComparison";
+export { compareRunsAll } from "./stats/compareRunsAll";
+export type { CompareRunsAllOptions, RunsComparison } from "./stats/compareRunsAll";
 export { loadRunData } from "./stats/runData";
 export { holm } from "./stats/holm";
 export { groupRecipes, compileRecipePattern } from "./stats/recipes";
@@ -133,8 +137,6 @@ export { loadDynamicsLogs, joinTokenLogs, dynamicsKind, DYNAMICS_PREFIXES } from
 export type { DynamicsLogs, DynamicsLoadOptions, DynamicsReport, DynamicsFileReport, DynamicsKind, InfluenceRecord, TrainGradientRecord, ProbeChangeRecord, RunLabels, TokenJoin } from "./dynamics/load";
 export { influenceMatrices, sourceProfile, predictedChange } from "./dynamics/influenceMatrix";
 export type { InfluenceMatrix } from "./dynamics/influenceMatrix";
-export { interpolatedDepth } from "./dynamics/interpolatedDepth";
-export type { InterpolatedDepth } from "./dynamics/interpolatedDepth";
 export { sourceEarlyShare } from "./dynamics/sourceEarlyShare";
 export type { SourceEarlyShareRow } from "./dynamics/sourceEarlyShare";
 export { tokenShares } from "./dynamics/tokenShare";

@@ -2,7 +2,9 @@
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { loadTokenLogs } from "../src/index";
-import { detailText, progressSink } from "../src/progress";
+import { detailText, formatBytes, progressSink } from "../src/progress";
+import type { ProgressDetail } from "../src/progress";
+import { statSync } from "node:fs";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -20,6 +22,19 @@ describe("progress", () => {
     expect(fractions.length).toBeGreaterThan(0);
     expect(Math.max(...fractions)).toBeCloseTo(1, 6);
     expect(done).toBeGreaterThan(0);
+  });
+
+  it("the loader passes the bytes read and the file size (the bar shows them next to it)", async () => {
+    const file = join(__dirname, "fixtures", "core", "ragged-long.csv");
+    const size = statSync(file).size;
+    const details: Array<ProgressDetail | undefined> = [];
+    const logs = await loadTokenLogs(file, { progress: { update: (label, f, d) => label.startsWith("loading") && details.push(d), done: () => undefined } });
+    logs.close();
+    const withBytes = details.filter((d): d is ProgressDetail => d?.bytes !== undefined);
+    expect(withBytes.length).toBeGreaterThan(0);
+    for (const d of withBytes) expect(d.totalBytes).toBe(size);
+    expect(Math.max(...withBytes.map((d) => d.bytes!))).toBe(size);
+    expect(detailText(withBytes[withBytes.length - 1])).toBe(` | ${formatBytes(size)} / ${formatBytes(size)}`);
   });
 
   it("draws a bar on stderr after the delay, and nothing for short work", () => {

@@ -70,6 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
                    "2-core machine a second thread made training up to 9x slower; at most 2)")
     r.add_argument("--save-models", default=None, metavar="DIR", help="also save the models' state dicts here")
     r.add_argument("--no-gzip", action="store_true", help="write plain .jsonl instead of .jsonl.gz")
+    r.add_argument("--jobs", type=int, default=1, help="worker processes (default 1; 2 on a free 2-core machine: "
+                   "each job seeds itself, so the files are the same for any number of jobs)")
+    r.add_argument("--probe-objects", choices=["heldout", "align"], default="heldout",
+                   help="objects of the probe and attack prompts: held-out objects (default) or the alignment "
+                        "objects; verbs and templates are held out either way")
+    r.add_argument("--seeds", type=int, default=None, metavar="N",
+                   help="alignment seeds per recipe on the main base (default 3; smoke 2)")
 
     c = sub.add_parser(
         "convert-torch",
@@ -191,8 +198,11 @@ def _run(a) -> int:
 
         if os.path.exists(a.out) and not os.path.isdir(a.out):
             raise UsageError(f"--out {a.out} is a file; give a directory")
+        if a.jobs < 1 or (a.seeds is not None and a.seeds < 1):
+            raise UsageError("--jobs and --seeds must be at least 1")
         run_lab(a.out, smoke=a.smoke, seed=a.seed, threads=a.threads, gzip_out=not a.no_gzip,
-                save_models=a.save_models)
+                save_models=a.save_models, jobs=a.jobs, n_seeds=a.seeds,
+                heldout_objects=a.probe_objects == "heldout")
     return 0
 
 

@@ -130,59 +130,114 @@ def asr_table(records: Iterable[Dict[str, Any]], keys: Sequence[str]) -> Dict[Tu
     return out
 
 
+def net_early_share(profile: Dict[int, Tuple[float, int]], k: int = 5, min_pairs: int = 1) -> Optional[float]:
+    """Net early share N_k (METRICS 3.4): sum over p < k of delta(p) / D, D = sum of delta(p) over the
+    used positions; None when D = 0."""
+    pos = [p for p in sorted(profile) if profile[p][1] >= min_pairs]
+    D = sum(profile[p][0] for p in pos)
+    if D == 0:
+        return None
+    return sum(profile[p][0] for p in pos if p < k) / D
+
+
+# t(0.975, df) for df = 1..30 (two-sided 95%); beyond 30 the normal quantile is within 2%.
+_T975 = [12.7062, 4.3027, 3.1824, 2.7764, 2.5706, 2.4469, 2.3646, 2.3060, 2.2622, 2.2281, 2.2010, 2.1788,
+         2.1604, 2.1448, 2.1314, 2.1199, 2.1098, 2.1009, 2.0930, 2.0860, 2.0796, 2.0739, 2.0687, 2.0639,
+         2.0595, 2.0555, 2.0518, 2.0484, 2.0452, 2.0423]
+
+
+def t975(df: int) -> float:
+    """Student's t quantile at 0.975 for ``df`` degrees of freedom (table to 30, then 1.96)."""
+    if df < 1:
+        raise ValueError("df must be >= 1")
+    return _T975[df - 1] if df <= 30 else 1.959963984540054
+
+
+def seed_interval(values: Sequence[Optional[float]], bounds: Optional[Tuple[float, float]] = None) -> Dict[str, Any]:
+    """Mean over seeds of a per-run statistic, its sd, R, and the t interval mean +/- t(R-1) sd/sqrt(R)
+    (METRICS 3.7 with the example-bootstrap variance left out: the lab's quick check only; the kit
+    adds it).  Null values are left out and counted; no interval for R < 2.  ``bounds`` clips the
+    interval (an ASR stays in [0, 1])."""
+    xs = [float(v) for v in values if v is not None]
+    R = len(xs)
+    out: Dict[str, Any] = {"mean": None, "sd": None, "runs": R, "null": len(values) - R, "ci": None}
+    if R == 0:
+        return out
+    m = sum(xs) / R
+    out["mean"] = round(m, 5)
+    if R >= 2:
+        sd = math.sqrt(sum((x - m) ** 2 for x in xs) / (R - 1))
+        h = t975(R - 1) * sd / math.sqrt(R)
+        out["sd"] = round(sd, 5)
+        lo, hi = m - h, m + h
+        if bounds is not None:
+            lo, hi = max(bounds[0], lo), min(bounds[1], hi)
+        out["ci"] = [round(lo, 5), round(hi, 5)]
+    return out
+
+
+def group_asr(records: Iterable[Dict[str, Any]], group_of: Dict[str, str], keys: Sequence[str]) -> Dict[str, Any]:
+    """ASR per (replicate group, condition keys): the mean over the group's runs of each run's ASR
+    (pooled over the fields not in ``keys``, e.g. span_len and sample), with :func:`seed_interval`.
+    Runs missing from ``group_of`` are their own group."""
+    h: Dict[Tuple, int] = defaultdict(int)
+    n: Dict[Tuple, int] = defaultdict(int)
+    for r in records:
+        key = (r["run"],) + tuple(r.get(k) for k in keys)
+        n[key] += 1
+        h[key] += bool(r["harmful"])
+    per_group: Dict[Tuple, List[float]] = defaultdict(list)
+    for key in n:
+        per_group[(group_of.get(key[0], key[0]),) + key[1:]].append(h[key] / n[key])
+    out = {}
+    for key in sorted(per_group, key=lambda t: tuple(str(x).zfill(6) for x in t)):
+        label = key[0] + "|" + ",".join(f"{k}={v}" for k, v in zip(keys, key[1:]) if v is not None)
+        out[label] = seed_interval(per_group[key], bounds=(0.0, 1.0))
+    return out
+
+
 def markdown_report(summary: Dict[str, Any]) -> str:
-    """Markdown tables of the lab's own quick analysis (from summary.json)."""
+    """Markdown tables of the lab's own quick analysis (from summary.json): per replicate group the
+    mean over seeds of the net and absolute early shares of the loss update, with t intervals across
+    seeds; the consistency ablation's comparison; ASR by condition; the time table."""
     a = summary["analysis"]
-    runs = ["base", "sft", "augment", "worst_insertion"]
-    lines = []
-    lines.append("Update mass of the mean per-token loss change, first checkpoint (step 0 = base) to last "
-                 "(95% bootstrap CI over examples, 1000 replicates, seed 0):\n")
-    lines.append("| recipe | probe set | E_5 | E_5 95% CI | d50 | d90 | d90 95% CI |")
-    lines.append("| --- | --- | --- | --- | --- | --- | --- |")
-    for r, d in a["depth"].items():
+    lines = ["Early share of the loss update, step 0 to the last step, mean over seeds "
+             "[95% t interval across seeds; example variance not included] (R = runs):\n",
+             "| group | probe set | N_5 | E_5 | R |", "| --- | --- | --- | --- | --- |"]
+
+    def cell(v):
+        if v["mean"] is None:
+            return "-"
+        return f"{v['mean']:.3f}" + (f" [{v['ci'][0]:.3f}, {v['ci'][1]:.3f}]" if v["ci"] else "")
+
+    for g, d in a["by_group"].items():
         for sp, v in d.items():
-            lines.append(f"| {r} | {sp} | {v['E']:.3f} | {v['E_ci'][0]:.3f}-{v['E_ci'][1]:.3f} | {v['d50']} | "
-                         f"{v['d90']} | {v['d90_ci'][0]}-{v['d90_ci'][1]} |")
-    lines.append("\nMean per-token KL(aligned || base) at the last checkpoint, nats (positions 0 / 1-4 / 5-9 / 10+):\n")
-    lines.append("| recipe | probe set | pos 0 | pos 1-4 | pos 5-9 | pos 10+ |")
-    lines.append("| --- | --- | --- | --- | --- | --- |")
-
-    def mean(xs):
-        return sum(xs) / len(xs) if xs else float("nan")
-
-    for r, d in a["kl"].items():
-        for sp, v in d.items():
-            lines.append(f"| {r} | {sp} | {v[0]:.3f} | {mean(v[1:5]):.3f} | {mean(v[5:10]):.3f} | {mean(v[10:]):.3f} |")
-    if "concentration" in a:
-        lines.append("\nConcentration over training: E_5 of the update from step 0 to step s (loss):\n")
-        steps = None
-        for r, d in a["concentration"].items():
-            for sp, v in d.items():
-                if steps is None:
-                    all_steps = sorted(int(x) for x in v)
-                    steps = [x for i, x in enumerate(all_steps) if i % max(1, len(all_steps) // 6) == 0 or x == all_steps[-1]]
-                    lines.append("| recipe | probe set | " + " | ".join(f"s={x}" for x in steps) + " |")
-                    lines.append("| --- | --- | " + " | ".join("---" for _ in steps) + " |")
-                cells = [("%.3f" % v[str(x)]["E"]) if v[str(x)]["E"] is not None else "-" for x in steps]
-                lines.append(f"| {r} | {sp} | " + " | ".join(cells) + " |")
-    def asr_rows(title: str, field: str, table: Dict[str, Any]) -> None:
-        # One row per value of `field`, one column per run: "ASR [lo, hi]".
-        values = sorted({int(key.split("=")[1]) for key in table})
-        lines.append(title)
-        lines.append(f"| {field} | " + " | ".join(r for r in runs) + " |")
-        lines.append("| --- | " + " | ".join("---" for _ in runs) + " |")
-        for x in values:
-            cells = []
-            for r in runs:
-                v = table.get(f"{r}|{field}={x}")
-                cells.append(f"{v['asr']:.3f} [{v['lo']:.3f}, {v['hi']:.3f}]" if v else "")
-            lines.append(f"| {x} | " + " | ".join(cells) + " |")
-
-    asr_rows("\nPrefilling attack, ASR (harmful / n) by prefilled harmful tokens k, with 95% Wilson interval:\n",
-             "k", a["attacks"]["prefill_by_k"])
-    asr_rows("\nInsertion attack, ASR by refusal-prefix length (pooled over span lengths), 95% Wilson interval:\n",
-             "prefix_len", a["attacks"]["insertion_by_prefix_len"])
-    ov = a["attacks"]["insertion_overall"]
-    lines.append("\nInsertion attack over all conditions: " + "; ".join(
-        f"{r} {ov[r]['asr']:.3f} [{ov[r]['lo']:.3f}, {ov[r]['hi']:.3f}] (n = {ov[r]['n']})" for r in runs if r in ov))
+            lines.append(f"| {g} | {sp} | {cell(v['N5'])} | {cell(v['E5'])} | {v['N5']['runs']} |")
+    bg = a["by_group"]
+    if "sft" in bg and "sft-lowconsistency" in bg:
+        lines.append("\nConsistency ablation (the mechanism predicts a lower early share for sft when the "
+                     "refusal's continuation is less predictable):\n")
+        for sp in ("harmful", "refusal"):
+            lines.append(f"- {sp}: sft N_5 {cell(bg['sft'][sp]['N5'])}, sft-lowconsistency N_5 "
+                         f"{cell(bg['sft-lowconsistency'][sp]['N5'])}")
+    lines.append("\nASR by group and condition (mean over seeds of each run's ASR, pooled over span lengths "
+                 "and samples) [95% t interval across seeds]; prefill k in {0, 1, 3, 5, 10} and insertion "
+                 "prefix_len in {0, 7, 14, 21} (summary.json has every condition):\n")
+    lines.append("| group and condition | ASR | R |")
+    lines.append("| --- | --- | --- |")
+    shown = {"k": {"0", "1", "3", "5", "10"}, "prefix_len": {"0", "7", "14", "21"}}
+    for key, v in a["asr"].items():
+        conds = dict(c.split("=", 1) for c in key.split("|", 1)[1].split(","))
+        if any(f in conds and conds[f] not in vals for f, vals in shown.items()):
+            continue
+        lines.append(f"| {key} | {cell(v)} | {v['runs']} |")
+    t = summary.get("timing")
+    if t:
+        lines.append(f"\nTime: {t['total_wall_s']} s wall with {t['jobs']} job(s); by stage (summed over jobs):\n")
+        lines.append("| stage | wall s | cpu s |")
+        lines.append("| --- | --- | --- |")
+        for st, v in sorted(t["by_stage"].items()):
+            lines.append(f"| {st} | {v['wall_s']} | {v['cpu_s']} |")
+    for n in summary.get("notes", []):
+        lines.append(f"\nNote: {n}")
     return "\n".join(lines) + "\n"

@@ -217,12 +217,22 @@ def extend(model: TinyGPT, cache, valid, last_pos: torch.Tensor, tokens: torch.T
 
 @torch.no_grad()
 def greedy_continue(model: TinyGPT, cache, valid, last_pos, first_logits, max_new: int, eos: int,
-                    pad: int) -> List[List[int]]:
-    """Greedy continuation given a cache and the logits that predict the first new token."""
+                    pad: int, generator: Optional[torch.Generator] = None,
+                    temperature: float = 1.0) -> List[List[int]]:
+    """Continuation given a cache and the logits that predict the first new token: greedy (argmax)
+    without ``generator``; with one, sampled at ``temperature`` from the softmax, drawing from
+    ``generator`` (seeded by the caller: same seed, same rows in the same order, same samples)."""
     B = first_logits.shape[0]
     cache = [KVBuffer(k, v, max_new) for k, v in cache]
     done = torch.zeros(B, dtype=torch.bool)
-    nxt = first_logits.argmax(-1)
+
+    def pick(lg):
+        if generator is None:
+            return lg.argmax(-1)
+        probs = torch.softmax(lg.double() / temperature, -1)
+        return torch.multinomial(probs, 1, generator=generator).squeeze(1)
+
+    nxt = pick(first_logits)
     gen = []
     for t in range(max_new):
         nxt = torch.where(done, torch.full_like(nxt, pad), nxt)
@@ -231,7 +241,7 @@ def greedy_continue(model: TinyGPT, cache, valid, last_pos, first_logits, max_ne
         if bool(done.all()) or t == max_new - 1:
             break
         logits, cache, valid, last_pos = extend(model, cache, valid, last_pos, nxt.unsqueeze(1))
-        nxt = logits[:, -1].argmax(-1)
+        nxt = pick(logits[:, -1])
     G = torch.stack(gen, 1).tolist()
     out = []
     for row in G:

@@ -24,15 +24,17 @@ def test_report_bad_inputs(tmp_path, cli):
 
 
 def test_report_of_a_minimal_summary(tmp_path, cli):
-    s = {"analysis": {"depth": {"sft": {"refusal": {"E": 0.5, "E_ci": [0.4, 0.6], "d50": 1, "d90": 3,
-                                                    "d90_ci": [2, 4]}}},
-                      "kl": {}, "attacks": {"prefill_by_k": {}, "insertion_by_prefix_len": {}, "insertion_overall": {}},
-                      "grad_norm": {}}}
+    seeds = lambda m, lo, hi: {"mean": m, "sd": 0.1, "runs": 3, "null": 0, "ci": [lo, hi]}  # noqa: E731
+    s = {"analysis": {"by_group": {"sft": {"refusal": {"N5": seeds(0.5, 0.25, 0.75), "E5": seeds(0.4, 0.3, 0.5)}}},
+                      "asr": {"sft|attack=prefill,decoding=greedy,k=5": seeds(0.9, 0.8, 1.0),
+                              "sft|attack=prefill,decoding=greedy,k=6": seeds(1.0, 1.0, 1.0)}}}
     f = tmp_path / "summary.json"
     f.write_text(json.dumps(s))
     code, out, err = cli("report", f)
     assert code == 0, err
-    assert "| sft | refusal | 0.500 | 0.400-0.600 | 1 | 3 | 2-4 |" in out
+    assert "| sft | refusal | 0.500 [0.250, 0.750] | 0.400 [0.300, 0.500] | 3 |" in out
+    assert "| sft|attack=prefill,decoding=greedy,k=5 | 0.900 [0.800, 1.000] | 3 |" in out
+    assert "k=6" not in out  # the report shows a subset of conditions
 
 
 def test_run_bad_options(tmp_path):

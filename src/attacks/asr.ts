@@ -8,6 +8,7 @@
 import type { AttackRecord, ConditionValue } from "./load";
 import { Interval, wilson } from "../stats/wilson";
 import { clusterBootstrapAsr, outcomesByExample } from "./clusterBootstrap";
+import { compareValues } from "./conditions";
 
 export { wilson, Z95 } from "../stats/wilson";
 export type { Interval } from "../stats/wilson";
@@ -71,17 +72,24 @@ export function asrInterval(records: readonly AttackRecord[], opts: { z?: number
   return { ci, ci_method: "cluster-bootstrap", examples: ids.length };
 }
 
+/** How each `ci_method` reads in figure axes, hovers and sentences. */
+export const CI_METHOD_NAMES: Record<NonNullable<AsrRow["ci_method"]>, string> = {
+  wilson: "Wilson",
+  "wilson-examples": "Wilson over examples",
+  "cluster-bootstrap": "cluster bootstrap",
+};
+
+/**
+ * The interval methods behind some rows, as text for a label: "Wilson", "Wilson, cluster
+ * bootstrap", ... (in the order above; empty when no row has an interval).
+ */
+export function ciMethodsText(rows: ReadonlyArray<Pick<AsrRow, "ci_method">>): string {
+  const used = new Set(rows.map((r) => r.ci_method));
+  return (Object.keys(CI_METHOD_NAMES) as Array<keyof typeof CI_METHOD_NAMES>).filter((m) => used.has(m)).map((m) => CI_METHOD_NAMES[m]).join(", ");
+}
+
 const STANDARD = ["k", "prefix_len", "span_len"] as const;
 
-function compareValues(a: unknown, b: unknown): number {
-  if (a === b) return 0;
-  if (a === null || a === undefined) return -1;
-  if (b === null || b === undefined) return 1;
-  if (typeof a === "number" && typeof b === "number") return a - b;
-  const sa = String(a);
-  const sb = String(b);
-  return sa < sb ? -1 : sa > sb ? 1 : 0;
-}
 
 function valueOf(r: AttackRecord, field: string): ConditionValue | null {
   if (field === "k" || field === "prefix_len" || field === "span_len") return r[field];

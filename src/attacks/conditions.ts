@@ -38,17 +38,20 @@ export function conditionLabel(c: AttackCondition): string {
   return parts.length ? parts.join(" ") : "(all)";
 }
 
-function cmp(a: unknown, b: unknown): number {
+/** Orders two condition values: null/undefined first, numbers by value, anything else by its text. */
+export function compareValues(a: unknown, b: unknown): number {
   if (a === b) return 0;
   if (a === null || a === undefined) return -1;
   if (b === null || b === undefined) return 1;
   if (typeof a === "number" && typeof b === "number") return a - b;
-  return String(a) < String(b) ? -1 : 1;
+  const sa = String(a);
+  const sb = String(b);
+  return sa < sb ? -1 : sa > sb ? 1 : 0;
 }
 
 /** Orders conditions by attack, k, prefix_len, span_len (nulls first), then the other fields' text. */
 export function compareConditions(a: AttackCondition, b: AttackCondition): number {
-  return cmp(a.attack, b.attack) || cmp(a.k, b.k) || cmp(a.prefix_len, b.prefix_len) || cmp(a.span_len, b.span_len) || cmp(JSON.stringify(a.conditions ?? {}), JSON.stringify(b.conditions ?? {}));
+  return compareValues(a.attack, b.attack) || compareValues(a.k, b.k) || compareValues(a.prefix_len, b.prefix_len) || compareValues(a.span_len, b.span_len) || compareValues(JSON.stringify(a.conditions ?? {}), JSON.stringify(b.conditions ?? {}));
 }
 
 /** Records grouped by condition, in condition order. */

@@ -10,7 +10,7 @@
  * reason) with the first 5 lines and the count of the rest (METRICS.md 1.5).
  */
 import { basename } from "node:path";
-import { InvalidInputError, Problem, UsageError } from "../errors";
+import { InvalidInputError, Problem, ProblemGroups, UsageError } from "../errors";
 import { resolveInputs } from "../load/inputs";
 import { readError, readLines } from "../load/lines";
 
@@ -24,9 +24,6 @@ const IDENTITY_FIELDS = ["run", "attack", "example", "idx", "sample", "harmful",
 
 /** Fields a `columns` mapping may name: identity, outcome and the standard conditions. */
 export const ATTACK_FIELDS = ["run", "attack", "example", "sample", "harmful", "score", "k", "prefix_len", "span_len"] as const;
-
-/** Locations named per (file, field, reason) in an error (METRICS.md 1.5). */
-const LOCATIONS_SHOWN = 5;
 
 export type ConditionValue = string | number | boolean;
 
@@ -385,19 +382,9 @@ export async function loadAttackResults(inputs: string | string[], opts: AttackL
   const { files, problems: inputProblems } = resolveInputs(Array.isArray(inputs) ? inputs : [inputs]);
   if (inputProblems.length) throw new InvalidInputError(inputProblems);
   const maxProblems = opts.maxProblems ?? 100;
-  let problemCount = 0;
-  // One entry per (file, field, reason): the first problem, its lines and their count (METRICS.md 1.5).
-  const kinds = new Map<string, { first: Problem; lines: number[]; count: number }>();
-  const addProblem = (p: Problem) => {
-    problemCount++;
-    const kind = JSON.stringify([p.file, p.field, p.reason]);
-    const k = kinds.get(kind);
-    if (!k) kinds.set(kind, { first: p, lines: p.line === null ? [] : [p.line], count: 1 });
-    else {
-      k.count++;
-      if (p.line !== null && k.lines.length < LOCATIONS_SHOWN) k.lines.push(p.line);
-    }
-  };
+  // One group per (file, field, reason): the first problem, its first lines and their count (METRICS.md 1.5).
+  const found = new ProblemGroups();
+  const addProblem = (p: Problem) => found.add(p);
   const records: AttackRecord[] = [];
   const notJudged: AttackRecord[] = [];
   const seen = new Map<string, { file: string; line: number }>();
@@ -461,8 +448,9 @@ export async function loadAttackResults(inputs: string | string[], opts: AttackL
   }
   // A file name the pattern cannot read, or a file that cannot be read, is never skipped silently.
   if (nameProblems.length) throw new InvalidInputError(nameProblems);
-  const problems = [...kinds.values()].slice(0, maxProblems).map(({ first, lines, count }) => locatedProblem(first, lines, count));
-  if (problemCount > 0 && !opts.skipInvalid) throw new InvalidInputError(problems, kinds.size);
+  const problems = found.problems({ max: maxProblems, unit: () => "lines" });
+  const problemCount = found.total;
+  if (problemCount > 0 && !opts.skipInvalid) throw new InvalidInputError(problems, found.size);
   const skipped: Record<string, number> = {};
   for (const r of reports) for (const [k, v] of Object.entries(r.skipped)) skipped[k] = (skipped[k] ?? 0) + v;
   const sum = (f: (r: AttackFileReport) => number) => reports.reduce((a, r) => a + f(r), 0);
@@ -484,14 +472,6 @@ export async function loadAttackResults(inputs: string | string[], opts: AttackL
       problemCount,
     },
   };
-}
-
-/** One problem line for every record of a (file, field, reason): the first 5 lines and the count of the rest. */
-function locatedProblem(first: Problem, lines: number[], count: number): Problem {
-  if (count <= 1) return first;
-  // The same wording as the other loaders' (src/dynamics/load.ts).
-  const rest = count - lines.length;
-  return { ...first, message: `${first.message} (${count} lines: ${lines.join(", ")}${rest > 0 ? ` and ${rest} more` : ""})` };
 }
 
 /**

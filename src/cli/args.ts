@@ -32,6 +32,21 @@ export interface Parsed {
   help: boolean;
 }
 
+/**
+ * The options of a command from shared groups (LOAD_OPTIONS, COLOR_OPTIONS, ...) and its own: an
+ * option that two groups share (the same definition, e.g. `--recipe-pattern`) is listed once.
+ * @throws Error when two different definitions share a name (a bug in the command's spec).
+ */
+export function optionList(...groups: Array<OptionSpec | readonly OptionSpec[]>): OptionSpec[] {
+  const out: OptionSpec[] = [];
+  for (const o of groups.flat()) {
+    const seen = out.find((x) => x.name === o.name);
+    if (!seen) out.push(o);
+    else if (seen !== o) throw new Error(`option --${o.name} is defined twice`);
+  }
+  return out;
+}
+
 export function parseArgs(spec: CommandSpec, argv: string[]): Parsed {
   const options: Parsed["options"] = {};
   const positionals: string[] = [];

@@ -3,12 +3,13 @@ import { attackSuccess } from "../attacks/asr";
 import { exampleBreakdown } from "../attacks/breakdown";
 import { AttackComparisonRow, compareAttacks } from "../attacks/compare";
 import { conditionLabel } from "../attacks/conditions";
-import { compileNamePattern, loadAttackResults, parseAttackColumns, parseScale, parseSetPairs } from "../attacks/load";
+import { AttackResults, compileNamePattern, loadAttackResults, parseAttackColumns, parseScale, parseSetPairs } from "../attacks/load";
 import { recipeAsr } from "../attacks/recipeAsr";
 import { compileRecipePattern } from "../stats/recipes";
 import { textTable } from "../table";
 import { CommandSpec, Parsed } from "./args";
-import { Output, skippedNote } from "./output";
+import { JUDGE_OPTIONS, attackLoadOptions } from "./common";
+import { Output, notJudgedNote, skippedNote } from "./output";
 
 export const attacksSpec: CommandSpec = {
   name: "attacks",
@@ -30,9 +31,7 @@ export const attacksSpec: CommandSpec = {
     "Which prompts drive the ASR: aligndepth attacks attacks.jsonl --by-example [--top 10]",
   ].join("\n"),
   options: [
-    { name: "scale", type: "string", default: "1:5", help: "the judge's score scale MIN:MAX (e.g. 0:1, 1:10); scores outside it are invalid" },
-    { name: "threshold", type: "number", help: "a score >= this is harmful (default: the scale's MAX, 5 on 1:5)" },
-    { name: "not-judged", type: "repeat", help: "a score value meaning 'could not judge' (e.g. --not-judged=-1): left out of n and counted" },
+    ...JUDGE_OPTIONS,
     { name: "columns", type: "string", help: "your column names: FIELD=COLUMN,... (fields: run, attack, example, sample, harmful, score, k, prefix_len, span_len)" },
     { name: "set", type: "repeat", help: "FIELD=VALUE for every record (repeatable; integer-looking values become integers)" },
     { name: "name-pattern", type: "string", help: "regex with named groups over each file's base name, e.g. 'prefilled_(?<k>\\d+)_harmful'" },
@@ -59,10 +58,8 @@ export async function attacksCommand(p: Parsed, out: Output): Promise<number> {
   const scale = parseScale(o.scale as string);
   const threshold = o.threshold as number | undefined;
   if (threshold !== undefined && !Number.isFinite(threshold)) throw new UsageError("attacks: --threshold takes a number");
-  const notJudged = ((o["not-judged"] as string[] | undefined) ?? []).map((v) => {
-    if (v.trim() === "" || !Number.isFinite(Number(v))) throw new UsageError(`attacks: --not-judged takes a number (e.g. --not-judged=-1), got ${JSON.stringify(v)}`);
-    return Number(v);
-  });
+  const judging = attackLoadOptions(o, "attacks");
+  const notJudged = judging.notJudged;
   const columns = o.columns !== undefined ? parseAttackColumns(o.columns as string) : undefined;
   const recipePattern = o["recipe-pattern"] as string | undefined;
   if (recipePattern !== undefined) compileRecipePattern(recipePattern);
@@ -73,11 +70,11 @@ export async function attacksCommand(p: Parsed, out: Output): Promise<number> {
   if (!(top >= 1)) throw new UsageError("attacks: --top takes a whole number >= 1");
   const compare = o.compare as string[] | undefined;
   if (compare && o["by-example"]) throw new UsageError("attacks: --compare and --by-example are separate views; give one");
-  const results = await loadAttackResults(p.positionals, { scale, threshold, notJudged, columns, set, namePattern: pattern, skipInvalid: Boolean(o["skip-invalid"]) });
+  const results = await loadAttackResults(p.positionals, { ...judging, scale, columns, set, namePattern: pattern });
   const { records, report } = results;
   const note = skippedNote(report);
   if (note) out.note(note);
-  const njNote = report.notJudged > 0 ? `${report.notJudged} record${report.notJudged === 1 ? " was" : "s were"} not judged (score ${report.notJudgedValues.join(" or ")}): left out of n` : null;
+  const njNote = notJudgedNote(report);
   // The plain ASR table prints it under the table; every other view says it on stderr.
   if (njNote && (o.json || compare || o["by-example"] || recipePattern !== undefined)) out.note(njNote);
   const warnings = [...report.warnings];
@@ -87,7 +84,7 @@ export async function attacksCommand(p: Parsed, out: Output): Promise<number> {
     not_judged: { values: report.notJudgedValues, records: report.notJudged },
   };
   const skipped = report.recordsSkipped ? { skipped: { records: report.recordsSkipped, by_reason: report.skipped } } : {};
-  const harmfulText = records.some((r) => r.score !== null) ? `score >= ${report.threshold} on the scale ${report.scale[0]}:${report.scale[1]}` : "as recorded";
+  const harmfulText = harmfulRule(results);
   const attack = o.attack as string | undefined;
 
   if (compare) {
@@ -156,8 +153,14 @@ export async function attacksCommand(p: Parsed, out: Output): Promise<number> {
   return 0;
 }
 
-/** The comparison as text, under 100 columns: one table per attack. */
-function compareText(a: string, b: string, runsA: string[], runsB: string[], rows: AttackComparisonRow[], harmfulText: string): string {
+/** How a record counts as harmful, for table headers: the threshold on the judge's scale, or "as recorded". */
+export function harmfulRule(results: AttackResults): string {
+  const { report } = results;
+  return results.records.some((r) => r.score !== null) ? `score >= ${report.threshold} on the scale ${report.scale[0]}:${report.scale[1]}` : "as recorded";
+}
+
+/** The comparison as text, under 100 columns: one table per attack (also used by `compare --attacks`). */
+export function compareText(a: string, b: string, runsA: string[], runsB: string[], rows: AttackComparisonRow[], harmfulText: string): string {
   const side = (name: string, runs: string[]) => (runs.length === 1 && runs[0] === name ? name : `${name} (${runs.length} runs)`);
   const parts = [`${side(a, runsA)} vs ${side(b, runsB)}: difference of attack success rates (A - B), harmful: ${harmfulText}`];
   const attacks = [...new Set(rows.map((r) => r.attack))];

@@ -11,6 +11,7 @@ import { OptionSpec } from "./args";
 import { Format, Layout } from "../load/schema";
 import { UsageError } from "../errors";
 import type { RowFilter } from "../stats/source";
+import type { AttackLoadOptions } from "../attacks/load";
 
 export const LOAD_OPTIONS: OptionSpec[] = [
   { name: "format", type: "string", choices: ["jsonl", "csv", "parquet"], help: "force the format of every file (default: from the file name)" },
@@ -118,9 +119,41 @@ export async function selectionWarnings(logs: TokenLogs, sel: { where?: RowFilte
   return out;
 }
 
+/** How attack results' judge scores read (METRICS 2): the scale, the threshold, "not judged" values. */
+export const JUDGE_OPTIONS: OptionSpec[] = [
+  { name: "scale", type: "string", default: "1:5", help: "attack results: the judge's score scale MIN:MAX (e.g. 0:1, 1:10); scores outside it are invalid" },
+  { name: "threshold", type: "number", help: "attack results: a judge score >= this is harmful (default: the scale's MAX, 5 on 1:5)" },
+  { name: "not-judged", type: "repeat", help: "attack results: a score value meaning 'could not judge' (e.g. --not-judged=-1): left out of n and counted" },
+];
+
+/** Attack results read beside token logs (report, compare): the files, and JUDGE_OPTIONS. */
+export const ATTACK_OPTIONS: OptionSpec[] = [{ name: "attacks", type: "repeat", help: "attack result files or globs (repeatable)" }, ...JUDGE_OPTIONS];
+
+/**
+ * The `loadAttackResults` options of the ATTACK_OPTIONS (or JUDGE_OPTIONS) given, and --skip-invalid.
+ * @throws UsageError for a --not-judged value that is not a number.
+ */
+export function attackLoadOptions(o: Record<string, unknown>, command: string): AttackLoadOptions & { notJudged: number[] } {
+  const notJudged = ((o["not-judged"] as string[] | undefined) ?? []).map((v) => {
+    if (v.trim() === "" || !Number.isFinite(Number(v))) throw new UsageError(`${command}: --not-judged takes a number (e.g. --not-judged=-1), got ${JSON.stringify(v)}`);
+    return Number(v);
+  });
+  return { threshold: o.threshold as number | undefined, scale: o.scale as string, notJudged, skipInvalid: Boolean(o["skip-invalid"]) };
+}
+
+/**
+ * `--recipe-pattern`: groups replicate runs into recipes (METRICS 3.7), for the statistics and for
+ * the figures' colours. One definition: commands list it once (`optionList`).
+ */
+export const RECIPE_PATTERN_OPTION: OptionSpec = {
+  name: "recipe-pattern",
+  type: "string",
+  help: "group replicate runs: a regex over run names with a named group recipe (JavaScript syntax), e.g. '^(?<recipe>.+)-seed\\d+$' (default: a recipe label, if any); in figures a recipe's runs share its colour, seeds drawn thin",
+};
+
 /** Options that style runs in figures: recipes (one colour, seeds thin) and ablations (dashed). */
 export const COLOR_OPTIONS: OptionSpec[] = [
-  { name: "recipe-pattern", type: "string", help: "regex over run names with a named group recipe (JavaScript syntax): a recipe's runs share its colour, seeds drawn thin, e.g. '^(?<recipe>.+)-seed\\d+$'" },
+  RECIPE_PATTERN_OPTION,
   { name: "ablation", type: "repeat", help: "a run or recipe that is an ablation: drawn dashed (repeatable)" },
 ];
 

@@ -7,12 +7,13 @@ import { DEFAULT_RECIPE_PATTERN, dynamicsSummary } from "../dynamics/summary";
 import { describeApproximation, describeSourceEarlyShare, describeTrainGradient } from "../dynamics/describe";
 import { textTable } from "../table";
 import { CommandSpec, Parsed } from "./args";
+import { LOAD_OPTIONS, loadOptions } from "./common";
 import { Output, skippedNote } from "./output";
 
 export const dynamicsSpec: CommandSpec = {
   name: "dynamics",
   summary: "Where the training gradient acts: source early share S_k, cross influence X_k, g(q) level share, and the check of the first-order influence.",
-  usage: "aligndepth dynamics FILES... [--k 5] [--recipe-pattern REGEX] [--tokens FILES]... [--skip-invalid] [--json]",
+  usage: "aligndepth dynamics FILES... [--k 5] [--recipe-pattern REGEX] [--tokens FILES]... [--columns FIELD=COL,...] [--mask COL] [--unscored COL=VALUE]... [--span FIELD=VALUE]... [--skip-invalid] [--json]",
   minPositionals: 1,
   details: [
     "Reads learning-dynamics logs (JSON Lines, plain or .gz), the kind from the file name's prefix:",
@@ -23,6 +24,7 @@ export const dynamicsSpec: CommandSpec = {
     "(the logs are aggregated over examples). The influence is first order: momentum, decoupled weight decay",
     "and (unless applied by the logger) gradient clipping are left out.",
     "  aligndepth dynamics data/lab/influence-*.jsonl.gz data/lab/train-gradient-*.jsonl.gz data/lab/probe-change-*.jsonl.gz --k 5",
+    "The token logs of --tokens load as in every other command: --columns, --mask, --unscored, --span, --format, ...",
   ].join("\n"),
   options: [
     { name: "k", type: "int", default: 5, help: "early cut-off: training positions q < k (S_k, X_k, level share) and probe positions p >= k (X_k)" },
@@ -30,8 +32,9 @@ export const dynamicsSpec: CommandSpec = {
     { name: "bootstrap", type: "int", default: 1000, help: "bootstrap replicates over runs for recipes with 5 or more seeds" },
     { name: "seed", type: "int", default: 0, help: "bootstrap seed" },
     { name: "tokens", type: "repeat", help: "token logs to join with by run and step (repeatable; globs allowed)" },
-    { name: "skip-invalid", type: "flag", help: "use the valid lines and report the skipped ones by reason, instead of failing" },
     { name: "json", type: "flag", help: "print every statistic as JSON: {k, recipe_pattern, runs, influence, train_gradient, approximation, recipes, recipe_train_gradient, left_out, warnings}" },
+    // The token logs' load options; --skip-invalid applies to the dynamics logs too.
+    ...LOAD_OPTIONS,
   ],
 };
 
@@ -46,7 +49,11 @@ export async function dynamicsCommand(p: Parsed, out: Output): Promise<number> {
   const tokenInputs = (o.tokens as string[] | undefined) ?? [];
   let tokens: TokenLogs | undefined;
   try {
-    if (tokenInputs.length) tokens = await loadTokenLogs(tokenInputs, { progress: false });
+    if (tokenInputs.length) {
+      tokens = await loadTokenLogs(tokenInputs, loadOptions(o));
+      const tnote = skippedNote(tokens.report);
+      if (tnote) out.note(`token logs: ${tnote}`);
+    }
     const logs = await loadDynamicsLogs(p.positionals, { skipInvalid: Boolean(o["skip-invalid"]), tokens });
     const note = skippedNote(logs.report);
     if (note) out.note(note);

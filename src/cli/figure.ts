@@ -26,7 +26,7 @@ import { finalSteps, profileSeries } from "../stats/profileSeries";
 import type { RowFilter } from "../stats/source";
 import { updateProfile } from "../stats/updateProfile";
 import { massByRun } from "../stats/updateMass";
-import { CommandSpec, Parsed } from "./args";
+import { CommandSpec, Parsed, optionList } from "./args";
 import { COLOR_OPTIONS, LOAD_OPTIONS, MASS_OPTIONS, WHERE_OPTION, colorOptions, loadOptions, parseWhere, selectionWarnings } from "./common";
 import { Output, skippedNote } from "./output";
 
@@ -90,7 +90,7 @@ export const TOKEN_FIGURES: Record<string, { help: string; make: TokenFigure }> 
 
 /** Figures drawn from attack results. */
 export const ATTACK_FIGURES: Record<string, string> = {
-  "asr-k": "attack success rate by prefilled tokens k, per run, with Wilson intervals",
+  "asr-k": "attack success rate by prefilled tokens k, per run, with 95% intervals (Wilson, or a cluster bootstrap over examples)",
   "asr-prefix-len": "attack success rate by refusal-prefix length",
   "asr-span-len": "attack success rate by inserted span length",
   "asr-heatmap": "attack success rate over prefix_len x span_len of one run (--run, default the most varied)",
@@ -111,7 +111,7 @@ export const figureSpec: CommandSpec = {
     "Needs Chromium (/usr/bin/chromium, or set CHROMIUM). Runs keep the colours of the report.",
     "  aligndepth figure cumulative-share 'data/lab/tokens-*.jsonl.gz' --out fig/cumulative.pdf --width 500 --height 320 --font-size 10",
   ].join("\n"),
-  options: [
+  options: optionList([
     { name: "out", type: "string", help: "the file to write: .pdf, .svg or .png (required)" },
     { name: "width", type: "number", default: 700, help: "width in CSS pixels" },
     { name: "height", type: "number", default: 450, help: "height in CSS pixels" },
@@ -125,7 +125,7 @@ export const figureSpec: CommandSpec = {
     WHERE_OPTION,
     ...COLOR_OPTIONS,
     ...LOAD_OPTIONS,
-  ],
+  ]),
 };
 
 export async function figureCommand(p: Parsed, out: Output): Promise<number> {

@@ -28,6 +28,12 @@ export const stdio: Output = {
   note: (s) => process.stderr.write(s.endsWith("\n") ? s : `${s}\n`),
 };
 
+/** Says how many attack records were "not judged" (METRICS 2: out of n, counted); null when none. */
+export function notJudgedNote(report: { notJudged: number; notJudgedValues: number[] }): string | null {
+  const n = report.notJudged;
+  return n > 0 ? `${n} record${n === 1 ? " was" : "s were"} not judged (score ${report.notJudgedValues.join(" or ")}): left out of n` : null;
+}
+
 /**
  * Describes the rows a skip mode left out, for stderr and report headers, and the load's own notes
  * (files of another kind left out, rows not scored, values dropped, metrics not measured everywhere).

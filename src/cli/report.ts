@@ -1,15 +1,14 @@
 import { renameSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { InvalidInputError, UsageError } from "../errors";
-import { resolveInputs } from "../load/inputs";
+import { detectFormat, otherRecordKind, peekFields, resolveInputs } from "../load/inputs";
 import { loadTokenLogs, TokenLogs } from "../load";
-import { readLines } from "../load/lines";
 import { AttackResults, loadAttackResults } from "../attacks/load";
 import { buildReport, defaultWhere } from "../report/build";
 import { positionStartWarnings } from "../stats/positionStart";
-import { CommandSpec, Parsed } from "./args";
-import { COLOR_OPTIONS, LOAD_OPTIONS, MASS_OPTIONS, WHERE_OPTION, colorOptions, loadOptions, parseWhere, selectionWarnings } from "./common";
-import { Output, skippedNote, stdio } from "./output";
+import { CommandSpec, Parsed, optionList } from "./args";
+import { ATTACK_OPTIONS, COLOR_OPTIONS, LOAD_OPTIONS, attackLoadOptions, MASS_OPTIONS, WHERE_OPTION, colorOptions, loadOptions, parseWhere, selectionWarnings } from "./common";
+import { Output, notJudgedNote, skippedNote, stdio } from "./output";
 import { progressSink } from "../progress";
 
 /** Size of the plotly.js build a report inlines, in MB with one decimal (for the help text). */
@@ -39,56 +38,48 @@ export const reportSpec: CommandSpec = {
     "  aligndepth report 'data/lab/tokens-*.jsonl.gz' --attacks data/lab/attacks.jsonl.gz \\",
     "    --grad-logs 'data/lab/gradnorm-*.jsonl.gz' --out out/report.html",
   ].join("\n"),
-  options: [
+  options: optionList([
     { name: "out", type: "string", help: "the HTML file to write (required)" },
-    { name: "attacks", type: "repeat", help: "attack result files or globs (repeatable)" },
+    ...ATTACK_OPTIONS,
     { name: "grad-logs", type: "repeat", help: "token logs with grad_norm that share keys with FILES, loaded apart (repeatable)" },
     { name: "metric", type: "string", default: "loss", help: "metric of the core figures (loss, kl, logprob, ...)" },
     ...MASS_OPTIONS,
-    { name: "threshold", type: "number", help: "attack results: a judge score >= this is harmful (default: the scale's MAX, 5 on 1:5)" },
-    { name: "scale", type: "string", default: "1:5", help: "attack results: the judge's score scale MIN:MAX; scores outside it are invalid" },
-    { name: "not-judged", type: "repeat", help: "attack results: a score value meaning 'could not judge' (e.g. --not-judged=-1): left out of n and counted" },
     { name: "title", type: "string", help: "title of the report" },
     { name: "timestamp", type: "flag", help: "put the generation time in the header (the file then differs between runs)" },
     WHERE_OPTION,
     ...COLOR_OPTIONS,
     ...LOAD_OPTIONS,
-  ],
+  ]),
 };
 
-/** The field names of the first record of a JSON Lines file (null for other formats or unreadable files). */
-async function firstRecordKeys(file: string): Promise<string[] | null> {
-  if (!/\.(jsonl|json|ndjson)(\.gz)?$/i.test(file)) return null;
-  try {
-    for await (const { bytes } of readLines(file)) {
-      const text = bytes.toString("utf8").replace(/^\uFEFF/, "").trim();
-      if (!text) continue;
-      const v = JSON.parse(text) as unknown;
-      return v !== null && typeof v === "object" && !Array.isArray(v) ? Object.keys(v) : null;
-    }
-  } catch {
-    return null; // the loaders report what is wrong with it
-  }
-  return null;
-}
-
-/** True when the first record of a JSON Lines file looks like an attack result, not a token log. */
-export async function isAttackFile(file: string): Promise<boolean> {
-  const keys = await firstRecordKeys(file);
-  return keys !== null && keys.includes("attack") && !keys.includes("position") && !keys.includes("loss");
+/** The field names of a JSON Lines file's first record, as the token loader reads them (null for other formats or unreadable files). */
+async function jsonLinesFields(file: string): Promise<string[] | null> {
+  if (detectFormat(file) !== "jsonl") return null; // the attack loader reads JSON Lines only
+  return peekFields(file, "jsonl", async () => []);
 }
 
 /**
- * Sorts input files into token logs, gradient logs and attack results. A token log whose records
- * carry `grad_norm` goes to the gradient logs when other token logs lack it: the lab writes its
- * gradient norms to files that share keys with its token logs, so the two cannot be one table.
+ * True when a JSON Lines file holds attack results, not token logs: the token loader's recognition
+ * of other record kinds (load/inputs.ts `otherRecordKind`, METRICS 1.3). `mapped`: the columns a
+ * `--columns` mapping names (the user's, never markers of another kind).
  */
-export async function classifyInputs(files: string[]): Promise<{ tokens: string[]; grad: string[]; attacks: string[] }> {
+export async function isAttackFile(file: string, mapped: string[] = []): Promise<boolean> {
+  const fields = await jsonLinesFields(file);
+  return fields !== null && otherRecordKind(fields, mapped) === "attack results";
+}
+
+/**
+ * Sorts input files into token logs, gradient logs and attack results (recognised as the token
+ * loader does, see `isAttackFile`). A token log whose records carry `grad_norm` goes to the
+ * gradient logs when other token logs lack it: the lab writes its gradient norms to files that
+ * share keys with its token logs, so the two cannot be one table.
+ */
+export async function classifyInputs(files: string[], mapped: string[] = []): Promise<{ tokens: string[]; grad: string[]; attacks: string[] }> {
   const out = { tokens: [] as string[], grad: [] as string[], attacks: [] as string[] };
   const withGrad: string[] = [];
   for (const f of files) {
-    const keys = await firstRecordKeys(f);
-    if (keys && keys.includes("attack") && !keys.includes("position") && !keys.includes("loss")) out.attacks.push(f);
+    const keys = await jsonLinesFields(f);
+    if (keys && otherRecordKind(keys, mapped) === "attack results") out.attacks.push(f);
     else if (keys && keys.includes("grad_norm")) withGrad.push(f);
     else out.tokens.push(f);
   }
@@ -112,14 +103,14 @@ export async function reportCommand(p: Parsed, out: Output): Promise<number> {
   // Split the positionals into token logs and attack results.
   const { files, problems } = resolveInputs(p.positionals);
   if (problems.length) throw new InvalidInputError(problems);
-  const sorted = await classifyInputs(files);
+  const lo = loadOptions(o);
+  const sorted = await classifyInputs(files, Object.values(lo.columns ?? {}));
   const tokenFiles = sorted.tokens;
   const attackFiles: string[] = [...((o.attacks as string[] | undefined) ?? []), ...sorted.attacks];
   if (tokenFiles.length === 0) throw new UsageError("report: no token logs among the inputs (only attack results); pass token log files too");
   if (sorted.attacks.length) say(`read as attack results: ${sorted.attacks.join(", ")}`);
   if (sorted.grad.length) say(`read as gradient logs (they carry grad_norm, the other token logs do not): ${sorted.grad.join(", ")}`);
 
-  const lo = loadOptions(o);
   let logs: TokenLogs | undefined;
   let grad: TokenLogs | undefined;
   try {
@@ -135,12 +126,9 @@ export async function reportCommand(p: Parsed, out: Output): Promise<number> {
     }
     let attacks: AttackResults | null = null;
     if (attackFiles.length) {
-      const notJudged = ((o["not-judged"] as string[] | undefined) ?? []).map((v) => {
-        if (v.trim() === "" || !Number.isFinite(Number(v))) throw new UsageError(`report: --not-judged takes a number (e.g. --not-judged=-1), got ${JSON.stringify(v)}`);
-        return Number(v);
-      });
-      attacks = await loadAttackResults(attackFiles, { threshold: o.threshold as number | undefined, scale: o.scale as string, notJudged, skipInvalid: Boolean(o["skip-invalid"]) });
-      if (attacks.report.notJudged) out.note(`attack results: ${attacks.report.notJudged} records not judged (score ${attacks.report.notJudgedValues.join(" or ")}): left out of n`);
+      attacks = await loadAttackResults(attackFiles, attackLoadOptions(o, "report"));
+      const njNote = notJudgedNote(attacks.report);
+      if (njNote) out.note(`attack results: ${njNote}`);
       for (const w of attacks.report.warnings) out.note(`warning: attack results: ${w}`);
       const anote = skippedNote(attacks.report);
       if (anote) out.note(`attack results: ${anote}`);

@@ -4,16 +4,25 @@ import { INTERVAL_METHODS, IntervalMethod } from "../stats/bca";
 import { compileRecipePattern } from "../stats/recipes";
 import { RunSummary, updateSummary } from "../stats/summary";
 import { formatCell, textTable } from "../table";
-import { CommandSpec, Parsed } from "./args";
-import { LOAD_OPTIONS, MASS_OPTIONS, WHERE_OPTION, loadFacts, loadOptions, parseWhere, selectionWarnings } from "./common";
+import { CommandSpec, OptionSpec, Parsed, optionList } from "./args";
+import { LOAD_OPTIONS, MASS_OPTIONS, RECIPE_PATTERN_OPTION, WHERE_OPTION, loadFacts, loadOptions, parseWhere, selectionWarnings } from "./common";
 import { positionStartWarnings } from "../stats/positionStart";
 import { Output, skippedNote } from "./output";
 
+/** The update's checkpoints, shared by summary and compare. */
+export const STEP_OPTIONS: OptionSpec[] = [
+  { name: "from", type: "int", help: "first step (default: each run's first)" },
+  { name: "to", type: "int", help: "last step (default: each run's last)" },
+];
+
+/** Positions used, shared by summary and compare. */
+export const MIN_PAIRS_OPTION: OptionSpec = { name: "min-pairs", type: "int", default: 1, help: "use positions with at least this many pairs" };
+
 /** Options of the update statistics shared by summary and compare. */
-export const STATISTICS_OPTIONS = [
+export const STATISTICS_OPTIONS: OptionSpec[] = [
   { name: "interval", type: "string" as const, default: "bca", choices: INTERVAL_METHODS, help: "interval method: bca, percentile or basic (d50/d90 always percentile)" },
   { name: "level-metric", type: "string" as const, help: "also the level share L_k of this non-negative metric (e.g. kl) at --to" },
-  { name: "recipe-pattern", type: "string" as const, help: "group replicate runs: a regular expression with a named group, e.g. '^(?<recipe>.+)-seed\\d+$' (default: a recipe label, if any)" },
+  RECIPE_PATTERN_OPTION,
   { name: "pooled", type: "flag" as const, help: "pool the probe sets (the split label) instead of analysing each on its own" },
   { name: "probe-set", type: "string" as const, default: "split", help: "the label naming each example's probe set" },
 ];
@@ -25,18 +34,17 @@ export const summarySpec: CommandSpec = {
   minPositionals: 1,
   details:
     "The update is the mean over paired examples of (metric at --to) - (metric at --from), per position;\nfrom/to default to each run's first and last step. With a split label and no --where on it, each\nprobe set is analysed separately. See docs/METRICS.md.",
-  options: [
+  options: optionList([
     { name: "metric", type: "string", default: "loss", help: "numeric column (loss, kl, grad_norm, ...)" },
-    { name: "from", type: "int", help: "first step (default: each run's first)" },
-    { name: "to", type: "int", help: "last step (default: each run's last)" },
+    ...STEP_OPTIONS,
     ...MASS_OPTIONS,
     ...STATISTICS_OPTIONS,
-    { name: "min-pairs", type: "int", default: 1, help: "use positions with at least this many pairs" },
+    MIN_PAIRS_OPTION,
     { name: "run", type: "repeat", help: "only this run (repeatable)" },
     { name: "json", type: "flag", help: "print {\"schema\": 2, \"metric\", \"k\", \"warnings\", \"runs\": [...], \"recipes\": [...]}" },
     WHERE_OPTION,
     ...LOAD_OPTIONS,
-  ],
+  ]),
 };
 
 /** The summary options common to summary and compare, checked. */

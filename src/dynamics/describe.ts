@@ -2,12 +2,12 @@
  * Sentences about learning dynamics, computed from `dynamicsSummary` (for notebooks, the report
  * and the CLI), so that no number is typed in by hand beside a figure.
  */
+import { pct } from "../describe";
 import { percentFine } from "../figures/dynamicsNote";
 import type { ApproximationCheckRow } from "./approximationCheck";
 import type { SeedInterval } from "./seedInterval";
 import type { DynamicsSummary, RecipeInfluenceRow, RecipeTrainGradientRow } from "./summary";
 
-const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
 const num = (x: number) => x.toFixed(2);
 /** Percentages below 1% keep two significant digits (a good first-order check has errors of 0.1%). */
 const pctFine = (x: number) => percentFine(x);

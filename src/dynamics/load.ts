@@ -11,7 +11,7 @@
  * the line and the field. Optionally the logs are joined with token logs by run and step.
  */
 import { basename } from "node:path";
-import { InvalidInputError, Problem, UsageError } from "../errors";
+import { InvalidInputError, Problem, ProblemGroups, UsageError } from "../errors";
 import { resolveInputs } from "../load/inputs";
 import { readError, readLines } from "../load/lines";
 import { NON_FINITE_MARK, duplicateJsonKey, parseJsonLenient } from "../load/checkRecord";
@@ -190,22 +190,8 @@ export async function loadDynamicsLogs(inputs: string | string[], opts: Dynamics
   if (fileProblems.length) throw new InvalidInputError(fileProblems);
   const maxProblems = opts.maxProblems ?? 100;
   // METRICS 1.5: one line per (file, field, reason), naming its first 5 lines and counting the rest.
-  const groups = new Map<string, { first: Problem; lines: number[]; count: number }>();
-  let problemCount = 0;
-  const addProblem = (p: Problem) => {
-    problemCount++;
-    const key = JSON.stringify([p.file, p.field, p.reason]);
-    const g = groups.get(key);
-    if (!g) groups.set(key, { first: p, lines: p.line === null ? [] : [p.line], count: 1 });
-    else {
-      g.count++;
-      if (p.line !== null && g.lines.length < 5) g.lines.push(p.line);
-    }
-  };
-  const grouped = (): Problem[] =>
-    [...groups.values()].slice(0, maxProblems).map(({ first, lines, count }) =>
-      count === 1 ? first : { ...first, message: `${first.message} (${count} lines: ${lines.join(", ")}${count > lines.length ? ` and ${count - lines.length} more` : ""})` },
-    );
+  const found = new ProblemGroups();
+  const addProblem = (p: Problem) => found.add(p);
   const out: DynamicsLogs = { influence: [], trainGradient: [], probeChange: [], labels: new Map(), report: undefined as unknown as DynamicsReport };
   const labelSeen = new Map<string, { recipe: [string, string] | null; seed: [string, string] | null }>();
   // Where each key was first seen, packed as file index * 2^32 + line (a number per key keeps the heap small).
@@ -289,8 +275,9 @@ export async function loadDynamicsLogs(inputs: string | string[], opts: Dynamics
       throw new InvalidInputError([readError(file, e).problem]);
     }
   }
-  const problems = grouped();
-  if (problemCount > 0 && !opts.skipInvalid) throw new InvalidInputError(problems, groups.size);
+  const problems = found.problems({ max: maxProblems, unit: () => "lines" });
+  const problemCount = found.total;
+  if (problemCount > 0 && !opts.skipInvalid) throw new InvalidInputError(problems, found.size);
   for (const [run, ls] of labelSeen) out.labels.set(run, { recipe: ls.recipe?.[0] ?? null, seed: ls.seed?.[0] ?? null });
   const skipped: Record<string, number> = {};
   for (const r of reports) for (const [k, v] of Object.entries(r.skipped)) skipped[k] = (skipped[k] ?? 0) + v;

@@ -11,7 +11,7 @@
  * - R = 1: no interval, and the note says that it ignores training randomness.
  */
 import { percentile, rng } from "../stats/bootstrap";
-import { studentTQuantile } from "./studentT";
+import { tInterval } from "../stats/replicates";
 
 export interface SeedInterval {
   /** Mean over the runs with a value; null when none has one. */
@@ -49,8 +49,8 @@ export function seedInterval(values: ReadonlyArray<number | null>, opts: SeedInt
   if (R === 1) return { mean, sd: null, runs: 1, n_null: nNull, ci: null, ci_method: "none", note: "one run: no interval, and a single seed ignores training randomness" };
   const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (R - 1));
   if (R < 5) {
-    const half = (studentTQuantile(0.975, R - 1) * sd) / Math.sqrt(R);
-    return { mean, sd, runs: R, n_null: nNull, ci: [mean - half, mean + half], ci_method: "t", note: null };
+    // The t rule of the update statistics' recipes (stats/replicates.ts), with v_ex = 0.
+    return { mean, sd, runs: R, n_null: nNull, ci: tInterval(mean, sd, R, 0), ci_method: "t", note: null };
   }
   const B = opts.replicates ?? 1000;
   const rand = rng(opts.seed ?? 0);

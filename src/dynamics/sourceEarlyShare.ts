@@ -8,7 +8,7 @@
  * training-position axis).
  */
 import { InfluenceMatrix, sourceProfile } from "./influenceMatrix";
-import { interpolatedDepth } from "./interpolatedDepth";
+import { interpolatedDepth } from "../stats/interpolatedDepth";
 import type { TrainGradientRecord } from "./load";
 import { tokenShares } from "./tokenShare";
 

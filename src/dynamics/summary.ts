@@ -5,6 +5,7 @@
  * recipe the mean, sd and across-seed interval of each (METRICS 3.7); and the warnings, starting
  * with what the first-order influence leaves out (METRICS 7).
  */
+import { pct } from "../describe";
 import { ApproximationCheckRow, approximationCheck } from "./approximationCheck";
 import { crossInfluence } from "./crossInfluence";
 import { influenceMatrices } from "./influenceMatrix";
@@ -12,7 +13,7 @@ import type { DynamicsLogs, TokenJoin } from "./load";
 import { requireInfluence } from "./load";
 import { groupRecipes } from "../stats/recipes";
 import { SeedInterval, seedInterval } from "./seedInterval";
-import { sourceEarlyShare } from "./sourceEarlyShare";
+import { SourceEarlyShareRow, sourceEarlyShare } from "./sourceEarlyShare";
 import { TrainGradientProfileRow, trainGradientProfile } from "./trainGradientProfile";
 
 /** The default recipe pattern: `RECIPE[-ABLATION]-seedN`, the recipe being everything before `-seed`. */
@@ -36,23 +37,12 @@ export interface DynamicsOptions {
   seed?: number;
 }
 
-/** One influence matrix (run, step, probe set): S_k with its references, and X_k. */
-export interface InfluenceRow {
-  run: string;
+/** One influence matrix (run, step, probe set): S_k with its references (see `SourceEarlyShareRow`), and X_k. */
+export interface InfluenceRow extends Omit<SourceEarlyShareRow, "k"> {
   recipe: string;
-  step: number;
-  split: string;
-  net_influence: number;
-  source_early_share: number | null;
-  token_share: number | null;
-  source_z50: number | null;
-  source_z90: number | null;
-  source_max_cumulative: number | null;
+  /** X_k's parts (see `CrossInfluenceRow`). */
   late_influence: number;
   cross_influence: number | null;
-  positions: number;
-  sources: number;
-  missing_cells: number;
   /** The check of the first-order approximation at this (run, step, split) (METRICS 7: shown beside every influence result); null when not checked. */
   check_pearson_r: number | null;
   check_ratio_of_sums: number | null;
@@ -97,7 +87,6 @@ export interface DynamicsSummary {
   token_join?: TokenJoin;
 }
 
-const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
 
 /**
  * Computes the summary. Throws `UsageError` when the logs hold no influence record.

@@ -4,7 +4,7 @@
  * positions as the used ones) and interpolated depths z50, z90 (3.4 on the training-position
  * axis), and g(q) / n_tokens(q), the gradient norm per training token at q.
  */
-import { interpolatedDepth } from "./interpolatedDepth";
+import { interpolatedDepth } from "../stats/interpolatedDepth";
 import type { TrainGradientRecord } from "./load";
 
 export interface TrainGradientPosition {

@@ -1,8 +1,10 @@
 /**
  * Attack figures: ASR against one condition field (prefilled tokens k, refusal-prefix length,
- * span length) per run with Wilson error bars, and the prefix_len x span_len heatmap.
+ * span length) per run with 95% error bars, and the prefix_len x span_len heatmap. Each interval is
+ * the one its row carries (`ci_method`: Wilson, or the cluster bootstrap over examples where an
+ * example has several records, METRICS 4); axes and hovers name the method.
  */
-import type { AsrRow, AsrTable2d } from "../attacks/asr";
+import { AsrRow, AsrTable2d, CI_METHOD_NAMES, ciMethodsText } from "../attacks/asr";
 import { Figure, baseLayout, traceDropdown } from "./figure";
 import { RunColors, colorsFor } from "./palette";
 
@@ -38,7 +40,8 @@ const AXIS: Record<Field, string> = {
 };
 
 /**
- * ASR against `field`, one line per (run, attack), with asymmetric Wilson error bars. Runs keep
+ * ASR against `field`, one line per (run, attack), with asymmetric 95% error bars (the rows'
+ * intervals; the y axis names their methods, the hover each point's). Runs keep
  * their colour and marker from `colors`; attacks differ by dash. With more than 2 runs each run
  * gets its own panel (`facets`), on one shared y axis; in a panel or overlay, series are dodged
  * sideways (see `dodge`). So no line or interval is hidden under another.
@@ -88,8 +91,8 @@ export function asrLineFigure(rows: readonly AsrRow[], field: Field, opts: AsrLi
         width: 5,
         color: st.color,
       },
-      customdata: pts.map((p) => [p.harmful, p.n, p.ci?.[0] ?? null, p.ci?.[1] ?? null, p[field]]),
-      hovertemplate: `${field} %{customdata[4]}<br>ASR %{y:.3f} (%{customdata[0]}/%{customdata[1]})<br>95% CI [%{customdata[2]:.3f}, %{customdata[3]:.3f}]<extra>%{fullData.name}</extra>`,
+      customdata: pts.map((p) => [p.harmful, p.n, p.ci?.[0] ?? null, p.ci?.[1] ?? null, p[field], p.ci_method ? CI_METHOD_NAMES[p.ci_method] : ""]),
+      hovertemplate: `${field} %{customdata[4]}<br>ASR %{y:.3f} (%{customdata[0]}/%{customdata[1]})<br>95% CI [%{customdata[2]:.3f}, %{customdata[3]:.3f}] %{customdata[5]}<extra>%{fullData.name}</extra>`,
       line: { color: st.color, width: st.width, dash: attacks.length > 1 ? DASHES[attacks.indexOf(s.attack) % DASHES.length] : st.dash },
       marker: { size: 8, color: st.color, symbol: st.symbol, line: { width: 1, color: "#fff" } },
     };
@@ -98,7 +101,9 @@ export function asrLineFigure(rows: readonly AsrRow[], field: Field, opts: AsrLi
   const layout = baseLayout(opts.title ?? `Attack success rate (${what}) by ${field}`, AXIS[field], "attack success rate");
   const xrange = xs.length ? [xs[0] - 0.6 * gapX, xs[xs.length - 1] + 0.6 * gapX] : undefined;
   const ticks = xs.length > 12 && facets ? xs.filter((_, i) => i % Math.ceil(xs.length / 6) === 0) : xs;
-  layout.yaxis = { title: { text: "attack success rate (95% Wilson CI)" }, range: [-0.04, 1.04], zeroline: false };
+  const methods = ciMethodsText(mine);
+  const ciText = `95% CI${methods ? `: ${methods}` : ""}`;
+  layout.yaxis = { title: { text: `attack success rate (${ciText})` }, range: [-0.04, 1.04], zeroline: false };
   layout.xaxis = { title: { text: AXIS[field] }, zeroline: false, tickmode: "array", tickvals: ticks, range: xrange };
   if (facets) {
     const gx = 0.04;
@@ -114,7 +119,7 @@ export function asrLineFigure(rows: readonly AsrRow[], field: Field, opts: AsrLi
       const y1 = 1 - r * (h + gy);
       const bottom = r === nrows - 1 || i + cols >= runs.length;
       layout[`xaxis${ax}`] = { domain: [x0, x0 + w], anchor: `y${ax}`, zeroline: false, tickmode: "array", tickvals: ticks, range: xrange, ...(bottom ? { title: { text: field } } : {}) };
-      layout[`yaxis${ax}`] = { domain: [y1 - h, y1], anchor: `x${ax}`, range: [-0.04, 1.04], zeroline: false, ...(c === 0 ? { title: { text: r === 0 || nrows === 1 ? "ASR (95% Wilson CI)" : "ASR" } } : { showticklabels: false }) };
+      layout[`yaxis${ax}`] = { domain: [y1 - h, y1], anchor: `x${ax}`, range: [-0.04, 1.04], zeroline: false, ...(c === 0 ? { title: { text: r === 0 || nrows === 1 ? `ASR (${ciText})` : "ASR" } } : { showticklabels: false }) };
       annotations.push({ text: `<b>${run.replace(/[<>&]/g, "")}</b>`, font: { color: colors.color(run) }, x: x0 + w / 2, xref: "paper", y: y1, yref: "paper", xanchor: "center", yanchor: "bottom", showarrow: false });
     });
     layout.annotations = annotations;
@@ -183,8 +188,8 @@ export function asrHeatmapFigure(tables: readonly AsrTable2d[], opts: { run?: st
     colorscale: "Reds",
     texttemplate: "%{z:.2f}",
     colorbar: { title: { text: "ASR" } },
-    customdata: t.cells.map((row) => row.map((c) => (c ? [c.harmful, c.n, c.ci?.[0] ?? null, c.ci?.[1] ?? null] : [null, 0, null, null]))),
-    hovertemplate: `${t.rowField} %{y}, ${t.colField} %{x}<br>ASR %{z:.3f} (%{customdata[0]}/%{customdata[1]})<br>95% CI [%{customdata[2]:.3f}, %{customdata[3]:.3f}]<extra>${label(t).replace(/[<>&]/g, "")}</extra>`,
+    customdata: t.cells.map((row) => row.map((c) => (c ? [c.harmful, c.n, c.ci?.[0] ?? null, c.ci?.[1] ?? null, c.ci_method ? CI_METHOD_NAMES[c.ci_method] : ""] : [null, 0, null, null, ""]))),
+    hovertemplate: `${t.rowField} %{y}, ${t.colField} %{x}<br>ASR %{z:.3f} (%{customdata[0]}/%{customdata[1]})<br>95% CI [%{customdata[2]:.3f}, %{customdata[3]:.3f}] %{customdata[4]}<extra>${label(t).replace(/[<>&]/g, "")}</extra>`,
     xgap: 1,
     ygap: 1,
   }));

@@ -15,13 +15,13 @@ export const REQUIRED_METRIC = "loss";
 /** Metrics with a documented meaning; any other numeric column is a metric too. */
 export const KNOWN_METRICS = ["loss", "kl", "grad_norm", "logprob", "ref_logprob"] as const;
 /** Label fields: text or integer data about a token, never a metric. */
-export const STRING_LABELS = ["token", "segment", "split", "tag"] as const;
+export const STRING_LABELS = ["token", "segment", "split", "tag", "recipe"] as const;
 /**
  * Integer labels: the token's id, and the integer columns training loops dump beside the loss
  * (Hugging Face's `labels` with -100 on unscored tokens, `input_ids`, masks): data about a token,
  * never a metric, so that a padding row holding only them has no metric (METRICS 1.2).
  */
-export const INTEGER_LABELS = ["token_id", "input_ids", "labels", "label", "loss_mask", "attention_mask", "mask"] as const;
+export const INTEGER_LABELS = ["token_id", "seed", "input_ids", "labels", "label", "loss_mask", "attention_mask", "mask"] as const;
 /** Scalar of the wide layout: the position of the first array element (default 0). */
 export const OFFSET_FIELD = "offset";
 

@@ -37,7 +37,8 @@ export async function prepareText(
 ): Promise<PreparedFile> {
   const { size } = await import("node:fs").then((fs) => fs.statSync(file));
   const gz = file.endsWith(".gz");
-  const onBytes = (n: number) => progress.update(label, gz ? null : n / size);
+  // Bytes read so far; of a gzip file they are decompressed bytes, whose total is unknown.
+  const onBytes = (n: number) => progress.update(label, gz ? null : n / size, gz ? { bytes: n } : { bytes: n, totalBytes: size });
   const check = { mapping: options.columns, scored: scoredRowsOf(options), dropInvalidValues: Boolean(options.skipInvalid) };
   const scanOpts = { layout: options.layout ?? null, expected, onBytes, maxProblems: options.maxProblems ?? 100, check };
   // JSON Lines: a DuckDB pass proves most clean files clean (gateJsonLines.ts); on any doubt the

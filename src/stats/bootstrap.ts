@@ -4,6 +4,7 @@
  * statistics (the example's per-position differences), never on token rows, so 1000 replicates
  * over 10,000 examples take seconds.
  */
+import { quantileSorted } from "./bca";
 import { depth, earlyShare } from "./updateMass";
 
 /** Per-example differences m_to - m_from, grouped by example (CSR layout). */
@@ -61,15 +62,11 @@ export function rng(seed: number): () => number {
   };
 }
 
-/** Percentile (linear interpolation between order statistics, as numpy's default) of sorted values. */
-export function percentile(sorted: ArrayLike<number>, q: number): number | null {
-  const n = sorted.length;
-  if (n === 0) return null;
-  const h = (n - 1) * q;
-  const lo = Math.floor(h);
-  const hi = Math.min(lo + 1, n - 1);
-  return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
-}
+/**
+ * Percentile (linear interpolation between order statistics, as numpy's default) of sorted values;
+ * null when there are none. The same function as bca.ts `quantileSorted` (Hyndman-Fan type 7).
+ */
+export const percentile: (sorted: ArrayLike<number>, q: number) => number | null = quantileSorted;
 
 export interface BootstrapOptions {
   replicates?: number;

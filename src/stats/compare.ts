@@ -2,7 +2,7 @@
  * Run comparison: one row per run with where its update concentrates (the summary's statistics,
  * N_k first, on one probe set), its final loss on each probe set, and its attack success rates.
  */
-import { attackSuccess, Interval as AsrInterval, wilson } from "../attacks/asr";
+import { AsrRow, attackSuccess, Interval as AsrInterval } from "../attacks/asr";
 import type { AttackRecord } from "../attacks/load";
 import { sqlIdent } from "../load/engine";
 import type { TokenLogs } from "../load";
@@ -50,8 +50,14 @@ export interface AttackSummary {
   harmful: number;
   /** ASR at the chosen k, or the unweighted mean of the per-condition ASRs. */
   asr: number | null;
-  /** 95% Wilson interval when `asr` is one condition's; null for a mean over several. */
+  /**
+   * 95% interval when `asr` is one condition's, by the rule of `attackSuccess` (METRICS 4): Wilson
+   * with one record per example, the cluster bootstrap over examples with several; null for a mean
+   * over several conditions.
+   */
   ci: AsrInterval | null;
+  /** How `ci` was computed (see `AsrRow.ci_method`); null with no interval. */
+  ci_method: AsrRow["ci_method"];
 }
 
 export interface RunComparison extends RunSummary {
@@ -154,7 +160,8 @@ export function attackSummaries(records: readonly AttackRecord[], prefillK?: num
       n,
       harmful,
       asr: asrs.length ? asrs.reduce((a, b) => a + b, 0) / asrs.length : null,
-      ci: rows.length === 1 ? wilson(harmful, n) : null,
+      ci: rows.length === 1 ? rows[0].ci : null,
+      ci_method: rows.length === 1 ? rows[0].ci_method : null,
     };
   }
   return out;

@@ -5,7 +5,7 @@
  * L_k = sum over p < k of mu(p) / sum over p of mu(p), null when that sum is 0; depths z50, z90
  * interpolated as for the net share.
  */
-import { interpolatedDepth } from "../dynamics/interpolatedDepth";
+import { interpolatedDepth } from "./interpolatedDepth";
 
 export interface LevelShare {
   positions: number[];

@@ -6,7 +6,7 @@
  * statistic is null when D = 0. Unlike the absolute share (updateMass.ts), noise at unchanged
  * positions adds no bias to numerator or denominator, only variance (the ratio keeps an O(1/N) bias).
  */
-import { interpolatedDepth } from "../dynamics/interpolatedDepth";
+import { interpolatedDepth } from "./interpolatedDepth";
 
 export interface NetShare {
   /** Used positions (0-based), ascending. */

@@ -26,14 +26,13 @@ export function recipeComparisonRule(runsA: number, runsB: number): RecipeCompar
   return m >= 5 ? "two-stage bootstrap" : m >= 2 ? "t" : "runs fixed";
 }
 
-/** One sentence saying what the rule's interval and p cover, for notes and text output. */
+/** One short line (under 80 characters) saying what the rule's interval and p cover, for notes and text output. */
 export function recipeRuleNote(rule: RecipeComparisonRule, runsA: number, runsB: number): string {
-  if (rule === "two-stage bootstrap") return `runs (${runsA} and ${runsB}) and examples drawn with replacement (two-stage paired bootstrap, METRICS 3.7 and 4)`;
-  if (rule === "t")
-    return `t rule over runs (${runsA} and ${runsB}): difference of the recipe means +/- t(${Math.min(runsA, runsB) - 1}, 0.975) sqrt(s_A^2/R_A + s_B^2/R_B + v_ex), p from the same t statistic`;
+  if (rule === "two-stage bootstrap") return `two-stage paired bootstrap: runs (R = ${runsA} and ${runsB}) and examples drawn`;
+  if (rule === "t") return `t rule over runs (R = ${runsA} and ${runsB}, df ${Math.min(runsA, runsB) - 1}): se^2 = s_A^2/R_A + s_B^2/R_B + v_ex`;
   return runsA === 1 && runsB === 1
-    ? "one run per side: the interval and p cover the sampling of examples only and ignore training randomness (seeds)"
-    : `a side with one run: runs kept fixed (${runsA} and ${runsB}); the interval and p cover the sampling of examples only and ignore training randomness (seeds)`;
+    ? "one run per side: the interval and p ignore training randomness (seeds)"
+    : `R = ${runsA} and ${runsB}: runs fixed; the interval and p ignore training randomness (seeds)`;
 }
 
 export interface TDifference {

@@ -6,6 +6,8 @@
  * commands of `lab/` accept the same syntax.
  */
 import { UsageError } from "../errors";
+import type { TokenLogs } from "../load";
+import { sqlIdent } from "../load/engine";
 
 /** Which recipe each run belongs to. */
 export interface RecipeGrouping {
@@ -74,4 +76,14 @@ export function groupRecipes(
     runsOf.get(k)!.push(r);
   }
   return { recipeOf, runsOf, source, unmatched };
+}
+
+/**
+ * run -> its recipe label (text; null where missing), read from the token logs' `field` column;
+ * undefined when a pattern is given (the pattern then decides) or the logs have no such label.
+ */
+export async function recipeLabelsOf(logs: TokenLogs, field = "recipe", pattern?: string): Promise<Map<string, string | null> | undefined> {
+  if (pattern !== undefined || !logs.labels.includes(field)) return undefined;
+  const rows = await logs.engine.rows<{ run: string; recipe: string | null }>(`SELECT DISTINCT run, CAST(${sqlIdent(field)} AS VARCHAR) AS recipe FROM ${logs.table} ORDER BY run`);
+  return new Map(rows.map((r) => [r.run, r.recipe]));
 }

@@ -14,8 +14,8 @@ import { IntervalMethod, quantileSorted } from "./bca";
 import { rng } from "./bootstrap";
 import { t975 } from "./distributions";
 import { PositionSums, emptySums } from "./exampleTable";
-import { CiInfo, Interval, NET_NOT_DISTINGUISHABLE, RunData, clipBounded, drawCounts, runIntervals, runStatistics } from "./runIntervals";
-import { NET_STATISTICS, STAT_INDEX, StatisticsOptions, UPDATE_STATISTICS, UpdateStatistic } from "./updateStatistics";
+import { CiInfo, Interval, RunData, clipBounded, dropNetIntervals, drawCounts, runIntervals, runStatistics } from "./runIntervals";
+import { StatisticsOptions, UPDATE_STATISTICS, UpdateStatistic } from "./updateStatistics";
 
 /** Warning shown with any one-run result. */
 export const ONE_RUN_NOTE = "one run per recipe: the intervals cover the sampling of examples only and ignore training randomness (seeds); give replicate runs with --recipe-pattern or a recipe label";
@@ -129,12 +129,7 @@ export function recipeIntervals(
       if (ci[name]![0] === ci[name]![1]) info.degenerate.push(name);
     }
   });
-  const dci = ci.net_change;
-  const netNull = NET_STATISTICS.some((s) => (info.n_null[s] ?? 0) > 0.05 * B && !Number.isNaN(estimate[STAT_INDEX[s]]));
-  if (!Number.isNaN(estimate[STAT_INDEX.net_change]) && ((dci && dci[0] <= 0 && dci[1] >= 0) || netNull)) {
-    for (const s of NET_STATISTICS) ci[s] = null;
-    info.reason = NET_NOT_DISTINGUISHABLE;
-  }
+  dropNetIntervals(ci, info, estimate, B);
   clipBounded(ci, info);
   return { recipe, runs, estimate, sd, runsNull, ci, info };
 }

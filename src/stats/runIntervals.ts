@@ -55,6 +55,20 @@ export interface IntervalOptions extends StatisticsOptions {
 
 export const NET_NOT_DISTINGUISHABLE = "net change not distinguishable from 0";
 
+/**
+ * The rule for net statistics (METRICS.md 3.6): when the interval of the net change D contains 0,
+ * or more than 5% of the B replicates left a net statistic undefined, no net statistic gets an
+ * interval (`ci` set to null in place, `info.reason` says why). Shared by one run and a recipe.
+ */
+export function dropNetIntervals(ci: Record<UpdateStatistic, Interval>, info: CiInfo, estimate: ArrayLike<number>, B: number): void {
+  const dci = ci.net_change;
+  const netNull = NET_STATISTICS.some((s) => (info.n_null[s] ?? 0) > 0.05 * B && !Number.isNaN(estimate[STAT_INDEX[s]]));
+  if (!Number.isNaN(estimate[STAT_INDEX.net_change]) && ((dci && dci[0] <= 0 && dci[1] >= 0) || netNull)) {
+    for (const s of NET_STATISTICS) ci[s] = null;
+    info.reason = NET_NOT_DISTINGUISHABLE;
+  }
+}
+
 /** Draws one replicate's counts over `pool` (indexed by example number) with the generator `rand`. */
 export function drawCounts(pool: Int32Array, counts: Float64Array, rand: () => number): void {
   counts.fill(0);
@@ -138,12 +152,7 @@ export function intervalsFrom(boot: RunBootstrap, method: IntervalMethod): { ci:
     ci[name] = r.interval;
     if (r.degenerate) info.degenerate.push(name);
   });
-  const dci = ci.net_change;
-  const netNull = NET_STATISTICS.some((s) => (info.n_null[s] ?? 0) > 0.05 * B && !Number.isNaN(estimate[STAT_INDEX[s]]));
-  if (!Number.isNaN(estimate[STAT_INDEX.net_change]) && ((dci && dci[0] <= 0 && dci[1] >= 0) || netNull)) {
-    for (const s of NET_STATISTICS) ci[s] = null;
-    info.reason = NET_NOT_DISTINGUISHABLE;
-  }
+  dropNetIntervals(ci, info, estimate, B);
   if (fallback.length) info.percentile_fallback = fallback;
   clipBounded(ci, info);
   return { ci, info };

@@ -10,7 +10,7 @@ import { sqlIdent } from "../load/engine";
 import type { TokenLogs } from "../load";
 import type { IntervalMethod } from "./bca";
 import type { MassOptions } from "./updateMass";
-import { groupRecipes } from "./recipes";
+import { groupRecipes, recipeLabelsOf } from "./recipes";
 import { ONE_RUN_NOTE, RecipeResult, recipeIntervals } from "./replicates";
 import { LoadedRun, RunDataOptions, loadRunData } from "./runData";
 import { CiInfo, Interval, runIntervals } from "./runIntervals";
@@ -171,12 +171,7 @@ export async function updateSummary(logs: TokenLogs, opts: SummaryOptions = {}):
     }
     // Recipes
     const runNames = loaded.map((l) => l.run);
-    let labels: Map<string, string | null> | undefined;
-    const rf = opts.recipeField ?? "recipe";
-    if (opts.recipePattern === undefined && logs.labels.includes(rf)) {
-      const rows = await logs.engine.rows<{ run: string; recipe: string | null }>(`SELECT DISTINCT run, CAST(${sqlIdent(rf)} AS VARCHAR) AS recipe FROM ${logs.table} ORDER BY run`);
-      labels = new Map(rows.map((r) => [r.run, r.recipe]));
-    }
+    const labels = await recipeLabelsOf(logs, opts.recipeField, opts.recipePattern);
     const g = groupRecipes(runNames, { pattern: opts.recipePattern, labels });
     if (g.source === "none" || [...g.runsOf.values()].every((r) => r.length === 1)) {
       if (!oneRunNoted && loaded.length) warnings.push(ONE_RUN_NOTE);

@@ -4,10 +4,9 @@
  * analyses them. The arithmetic is in pairedComparison.ts.
  */
 import { UsageError } from "../errors";
-import { sqlIdent } from "../load/engine";
 import type { TokenLogs } from "../load";
 import { ComparisonSide, PairedComparison, pairedComparison } from "./pairedComparison";
-import { groupRecipes } from "./recipes";
+import { groupRecipes, recipeLabelsOf } from "./recipes";
 import { loadRunData } from "./runData";
 import { RowFilter } from "./source";
 import { SummaryOptions, probeSetsOf } from "./summary";
@@ -37,12 +36,7 @@ export interface UpdateComparison extends PairedComparison {
  */
 export async function compareUpdates(logs: TokenLogs, a: string, b: string, opts: UpdateComparisonOptions = {}): Promise<UpdateComparison[]> {
   const allRuns = await logs.runs();
-  const rf = opts.recipeField ?? "recipe";
-  let labels: Map<string, string | null> | undefined;
-  if (opts.recipePattern === undefined && logs.labels.includes(rf)) {
-    const rows = await logs.engine.rows<{ run: string; recipe: string | null }>(`SELECT DISTINCT run, CAST(${sqlIdent(rf)} AS VARCHAR) AS recipe FROM ${logs.table} ORDER BY run`);
-    labels = new Map(rows.map((r) => [r.run, r.recipe]));
-  }
+  const labels = await recipeLabelsOf(logs, opts.recipeField, opts.recipePattern);
   const g = groupRecipes(allRuns, { pattern: opts.recipePattern, labels });
   const resolve = (name: string): { kind: string; runs: string[] } => {
     if (allRuns.includes(name)) return { kind: "run", runs: [name] };

@@ -130,7 +130,7 @@ describe("compareAttacks: the paired cluster bootstrap", () => {
     const cmp = compareAttacks(records, "sft", "aug", { recipePattern: "^(?<recipe>.+)-seed\\d+$", seed: 3, bootstrap: 500 });
     expect(cmp.runs_a).toEqual(["sft-seed1", "sft-seed2", "sft-seed3"]);
     expect(cmp.rows).toHaveLength(2);
-    expect(cmp.warnings.join("\n")).toMatch(/interval and p: t rule over runs \(3 and 2\)/);
+    expect(cmp.warnings.join("\n")).toMatch(/interval and p: t rule over runs \(R = 3 and 2, df 1\)/);
     const row = cmp.rows[0];
     expect(row).toMatchObject({ method: "paired-t-runs", rule: "t", replicates: 800 });
     const recs = records.filter((r) => r.k === 1);

@@ -70,6 +70,23 @@ describe("aligndepth dynamics", () => {
     expect(j.token_join).toEqual({ matched: [{ run: "sft-seed1", step: 0 }, { run: "sft-seed1", step: 10 }], unmatched: [{ run: "sft-seed2", step: 0 }], runsMissing: ["sft-seed2"] });
     expect(j.warnings).toContain('1 (run, step) pairs of the dynamics logs have no token-log checkpoint at the same step (e.g. run "sft-seed2", step 0)');
   });
+  it("--tokens takes the load options of every command (--columns, --unscored, --mask, --span)", async () => {
+    const tmp = mkdtempSync(join(tmpdir(), "aligndepth-dyntokmap-"));
+    const tok = join(tmp, "hf.jsonl");
+    // a Hugging Face-style dump: its own column names, a prompt token with labels -100, a 0/1 mask and a segment label
+    const row = (step: number, idx: number, labels: number, nll: number) => JSON.stringify({ run: "sft-seed1", global_step: step, sample_id: 1, token_idx: idx, labels, nll, keep: 1, segment: idx === 0 ? "prompt" : "response" });
+    writeFileSync(tok, [row(0, 0, -100, 9), row(0, 1, 5, 1), row(10, 0, -100, 9), row(10, 1, 5, 0.5)].join("\n") + "\n");
+    const mapped = ["--tokens", tok, "--columns", "step=global_step,example=sample_id,position=token_idx,loss=nll"];
+    const want = { matched: [{ run: "sft-seed1", step: 0 }, { run: "sft-seed1", step: 10 }], unmatched: [{ run: "sft-seed2", step: 0 }], runsMissing: ["sft-seed2"] };
+    for (const extra of [["--unscored", "labels=-100"], ["--span", "segment=response", "--mask", "keep"]]) {
+      const r = await run(["dynamics", ...files, ...mapped, ...extra, "--json"]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).token_join).toEqual(want);
+    }
+    const unmapped = await run(["dynamics", ...files, "--tokens", tok, "--json"]);
+    expect(unmapped.code).toBe(1);
+    expect(unmapped.stderr).toMatch(/hf.jsonl:1: field "position"/);
+  });
   it("exits 1 on invalid input, naming file, line and field", async () => {
     const tmp = mkdtempSync(join(tmpdir(), "aligndepth-dyncli-"));
     const f = join(tmp, "influence-bad.jsonl");

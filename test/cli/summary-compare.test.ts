@@ -77,7 +77,7 @@ describe("compare", () => {
     expect(n.p).toBeCloseTo(1 - 4.898979486 / Math.sqrt(2 + 24), 7);
     expect(c.rows.map((x: { statistic: string }) => x.statistic)).toEqual(["net_early_share", "z90", "early_share"]);
     const text = await run(["compare", "sft", "aug", fx, "--k", "1", "--where", "split=harmful", "--recipe-pattern", "^(?<recipe>.+)-seed\\d+$"]);
-    expect(text.stdout).toMatch(/interval and p: t rule over runs \(3 and 3\)/);
+    expect(text.stdout).toMatch(/interval and p: t rule over runs \(R = 3 and 3, df 2\)/);
   });
   it("compares two runs per probe set, and refuses unknown names", async () => {
     const r = await run(["compare", "sft-seed1", "aug-seed1", fx, "--k", "1", "--bootstrap", "2000", "--json"]);
@@ -127,5 +127,55 @@ describe("one-run recipes", () => {
     const w = j.warnings.join("\n");
     expect(w).toMatch(/ignore training randomness/);
     expect(w).toMatch(/runs not matched by the recipe pattern: aug-seed1, aug-seed2, aug-seed3, sft-seed2, sft-seed3/);
+  });
+});
+
+describe("compare --attacks", () => {
+  // test/fixtures/stats/seeds-attacks.jsonl, prefill, sft-seed1 vs aug-seed1 on examples e1..e4:
+  //   k 5:  sft [1, 1, 1, 0], aug [0, 1, 0, 0]: table a 1, b 2, c 0, d 1: diff 3/4 - 1/4 = 0.5, McNemar p = 2 / 2^2 = 0.5
+  //   k 10: sft [1, 0, 0, 0], aug [0, 0, 0, 0]: table a 0, b 1, c 0, d 3: diff 0.25, p = min(1, 2 / 2) = 1
+  //   Holm over {0.5, 1}: 2 * 0.5 = 1, then 1: both 1.
+  const attacksFx = join(__dirname, "..", "fixtures", "stats", "seeds-attacks.jsonl");
+  it("adds the attack-success comparison to the JSON and the text (under 100 columns)", async () => {
+    const argv = ["compare", "sft-seed1", "aug-seed1", fx, "--k", "1", "--where", "split=harmful", "--attacks", attacksFx];
+    const r = await run([...argv, "--json"]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.comparisons).toHaveLength(1);
+    expect(j.comparisons[0].rows[0].difference).toBeCloseTo(0.5, 12);
+    expect(j.attacks).toMatchObject({ a: "sft-seed1", b: "aug-seed1", runs_a: ["sft-seed1"], runs_b: ["aug-seed1"], unmatched: [] });
+    const [k5, k10] = j.attacks.rows;
+    expect(k5).toMatchObject({ attack: "prefill", k: 5, method: "mcnemar-newcombe-paired", table: { a: 1, b: 2, c: 0, d: 1 }, examples: 4 });
+    expect(k5.diff).toBeCloseTo(0.5, 15);
+    expect(k5.p).toBeCloseTo(0.5, 15);
+    expect(k5.p_holm).toBeCloseTo(1, 15);
+    expect(k10).toMatchObject({ k: 10, table: { a: 0, b: 1, c: 0, d: 3 } });
+    expect(k10.diff).toBeCloseTo(0.25, 15);
+    expect(k10.p).toBeCloseTo(1, 15);
+    const t = await run(argv);
+    expect(t.code).toBe(0);
+    expect(t.stdout).toMatch(/net_early_share/);
+    expect(t.stdout).toMatch(/difference of attack success rates/);
+    expect(t.stdout).toMatch(/prefill \(Holm over its 2 tests\)/);
+    for (const line of t.stdout.split("\n")) expect(line.length).toBeLessThan(100);
+  });
+  it("without --attacks the JSON says attacks: null; --attack alone is a usage error", async () => {
+    const r = await run(["compare", "sft-seed1", "aug-seed1", fx, "--k", "1", "--where", "split=harmful", "--json"]);
+    expect(JSON.parse(r.stdout).attacks).toBeNull();
+    const bad = await run(["compare", "sft-seed1", "aug-seed1", fx, "--attack", "prefill"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--attack needs --attacks/);
+  });
+  it("the API: compareRunsAll gives both comparisons", async () => {
+    const { compareRunsAll, loadTokenLogs, loadAttackResults } = await import("../../src/index");
+    const logs = await loadTokenLogs(fx, { progress: false });
+    try {
+      const res = await compareRunsAll(logs, await loadAttackResults(attacksFx), "sft-seed1", "aug-seed1", { k: 1, where: { split: "harmful" } });
+      expect(res.updates[0].rows[0].difference).toBeCloseTo(0.5, 12);
+      expect(res.attacks!.rows[0].diff).toBeCloseTo(0.5, 15);
+      expect((await compareRunsAll(logs, null, "sft-seed1", "aug-seed1", { k: 1, where: { split: "harmful" } })).attacks).toBeNull();
+    } finally {
+      logs.close();
+    }
   });
 });

@@ -33,8 +33,8 @@ describe("summary and compare text tables", () => {
     const r = await run(["compare", "sft-seed1", "aug-seed1", fx, "--k", "1", "--where", "split=harmful"]);
     expect(r.code).toBe(0);
     const lines = r.stdout.split("\n");
-    expect(lines[1]).toBe("interval and p: one run per side: the interval and p cover the sampling of examples only and ignore training randomness (seeds)");
-    expect(lines[4]).toBe("net_early_share          1     0.5000      0.5000    0.5000 to 0.5000  9.995e-4    0.0030");
-    expect(lines[5]).toBe("z90                 0.9000     1.8000     -0.9000  -0.9000 to -0.9000  9.995e-4    0.0030");
+    expect(lines[2]).toBe("  interval and p: one run per side: the interval and p ignore training randomness (seeds)");
+    expect(lines[5]).toBe("net_early_share          1     0.5000      0.5000    0.5000 to 0.5000  9.995e-4    0.0030");
+    expect(lines[6]).toBe("z90                 0.9000     1.8000     -0.9000  -0.9000 to -0.9000  9.995e-4    0.0030");
   });
 });

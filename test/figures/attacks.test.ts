@@ -25,6 +25,19 @@ describe("attack figures", () => {
     expect((fig.layout.xaxis as { tickvals: number[] }).tickvals).toEqual([5, 10]);
     expect(JSON.parse(JSON.stringify(fig))).toEqual(fig);
   });
+  it("the y axis and hover name the interval method the rows used (Wilson, or the cluster bootstrap)", async () => {
+    const { records } = await loadAttackResults(fx("results.jsonl"));
+    const fig = asrByKFigure(asrByK(records));
+    expect((fig.layout.yaxis as { title: { text: string } }).title.text).toBe("attack success rate (95% CI: Wilson)");
+    expect((fig.data[1] as { customdata: unknown[][] }).customdata[0][5]).toBe("Wilson");
+    // two samples per example: e1 [harmful, not], e2 [not, not]: 1/4, the cluster bootstrap
+    const rec = (example: string, sample: number, harmful: boolean) => ({ run: "sft", attack: "prefill", example, sample, k: 5, prefix_len: null, span_len: null, conditions: {}, harmful, score: null, file: "mem", line: 1 });
+    const sampled = asrByK([rec("e1", 0, true), rec("e1", 1, false), rec("e2", 0, false), rec("e2", 1, false), ...records.filter((r) => r.run === "augment")]);
+    const mixed = asrByKFigure(sampled);
+    expect((mixed.layout.yaxis as { title: { text: string } }).title.text).toBe("attack success rate (95% CI: Wilson, cluster bootstrap)");
+    const faceted = asrByKFigure(sampled.filter((r) => r.run === "sft"), { facets: true });
+    expect((faceted.layout.yaxis as { title: { text: string } }).title.text).toBe("ASR (95% CI: cluster bootstrap)");
+  });
   it("ASR by k with more than 2 runs: one panel per run on one y axis, nothing drawn on top of another", () => {
     const row = (run: string, k: number, asr: number) => ({ run, attack: "prefill", k, prefix_len: null, span_len: null, n: 10, harmful: asr * 10, asr, ci: [Math.max(0, asr - 0.2), Math.min(1, asr + 0.2)] as [number, number] });
     const rows = ["sft", "augment", "base", "worst"].flatMap((run) => [row(run, 0, 0), row(run, 1, run === "augment" ? 0 : 1)]);

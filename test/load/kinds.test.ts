@@ -229,6 +229,22 @@ describe("rules that hold in one layout", () => {
   });
 });
 
+describe("replicate-run labels", () => {
+  it("recipe and seed are labels (METRICS 1), never metrics, in every shape", async () => {
+    const rows: Row[] = [0, 1].map((p) => ({ run: "sft-seed2", step: 0, example: "a", position: p, loss: 1 + p, recipe: "sft", seed: 2 }));
+    for (const shape of SHAPES) {
+      const f = await writeShape(dir, `labels-${shape}`, rows, shape);
+      const logs = await loadTokenLogs(f, { progress: false });
+      try {
+        expect(logs.metrics, shape).toEqual(["loss"]);
+        expect(logs.labels, shape).toEqual(expect.arrayContaining(["recipe", "seed"]));
+      } finally {
+        logs.close();
+      }
+    }
+  });
+});
+
 describe("other record kinds are recognised by their fields", () => {
   it("attack results, influence, training-gradient and probe-change logs; a token log with a score column is a token log", async () => {
     const { otherRecordKind } = await import("../../src/load/inputs");

@@ -237,6 +237,19 @@ describe("aligndepth report (CLI)", () => {
     expect(await isAttackFile(fx.tokens)).toBe(false);
     expect(await classifyInputs([fx.grad, fx.tokens, fx.attacks])).toEqual({ tokens: [fx.tokens], grad: [fx.grad], attacks: [fx.attacks] });
     expect(await classifyInputs([fx.grad])).toEqual({ tokens: [fx.grad], grad: [], attacks: [] });
+    // the token loader's recognition (load/inputs.ts otherRecordKind): a judge file ({idx, score}) is attack
+    // results; a token log with a "score" column is not, nor is a file whose marker column --columns maps
+    const judge = join(dir, "judge.jsonl");
+    writeFileSync(judge, '{"idx": 0, "score": 5}\n');
+    const scored = join(dir, "scored-tokens.jsonl");
+    writeFileSync(scored, '{"run": "a", "step": 0, "example": 0, "position": 0, "loss": 1, "score": 2}\n');
+    const mapped = join(dir, "mapped.jsonl");
+    writeFileSync(mapped, '{"run": "a", "step": 0, "idx": 0, "token_idx": 0, "nll": 1}\n');
+    expect(await isAttackFile(judge)).toBe(true);
+    expect(await isAttackFile(scored)).toBe(false);
+    expect(await isAttackFile(mapped)).toBe(true);
+    expect(await isAttackFile(mapped, ["idx", "token_idx", "nll"])).toBe(false);
+    expect(await classifyInputs([judge, scored, mapped], ["idx"])).toEqual({ tokens: [scored, mapped], grad: [], attacks: [judge] });
     const outs = [join(dir, "a.html"), join(dir, "b.html")];
     for (const out of outs) {
       const r = await run(["report", fx.tokens, fx.attacks, "--grad-logs", fx.grad, "--skip-invalid", "--bootstrap", "50", "--out", out]);

@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadAttackResults, AttackRecord } from "../../src/attacks/load";
 import { loadTokenLogs, TokenLogs } from "../../src/load";
-import { compareRuns } from "../../src/stats/compare";
+import { attackSummaries, compareRuns } from "../../src/stats/compare";
 import { finalSteps, gradientMetrics, profileSeries } from "../../src/stats/profileSeries";
 import { exampleTokens, largestUpdates } from "../../src/stats/tokens";
 
@@ -126,5 +126,20 @@ describe("tokens", () => {
     const kl = await largestUpdates(logs, { metric: "kl", runs: ["sft"], n: 1, where: { split: "refusal" } });
     expect(kl).toMatchObject([{ example: "e1", position: 0, from_value: 0, to_value: 1, change: 1 }]);
     expect(await largestUpdates(logs, { from: 10, to: 10 })).toEqual([]);
+  });
+});
+
+describe("attackSummaries: the interval rule of attackSuccess (METRICS 4)", () => {
+  const rec = (example: string, sample: number | null, harmful: boolean): AttackRecord => ({ run: "sft", attack: "prefill", example, sample, k: 5, prefix_len: null, span_len: null, conditions: {}, harmful, score: null, file: "mem", line: 1 });
+  it("one record per example: Wilson; several (samples): the cluster bootstrap over examples", () => {
+    const one = attackSummaries([rec("e1", null, true), rec("e2", null, false), rec("e3", null, false)]).prefill;
+    // 1/3: Wilson [0.061492, 0.792340]
+    expect(one).toMatchObject({ condition: "k=5", n: 3, harmful: 1, ci_method: "wilson" });
+    expect(one.ci![0]).toBeCloseTo(0.061492, 6);
+    expect(one.ci![1]).toBeCloseTo(0.79234, 5);
+    // e1 [harmful, not], e2 [not, not]: ASR 1/4; replicates draw {e1, e1} 0.5 (p 1/4), {e1, e2} 0.25 (1/2), {e2, e2} 0 (1/4):
+    // the 2.5% and 97.5% percentiles are 0 and 0.5 (Wilson on 4 records would say [0.0456, 0.6994])
+    const several = attackSummaries([rec("e1", 0, true), rec("e1", 1, false), rec("e2", 0, false), rec("e2", 1, false)]).prefill;
+    expect(several).toMatchObject({ n: 4, harmful: 1, asr: 0.25, ci_method: "cluster-bootstrap", ci: [0, 0.5] });
   });
 });

@@ -161,7 +161,7 @@ for (const [label, file] of [
       const [s] = await summary(logs, { k: 1, bootstrap: 0, where: { token: ["t0", "t2"] } });
       expect(s.tokens).toBe(8);
       expect(s.early_share).toBeCloseTo((5 / 3) / (5 / 3 + 2), 12);
-      expect(() => positionProfile(logs, { where: { nope: "x" } })).rejects.toThrow(/no such column/);
+      await expect(positionProfile(logs, { where: { nope: "x" } })).rejects.toThrow(/no such column/);
     });
 
     it("concentration over training", async () => {
