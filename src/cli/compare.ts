@@ -48,7 +48,7 @@ export async function compareCommand(p: Parsed, out: Output): Promise<number> {
     const { updates: comparisons, attacks } = await compareRunsAll(logs, results, a, b, { ...so, metric, bootstrap: o.bootstrap as number | undefined, attack: o.attack as string | undefined });
     const note = skippedNote(logs.report);
     if (note) out.note(note);
-    const warnings = [...(await selectionWarnings(logs, { where: so.where, from: so.from, to: so.to })), ...new Set(comparisons.flatMap((c) => c.notes))];
+    const warnings = [...(await selectionWarnings(logs, { where: so.where, from: so.from, to: so.to, metric })), ...new Set(comparisons.flatMap((c) => c.notes))];
     if (comparisons.length === 0) warnings.push(`no rows of ${a} and ${b} to compare`);
     if (results) {
       const anote = skippedNote(results.report);

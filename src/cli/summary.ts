@@ -99,7 +99,7 @@ export async function summaryCommand(p: Parsed, out: Output): Promise<number> {
   const logs = await loadTokenLogs(p.positionals, loadOptions(o));
   try {
     const metric = logs.metric(o.metric as string);
-    const selection = await selectionWarnings(logs, { where: so.where, from: so.from, to: so.to, runs: so.runs });
+    const selection = await selectionWarnings(logs, { where: so.where, from: so.from, to: so.to, runs: so.runs, metric });
     const result = await updateSummary(logs, { ...so, metric, bootstrap: o.bootstrap as number, interval: o.interval as IntervalMethod });
     result.warnings.unshift(...selection);
     const note = skippedNote(logs.report);
