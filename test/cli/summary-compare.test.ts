@@ -79,6 +79,16 @@ describe("compare", () => {
     const text = await run(["compare", "sft", "aug", fx, "--k", "1", "--where", "split=harmful", "--recipe-pattern", "^(?<recipe>.+)-seed\\d+$"]);
     expect(text.stdout).toMatch(/interval and p: t rule over runs \(R = 3 and 3, df 2\)/);
   });
+  it("counts the compared examples a run of a recipe lacks (seeds-missing.jsonl: seeds.jsonl without sft-seed2's h2)", async () => {
+    const f = join(__dirname, "..", "fixtures", "stats", "seeds-missing.jsonl");
+    const r = await run(["compare", "sft", "aug", f, "--k", "1", "--where", "split=harmful", "--recipe-pattern", "^(?<recipe>.+)-seed\\d+$", "--json"]);
+    const c = JSON.parse(r.stdout).comparisons[0];
+    expect(c).toMatchObject({ examples: 2, dropped_examples: 0 });
+    expect(c.missing_examples).toEqual({ "sft-seed1": 0, "sft-seed2": 1, "sft-seed3": 0, "aug-seed1": 0, "aug-seed2": 0, "aug-seed3": 0 });
+    // h1 and h2 are identical: sft-seed2's N1 on h1 alone is still 0.8, the difference still 0.4
+    expect(c.rows[0].difference).toBeCloseTo(0.4, 12);
+    expect(JSON.parse(r.stdout).warnings).toContain("run sft-seed2 of sft lacks 1 of the 2 compared examples: its statistics use the other 1");
+  });
   it("compares two runs per probe set, and refuses unknown names", async () => {
     const r = await run(["compare", "sft-seed1", "aug-seed1", fx, "--k", "1", "--bootstrap", "2000", "--json"]);
     const j = JSON.parse(r.stdout);
