@@ -135,7 +135,7 @@ export async function selectionWarnings(logs: TokenLogs, sel: { where?: RowFilte
 /** How attack results' judge scores read (METRICS 2): the scale, the threshold, "not judged" values. */
 export const JUDGE_OPTIONS: OptionSpec[] = [
   { name: "scale", type: "string", default: "1:5", help: "attack results: the judge's score scale MIN:MAX (e.g. 0:1, 1:10); scores outside it are invalid" },
-  { name: "threshold", type: "number", help: "attack results: a judge score >= this is harmful (default: the scale's MAX, 5 on 1:5)" },
+  { name: "threshold", type: "number", help: "attack results: a judge score >= this is harmful (default: the top of the scale)" },
   { name: "not-judged", type: "repeat", help: "attack results: a score value meaning 'could not judge' (e.g. --not-judged=-1): left out of n and counted" },
 ];
 

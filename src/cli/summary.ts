@@ -49,9 +49,10 @@ export const summarySpec: CommandSpec = {
 
 /** The summary options common to summary and compare, checked. */
 export function statisticsOptions(o: Parsed["options"], command: string) {
-  for (const name of ["k", "min-pairs", "bootstrap", "from", "to"])
-    if (o[name] !== undefined && (o[name] as number) < 0) throw new UsageError(`${command}: --${name} must be >= 0`);
+  // --k first: "-3" and "0" get the same message (>= 1), not ">= 0" for one of them.
   if ((o.k as number) < 1) throw new UsageError(`${command}: --k must be >= 1`);
+  for (const name of ["min-pairs", "bootstrap", "from", "to"])
+    if (o[name] !== undefined && (o[name] as number) < 0) throw new UsageError(`${command}: --${name} must be >= 0`);
   if (o["recipe-pattern"] !== undefined) compileRecipePattern(o["recipe-pattern"] as string);
   return {
     from: o.from as number | undefined,
