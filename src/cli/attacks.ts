@@ -6,6 +6,7 @@ import { conditionLabel } from "../attacks/conditions";
 import { AttackResults, compileNamePattern, loadAttackResults, parseAttackColumns, parseScale, parseSetPairs } from "../attacks/load";
 import { recipeAsr } from "../attacks/recipeAsr";
 import { compileRecipePattern } from "../stats/recipes";
+import { recipeComparisonRule, recipeRuleNote } from "../stats/recipeDifference";
 import { textTable } from "../table";
 import { CommandSpec, Parsed } from "./args";
 import { JUDGE_OPTIONS, attackLoadOptions } from "./common";
@@ -163,6 +164,7 @@ export function harmfulRule(results: AttackResults): string {
 export function compareText(a: string, b: string, runsA: string[], runsB: string[], rows: AttackComparisonRow[], harmfulText: string): string {
   const side = (name: string, runs: string[]) => (runs.length === 1 && runs[0] === name ? name : `${name} (${runs.length} runs)`);
   const parts = [`${side(a, runsA)} vs ${side(b, runsB)}: difference of attack success rates (A - B), harmful: ${harmfulText}`];
+  parts.push(`interval and p: ${recipeRuleNote(recipeComparisonRule(runsA.length, runsB.length), runsA.length, runsB.length)}`);
   const attacks = [...new Set(rows.map((r) => r.attack))];
   for (const attack of attacks) {
     const mine = rows.filter((r) => r.attack === attack);
