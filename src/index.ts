@@ -52,6 +52,8 @@ export type { RunData, CiInfo, RunBootstrap } from "./stats/runIntervals";
 export { recipeIntervals, tInterval, meanSd } from "./stats/replicates";
 export { pairedComparison, pairedP, replicatesForFamily } from "./stats/pairedComparison";
 export type { PairedComparison, PairedRow, ComparisonSide } from "./stats/pairedComparison";
+export { recipeComparisonRule, recipeRuleNote, tDifference } from "./stats/recipeDifference";
+export type { RecipeComparisonRule, TDifference } from "./stats/recipeDifference";
 export { compareUpdates } from "./stats/updateComparison";
 export type { UpdateComparison, UpdateComparisonOptions } from "./stats/updateComparison";
 export { compareRunsAll } from "./stats/compareRunsAll";
