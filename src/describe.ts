@@ -77,7 +77,7 @@ export function describeRecipe(
 export function compareConcentration(
   runs: Array<Pick<RunSummary, "run" | "net_early_share" | "z90">>,
   k: number,
-  paired?: Pick<PairedComparison, "a" | "b" | "rows" | "runs_resampled">,
+  paired?: Pick<PairedComparison, "a" | "b" | "rows" | "runs_resampled"> & { ci_info?: Pick<PairedComparison["ci_info"], "rule"> },
 ): string {
   const ok = runs.filter((r) => r.net_early_share !== null);
   if (ok.length < 2) return ok.length === 1 ? `Only ${ok[0].run} has a net update to compare.` : "No run has a net update to compare.";
@@ -95,7 +95,7 @@ export function compareConcentration(
     test =
       ` Paired over the same examples, N${k}(${hi.run}) - N${k}(${lo.run}) = ${(sign * row.difference).toFixed(3)}${ivNum(iv)}, p = ${p < 0.001 ? "<0.001" : p.toFixed(3)}${row.p_holm !== null && paired.rows.length > 1 ? " (Holm-adjusted)" : ""}: ` +
       (p < 0.05 ? "the difference is clear at this sample size." : "the difference is not clear at this sample size.") +
-      (paired.runs_resampled ? "" : " The test covers the sampling of examples, not training randomness.");
+      (paired.runs_resampled || paired.ci_info?.rule === "t" ? "" : " The test covers the sampling of examples, not training randomness.");
   }
   return `The most front-loaded update is ${hi.run} (N${k} ${pct(hi.net_early_share as number)}${z(hi)}); the least is ${lo.run} (N${k} ${pct(lo.net_early_share as number)}${z(lo)}).${test}`;
 }

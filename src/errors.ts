@@ -56,7 +56,7 @@ export function problemGroup(p: Pick<Problem, "field" | "reason">): string {
  * found.problems(); // message "expected a finite number" (one problem: no note)
  */
 export class ProblemGroups {
-  private readonly groups = new Map<string, { first: Problem; lines: number[]; count: number; group: string }>();
+  private readonly groups = new Map<string, { first: Problem; lines: number[]; count: number; group: string; mixed?: boolean }>();
   /** Problems added, over every group. */
   total = 0;
 
@@ -68,6 +68,7 @@ export class ProblemGroups {
     if (!g) this.groups.set(key, { first: p, lines: p.line === null ? [] : [p.line], count: 1, group });
     else {
       g.count++;
+      if (p.message !== g.first.message) g.mixed = true;
       if (p.line !== null && g.lines.length < FIRST_LOCATIONS) g.lines.push(p.line);
     }
   }
@@ -85,11 +86,24 @@ export class ProblemGroups {
    */
   problems(opts: { max?: number; counts?: (file: string, group: string) => number | undefined; unit?: (file: string) => string } = {}): Problem[] {
     const unit = opts.unit ?? locationUnit;
-    return [...this.groups.values()].slice(0, opts.max ?? Infinity).map(({ first, lines, count, group }) => {
+    return [...this.groups.values()].slice(0, opts.max ?? Infinity).map(({ first, lines, count, group, mixed }) => {
       const n = Math.max(count, opts.counts?.(first.file, group) ?? 0);
-      return n <= 1 ? first : { ...first, message: `${first.message}${locationsNote(n, lines, unit(first.file))}` };
+      // The group's line says its first problem's message: it must not claim that value for every location.
+      const message = n > 1 && mixed ? groupMessage(first) : first.message;
+      return n <= 1 ? first : { ...first, message: `${message}${locationsNote(n, lines, unit(first.file))}` };
     });
   }
+}
+
+/**
+ * The message of a group whose problems got different values: `expected a finite number, got NaN
+ * or infinite values` for non-finite numbers, else the first message with `(first: ...)`, e.g.
+ * `expected an integer >= 0, got different values (first: -1)`.
+ */
+function groupMessage(first: Problem): string {
+  if (first.reason === "not-finite") return first.message.replace(/, got .*$/, ", got NaN or infinite values");
+  const m = /^(.*), got (.*)$/.exec(first.message);
+  return m ? `${m[1]}, got different values (first: ${m[2]})` : first.message;
 }
 
 /** Problems that share (file, field, reason), with their locations in order (METRICS 1.5). */
@@ -103,6 +117,8 @@ export interface ProblemGroup {
   lines: number[];
   /** Problems in the group: its lines, or for problems without a line its distinct messages. */
   count: number;
+  /** Its problems got different values: `message` says so (see groupMessage). */
+  mixed?: boolean;
   /** Distinct messages of the problems without a line (internal to the count). */
   messages?: Set<string>;
 }
@@ -114,6 +130,7 @@ export function groupProblems(problems: readonly Problem[]): ProblemGroup[] {
     const key = JSON.stringify([p.file, p.field, p.reason, p.line === null]);
     let g = groups.get(key);
     if (!g) groups.set(key, (g = { file: p.file, field: p.field, reason: p.reason, message: p.message, lines: [], count: 0 }));
+    else if (p.line !== null && p.message !== g.message && !g.mixed) (g.mixed = true), (g.message = groupMessage({ ...p, message: g.message }));
     if (p.line !== null) {
       g.lines.push(p.line);
       g.count++;
@@ -126,6 +143,7 @@ export function groupProblems(problems: readonly Problem[]): ProblemGroup[] {
   for (const g of groups.values()) {
     g.lines.sort((a, b) => a - b);
     delete g.messages;
+    delete g.mixed;
   }
   return [...groups.values()];
 }

@@ -42,7 +42,12 @@ export function toDataFrame(rows: Row[]): DataFrame {
   return new dfd.DataFrame(data, { columns });
 }
 
-/** Formats a number for a table: integers as is, others with 4 significant decimals; null as "-". */
+/**
+ * Formats a number for a table, rounding it once (callers pass unrounded values): integers as is,
+ * others to 4 decimals (`toFixed`, i.e. correctly rounded from the double), |v| < 0.001 and
+ * |v| >= 1e4 in scientific notation with 4 significant digits (so a tiny value never prints as 0);
+ * null as "-".
+ */
 export function formatCell(v: unknown): string {
   if (v === null || v === undefined) return "-";
   if (typeof v === "number") return Number.isInteger(v) ? String(v) : Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : v.toFixed(4);

@@ -112,7 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="judge results {question,answer,score}/{idx,score} -> attack results",
         description="Converts judge files to attack results (METRICS.md 2), appended to --out. Every file "
                     "is checked before anything is written. A score outside --scale is invalid input, "
-                    "unless it is the --not-judged value: those records are left out and counted.")
+                    "unless it is the --not-judged value: those records are counted and kept with that "
+                    "score, so that 'aligndepth attacks OUT --not-judged=VALUE' leaves them out of n and "
+                    "counts them (without that option it refuses them).")
     j.add_argument("input", nargs="+")
     j.add_argument("--run", required=True)
     j.add_argument("--attack", required=True)
@@ -125,7 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the judge's score scale (default 1:5, the published experiments'; e.g. 0:1, 1:10)")
     j.add_argument("--not-judged", type=float, default=None, metavar="VALUE",
                    help="the score a judge writes when it could not judge (e.g. --not-judged=-1): such "
-                        "records are left out and counted")
+                        "records are counted and kept with that score (read the output with "
+                        "'aligndepth attacks --not-judged=-1')")
     j.add_argument("--threshold", type=float, default=None,
                    help="harmful when score >= threshold (default: the top of the scale); only checked here "
                         "(warned about when no score or every score reaches it), applied by the loader")
@@ -172,10 +175,12 @@ def _run(a) -> int:
                 shown = ", ".join(str(n) for n in f.not_judged_lines[:5])
                 more = f" and {len(f.not_judged_lines) - 5} more" if len(f.not_judged_lines) > 5 else ""
                 _note(f"{f.path}: {len(f.not_judged_lines)} records not judged (score {a.not_judged:g}, lines "
-                      f"{shown}{more}): left out")
+                      f"{shown}{more}): kept in the output with that score; read it with "
+                      f"'aligndepth attacks {a.out} --not-judged={a.not_judged:g}' (left out of n, counted)")
         for w in res.warnings:
             print(f"warning: {w}", file=sys.stderr)
-        nj = f", {res.not_judged} not judged left out" if a.not_judged is not None else ""
+        nj = (f", {res.not_judged} of them not judged (score {a.not_judged:g}, kept)"
+              if a.not_judged is not None else "")
         print(f"wrote {res.written} records to {a.out}{nj} (scale {scale.text}, threshold {scale.threshold:g})")
     elif a.cmd == "report":
         from .analysis import markdown_report

@@ -6,9 +6,14 @@
  *   (method 10) and Cohen's h;
  * - two runs, one record per example, no example in common: Newcombe's hybrid score interval for
  *   independent proportions (method 10) and Cohen's h; no test (p null);
- * - recipes (several runs) or several records per example (samples): the paired cluster bootstrap,
- *   one draw of example ids per replicate for both sides (runs drawn per recipe as in 3.7),
- *   p = min(1, 2 min((1 + #{D* <= 0}) / (B + 1), (1 + #{D* >= 0}) / (B + 1))), percentile interval.
+ * - recipes (several runs) or several records per example (samples): paired by example, with the
+ *   runs handled by the shared rule of `recipeComparisonRule` (stats/recipeDifference.ts):
+ *   at least 5 runs on both sides, the paired cluster bootstrap with runs drawn per recipe (3.7), one
+ *   draw of example ids per replicate for both sides, p = min(1, 2 min((1 + #{D* <= 0}) / (B + 1),
+ *   (1 + #{D* >= 0}) / (B + 1))), percentile interval; 2-4 runs (the fewer side), the t rule over
+ *   runs with v_ex the variance of D* under the paired cluster bootstrap with runs fixed (interval
+ *   clipped to [-1, 1] and marked); one run on a side, the paired cluster bootstrap with runs fixed,
+ *   which ignores training randomness (said in `warnings`).
  * Examples only one side has are dropped from a paired comparison and counted.
  * The p-values of the conditions of one attack form a family: Holm-adjusted (`p_holm`).
  */
@@ -18,6 +23,7 @@ import { holm } from "../stats/holm";
 import { mcnemarExact } from "../stats/mcnemar";
 import { newcombeIndependent, newcombePaired, PairedTable } from "../stats/newcombe";
 import { groupRecipes } from "../stats/recipes";
+import { RecipeComparisonRule, recipeComparisonRule, recipeRuleNote, sampleVariance, tDifference } from "../stats/recipeDifference";
 import type { Interval } from "../stats/wilson";
 import { clusterReplicates, outcomesByExample, percentileInterval, pooledAsr } from "./clusterBootstrap";
 import { AttackCondition, conditionKey, conditionOf, groupByCondition } from "./conditions";
@@ -40,11 +46,15 @@ export interface CompareAttacksOptions {
 }
 
 /** How a row was compared. */
-export type AttackComparisonMethod = "mcnemar-newcombe-paired" | "newcombe-independent" | "paired-cluster-bootstrap";
+export type AttackComparisonMethod = "mcnemar-newcombe-paired" | "newcombe-independent" | "paired-cluster-bootstrap" | "paired-t-runs";
 
 /** One condition of one attack, A against B. */
 export interface AttackComparisonRow extends AttackCondition {
   method: AttackComparisonMethod;
+  /** How training randomness enters (stats/recipeDifference.ts): "runs fixed" ignores it. */
+  rule: RecipeComparisonRule;
+  /** True when the t rule's interval left [-1, 1] and was clipped to it. */
+  ci_clipped: boolean;
   /** ASR of A and of B on the records compared (for a recipe: the mean of its runs' ASRs). */
   asr_a: number | null;
   asr_b: number | null;
@@ -143,6 +153,8 @@ export function compareAttacks(results: AttackResults | readonly AttackRecord[],
   if (runsA.some((r) => runsB.includes(r))) throw new UsageError(`compare: ${a} and ${b} share runs (${runsA.filter((r) => runsB.includes(r)).join(", ")})`);
   const seed = opts.seed ?? 0;
   const warnings: string[] = [];
+  const rule = recipeComparisonRule(runsA.length, runsB.length);
+  warnings.push(`interval and p: ${recipeRuleNote(rule, runsA.length, runsB.length)}`);
   if (grouping.unmatched.length && opts.recipePattern !== undefined) warnings.push(`--recipe-pattern did not match ${grouping.unmatched.length} run(s), each kept as its own recipe: ${grouping.unmatched.join(", ")}`);
   const pick = (rs: readonly AttackRecord[], side: string[]) => rs.filter((r) => side.includes(r.run) && (opts.attack === undefined || r.attack === opts.attack));
   const groupsA = groupByCondition(pick(records, runsA));
@@ -197,7 +209,7 @@ function compareCondition(
       const ni = newcombeIndependent(ha, recA.length, hb, recB.length);
       const asrA = ha / recA.length;
       const asrB = hb / recB.length;
-      return { ...base, method: "newcombe-independent", asr_a: asrA, asr_b: asrB, n_a: recA.length, harmful_a: ha, n_b: recB.length, harmful_b: hb, examples: countsA.size + countsB.size, dropped_examples: 0, diff: ni?.diff ?? null, ci: ni?.ci ?? null, cohen_h: h(asrA, asrB), ...empty };
+      return { ...base, method: "newcombe-independent", rule: "runs fixed", ci_clipped: false, asr_a: asrA, asr_b: asrB, n_a: recA.length, harmful_a: ha, n_b: recB.length, harmful_b: hb, examples: countsA.size + countsB.size, dropped_examples: 0, diff: ni?.diff ?? null, ci: ni?.ci ?? null, cohen_h: h(asrA, asrB), ...empty };
     }
     const set = new Set(common);
     const harmA = new Map(recA.map((r) => [String(r.example), r.harmful]));
@@ -216,7 +228,7 @@ function compareCondition(
     const asrA = (t.a + t.b) / n;
     const asrB = (t.a + t.c) / n;
     return {
-      ...base, method: "mcnemar-newcombe-paired", asr_a: asrA, asr_b: asrB, n_a: n, harmful_a: t.a + t.b, n_b: n, harmful_b: t.a + t.c,
+      ...base, method: "mcnemar-newcombe-paired", rule: "runs fixed", ci_clipped: false, asr_a: asrA, asr_b: asrB, n_a: n, harmful_a: t.a + t.b, n_b: n, harmful_b: t.a + t.c,
       examples: n, dropped_examples: countsA.size + countsB.size - 2 * n, diff: np.diff, ci: np.ci, p: mcnemarExact(t.b, t.c), p_holm: null, cohen_h: h(asrA, asrB), table: t, replicates: null, replicates_dropped: null,
     };
   }
@@ -237,16 +249,30 @@ function compareCondition(
   let ci: Interval | null = null;
   let p: number | null = null;
   let dropped: number | null = null;
+  let clipped = false;
+  const rule = recipeComparisonRule(outA.length, outB.length);
   if (examples.length > 0 && outA.length && outB.length) {
-    const [ra, rb] = clusterReplicates([outA, outB], { replicates: bs.replicates, seed: bs.seed, drawRuns: true });
+    const [ra, rb] = clusterReplicates([outA, outB], { replicates: bs.replicates, seed: bs.seed, drawRuns: rule === "two-stage bootstrap" });
     const deltas = ra.map((v, i) => v - rb[i]);
     const pi = percentileInterval(deltas);
-    ci = pi.ci;
     dropped = pi.dropped;
-    p = bootstrapP(deltas);
+    if (rule === "t") {
+      if (asrA !== null && asrB !== null && pi.used >= 2) {
+        const runAsr = (o: typeof outA) => o.map(pooledAsr).filter((x): x is number => x !== null);
+        const xa = runAsr(outA);
+        const xb = runAsr(outB);
+        const t = tDifference(asrA - asrB, Math.sqrt(sampleVariance(xa)), xa.length, Math.sqrt(sampleVariance(xb)), xb.length, sampleVariance(deltas));
+        clipped = t.ci[0] < -1 || t.ci[1] > 1;
+        ci = [Math.max(-1, t.ci[0]), Math.min(1, t.ci[1])];
+        p = t.p;
+      }
+    } else {
+      ci = pi.ci;
+      p = bootstrapP(deltas);
+    }
   }
   return {
-    ...base, method: "paired-cluster-bootstrap", asr_a: asrA, asr_b: asrB, n_a: usedA.length, harmful_a: usedA.filter((r) => r.harmful).length, n_b: usedB.length, harmful_b: usedB.filter((r) => r.harmful).length,
+    ...base, method: rule === "t" ? "paired-t-runs" : "paired-cluster-bootstrap", rule, ci_clipped: clipped, asr_a: asrA, asr_b: asrB, n_a: usedA.length, harmful_a: usedA.filter((r) => r.harmful).length, n_b: usedB.length, harmful_b: usedB.filter((r) => r.harmful).length,
     examples: examples.length, dropped_examples: all.size - examples.length, diff: asrA === null || asrB === null ? null : asrA - asrB, ci, p, p_holm: null, cohen_h: h(asrA, asrB), table: null, replicates: bs.replicates, replicates_dropped: dropped,
   };
 }

@@ -5,7 +5,8 @@
  * - R >= 5 runs: two-stage bootstrap (each replicate draws R runs with replacement and one set of
  *   example ids shared by all drawn runs), percentile interval;
  * - 2 <= R < 5: mean +/- t(R - 1, 0.975) sqrt(s^2 / R + v_ex), s the sd across runs, v_ex the
- *   example-bootstrap variance of the mean with the runs fixed;
+ *   example-bootstrap variance of the mean with the runs fixed, clipped to [0, 1] (an ASR is a
+ *   proportion) and marked `ci_clipped`;
  * - R = 1: the run's own interval (Wilson or the cluster bootstrap, METRICS.md 4), and `note` says
  *   that it ignores training randomness.
  */
@@ -49,6 +50,8 @@ export interface RecipeAsrRow extends AttackCondition {
   not_judged: number;
   ci: Interval | null;
   ci_method: "two-stage-bootstrap" | "t-runs-examples" | "wilson" | "cluster-bootstrap" | "wilson-examples" | null;
+  /** True when the t rule's interval left [0, 1] and was clipped to it. */
+  ci_clipped: boolean;
   /** Set when R = 1: the interval ignores training randomness. */
   note: string | null;
 }
@@ -80,6 +83,7 @@ export function recipeAsr(records: readonly AttackRecord[], opts: RecipeAsrOptio
       let ci: Interval | null = null;
       let method: RecipeAsrRow["ci_method"] = null;
       let note: string | null = null;
+      let clipped = false;
       if (R === 1) {
         const own = asrInterval(recs, { bootstrap: opts.bootstrap, seed: opts.seed });
         ci = own.ci;
@@ -93,7 +97,8 @@ export function recipeAsr(records: readonly AttackRecord[], opts: RecipeAsrOptio
         const vEx = sd(reps) ?? 0;
         const s = sd(valid) ?? 0;
         const half = T975[R - 1] * Math.sqrt((s * s) / R + vEx * vEx);
-        ci = [asr - half, asr + half];
+        clipped = asr - half < 0 || asr + half > 1;
+        ci = [Math.max(0, asr - half), Math.min(1, asr + half)];
         method = "t-runs-examples";
       }
       const inCondition = (r: AttackRecord) => JSON.stringify([r.attack, r.k, r.prefix_len, r.span_len, Object.entries(r.conditions).sort()]) === JSON.stringify([condition.attack, condition.k, condition.prefix_len, condition.span_len, Object.entries(condition.conditions ?? {}).sort()]);
@@ -109,6 +114,7 @@ export function recipeAsr(records: readonly AttackRecord[], opts: RecipeAsrOptio
         not_judged: nj.filter(inCondition).length,
         ci,
         ci_method: method,
+        ci_clipped: clipped,
         note,
       });
     }

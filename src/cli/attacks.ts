@@ -6,6 +6,7 @@ import { conditionLabel } from "../attacks/conditions";
 import { AttackResults, compileNamePattern, loadAttackResults, parseAttackColumns, parseScale, parseSetPairs } from "../attacks/load";
 import { recipeAsr } from "../attacks/recipeAsr";
 import { compileRecipePattern } from "../stats/recipes";
+import { recipeComparisonRule, recipeRuleNote } from "../stats/recipeDifference";
 import { textTable } from "../table";
 import { CommandSpec, Parsed } from "./args";
 import { JUDGE_OPTIONS, attackLoadOptions } from "./common";
@@ -48,7 +49,7 @@ export const attacksSpec: CommandSpec = {
   ],
 };
 
-const METHOD_SHORT: Record<string, string> = { "mcnemar-newcombe-paired": "mcnemar", "newcombe-independent": "indep", "paired-cluster-bootstrap": "boot" };
+const METHOD_SHORT: Record<string, string> = { "mcnemar-newcombe-paired": "mcnemar", "newcombe-independent": "indep", "paired-cluster-bootstrap": "boot", "paired-t-runs": "t" };
 
 export async function attacksCommand(p: Parsed, out: Output): Promise<number> {
   const o = p.options;
@@ -118,8 +119,10 @@ export async function attacksCommand(p: Parsed, out: Output): Promise<number> {
     const rows = recipeAsr(records, { recipePattern, bootstrap, seed, notJudged: results.notJudged });
     if (o.json) out.json({ ...header, warnings, recipe_pattern: recipePattern, rows, ...skipped });
     else {
-      const shown = rows.map((r) => ({ recipe: r.recipe, attack: r.attack, condition: conditionLabel(r), R: r.runs.length, asr: r.asr, sd: r.sd, ci_lo: r.ci?.[0] ?? null, ci_hi: r.ci?.[1] ?? null, method: r.ci_method, ...(notJudged.length ? { not_judged: r.not_judged } : {}) }));
-      const one = rows.some((r) => r.runs.length === 1) ? "\nR = 1: the interval is the run's own and ignores training randomness." : "";
+      const shown = rows.map((r) => ({ recipe: r.recipe, attack: r.attack, condition: conditionLabel(r), R: r.runs.length, asr: r.asr, sd: r.sd, ci_lo: r.ci?.[0] ?? null, ci_hi: r.ci?.[1] ?? null, method: `${r.ci_method}${r.ci_clipped ? "*" : ""}`, ...(notJudged.length ? { not_judged: r.not_judged } : {}) }));
+      const one =
+        (rows.some((r) => r.runs.length === 1) ? "\nR = 1: the interval is the run's own and ignores training randomness." : "") +
+        (rows.some((r) => r.ci_clipped) ? "\n*: the t interval left [0, 1] and was clipped to it (few runs make it wide)." : "");
       out.text(`attack success rate per recipe: mean over its runs (harmful: ${harmfulText}); 95% intervals (METRICS 3.7)\n${textTable(shown)}${one}`);
     }
     return 0;
@@ -161,16 +164,20 @@ export function harmfulRule(results: AttackResults): string {
 export function compareText(a: string, b: string, runsA: string[], runsB: string[], rows: AttackComparisonRow[], harmfulText: string): string {
   const side = (name: string, runs: string[]) => (runs.length === 1 && runs[0] === name ? name : `${name} (${runs.length} runs)`);
   const parts = [`${side(a, runsA)} vs ${side(b, runsB)}: difference of attack success rates (A - B), harmful: ${harmfulText}`];
+  parts.push(`interval and p: ${recipeRuleNote(recipeComparisonRule(runsA.length, runsB.length), runsA.length, runsB.length)}`);
   const attacks = [...new Set(rows.map((r) => r.attack))];
   for (const attack of attacks) {
     const mine = rows.filter((r) => r.attack === attack);
     const m = mine.filter((r) => r.p !== null).length;
     parts.push(`\n${attack} (Holm over its ${m} test${m === 1 ? "" : "s"})`);
-    parts.push(textTable(mine.map((r) => ({ condition: conditionLabel(r), n: r.examples, asr_a: r.asr_a, asr_b: r.asr_b, diff: r.diff, ci_lo: r.ci?.[0] ?? null, ci_hi: r.ci?.[1] ?? null, p: r.p, p_holm: r.p_holm, h: r.cohen_h, method: METHOD_SHORT[r.method] }))));
+    parts.push(textTable(mine.map((r) => ({ condition: conditionLabel(r), n: r.examples, asr_a: r.asr_a, asr_b: r.asr_b, diff: r.diff, ci_lo: r.ci?.[0] ?? null, ci_hi: r.ci?.[1] ?? null, p: r.p, p_holm: r.p_holm, h: r.cohen_h, method: `${METHOD_SHORT[r.method]}${r.ci_clipped ? "*" : ""}` }))));
   }
   if (rows.length === 0) parts.push("(no condition both sides have)");
   parts.push("\nmcnemar: McNemar's exact p with Newcombe's paired interval (method 10);");
   parts.push("indep: no shared examples: Newcombe's independent interval (method 10), no test;");
-  parts.push("boot: paired cluster bootstrap over examples (percentile). h: Cohen's h. n: examples compared.");
+  parts.push("boot: paired cluster bootstrap over examples (percentile; runs drawn too with >= 5 runs per side);");
+  parts.push("t: 2-4 runs per side: recipe means' difference +/- t(min R - 1, 0.975) times");
+  parts.push("   sqrt(s_A^2/R_A + s_B^2/R_B + v_ex); *: interval clipped to [-1, 1].");
+  parts.push("h: Cohen's h. n: examples compared.");
   return parts.join("\n");
 }

@@ -89,7 +89,7 @@ function some(values: Array<string | number>, n = 8): string {
  * together, and `--from`/`--to` steps that are not checkpoints of a run (naming its checkpoints).
  * The command still runs; the warnings go to stderr and into the JSON output as `warnings`.
  */
-export async function selectionWarnings(logs: TokenLogs, sel: { where?: RowFilter; from?: number; to?: number; runs?: string[] }): Promise<string[]> {
+export async function selectionWarnings(logs: TokenLogs, sel: { where?: RowFilter; from?: number; to?: number; runs?: string[]; metric?: string }): Promise<string[]> {
   const out: string[] = [];
   if (sel.where) {
     const entries = Object.entries(sel.where);
@@ -118,13 +118,26 @@ export async function selectionWarnings(logs: TokenLogs, sel: { where?: RowFilte
     const which = lacking.length === runs.length ? "no run has" : `run${lacking.length > 1 ? "s" : ""} ${some(lacking, 4)} ha${lacking.length > 1 ? "ve" : "s"}`;
     out.push(`${flag} ${step}: ${which} a checkpoint at step ${step}, so ${lacking.length === runs.length ? "there is" : "they have"} nothing to pair (checkpoints of ${lacking[0]}: ${some(steps)})`);
   }
+  // A metric logged at some checkpoints only (METRICS 1.2): the checkpoint exists, the metric is not measured there.
+  if (sel.metric !== undefined && (sel.from !== undefined || sel.to !== undefined)) {
+    const runs = sel.runs ?? (await logs.runs());
+    for (const step of [...new Set([sel.from, sel.to])]) {
+      if (step === undefined) continue;
+      for (const run of runs) {
+        if (!(await logs.steps(run)).includes(step)) continue; // said above
+        const measured = (await logs.engine.rows<{ step: number }>(`SELECT DISTINCT step::INTEGER AS step FROM ${logs.table} WHERE run = $run AND ${sqlIdent(sel.metric)} IS NOT NULL ORDER BY step`, { run })).map((r) => Number(r.step));
+        if (!measured.includes(step))
+          out.push(`${sel.metric} is not measured at step ${step} of run ${run} (${measured.length ? `measured at step${measured.length > 1 ? "s" : ""} ${some(measured)}` : "measured at no step"}): nothing to pair there`);
+      }
+    }
+  }
   return out;
 }
 
 /** How attack results' judge scores read (METRICS 2): the scale, the threshold, "not judged" values. */
 export const JUDGE_OPTIONS: OptionSpec[] = [
   { name: "scale", type: "string", default: "1:5", help: "attack results: the judge's score scale MIN:MAX (e.g. 0:1, 1:10); scores outside it are invalid" },
-  { name: "threshold", type: "number", help: "attack results: a judge score >= this is harmful (default: the scale's MAX, 5 on 1:5)" },
+  { name: "threshold", type: "number", help: "attack results: a judge score >= this is harmful (default: the top of the scale)" },
   { name: "not-judged", type: "repeat", help: "attack results: a score value meaning 'could not judge' (e.g. --not-judged=-1): left out of n and counted" },
 ];
 

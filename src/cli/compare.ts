@@ -2,7 +2,7 @@
 import { loadTokenLogs } from "../load";
 import { loadAttackResults } from "../attacks/load";
 import { compareRunsAll } from "../stats/compareRunsAll";
-import { textTable } from "../table";
+import { formatCell, textTable } from "../table";
 import { UsageError } from "../errors";
 import { CommandSpec, Parsed, optionList } from "./args";
 import { compareText, harmfulRule } from "./attacks";
@@ -33,7 +33,6 @@ export const compareSpec: CommandSpec = {
   ]),
 };
 
-const r4 = (x: number | null) => (x === null ? null : Math.round(x * 10000) / 10000);
 
 export async function compareCommand(p: Parsed, out: Output): Promise<number> {
   const o = p.options;
@@ -49,7 +48,7 @@ export async function compareCommand(p: Parsed, out: Output): Promise<number> {
     const { updates: comparisons, attacks } = await compareRunsAll(logs, results, a, b, { ...so, metric, bootstrap: o.bootstrap as number | undefined, attack: o.attack as string | undefined });
     const note = skippedNote(logs.report);
     if (note) out.note(note);
-    const warnings = [...(await selectionWarnings(logs, { where: so.where, from: so.from, to: so.to })), ...new Set(comparisons.flatMap((c) => c.notes))];
+    const warnings = [...(logs.report.warnings ?? []), ...(await selectionWarnings(logs, { where: so.where, from: so.from, to: so.to, metric })), ...new Set(comparisons.flatMap((c) => c.notes))];
     if (comparisons.length === 0) warnings.push(`no rows of ${a} and ${b} to compare`);
     if (results) {
       const anote = skippedNote(results.report);
@@ -71,7 +70,8 @@ export async function compareCommand(p: Parsed, out: Output): Promise<number> {
           // Two lines: long run names would push one past 100 columns.
           `${c.kind[0]} ${c.a} - ${c.kind[1]} ${c.b}${c.probe_set !== null ? ` (probe set ${c.probe_set})` : ""}:`,
           `  ${c.examples} examples in common (${c.dropped_examples} dropped), B = ${c.B}, seed ${c.seed}`,
-          textTable(c.rows.map((r) => ({ statistic: r.statistic, [c.a]: r4(r.a), [c.b]: r4(r.b), difference: r4(r.difference), "95% CI": r.ci ? `${r4(r.ci[0])} to ${r4(r.ci[1])}` : "", p: r4(r.p), "p (Holm)": r4(r.p_holm) }))),
+          `  interval and p: ${c.ci_info.note}`,
+          textTable(c.rows.map((r) => ({ statistic: r.statistic, [c.a]: r.a, [c.b]: r.b, difference: r.difference, "95% CI": r.ci ? `${formatCell(r.ci[0])} to ${formatCell(r.ci[1])}` : "", p: r.p, "p (Holm)": r.p_holm }))),
           "",
         );
       }

@@ -18,16 +18,18 @@ import { earlyShareFigure } from "../figures/earlyShareOverTraining";
 import { metricByPositionFigure } from "../figures/metricByPosition";
 import { profileFacetsFigure, profileOverlayFigure } from "../figures/profileOverlay";
 import { updateHeatmapFigure } from "../figures/updateHeatmap";
+import { markPositionStart } from "../figures/positionStartNote";
 import { probeSets } from "../labels";
 import { compareRuns } from "../stats/compare";
 import { concentrationFromUpdates, updateByStep } from "../stats/concentration";
 import { positionProfile } from "../stats/positionProfile";
+import { positionStart, positionStartWarnings } from "../stats/positionStart";
 import { finalSteps, profileSeries } from "../stats/profileSeries";
 import type { RowFilter } from "../stats/source";
 import { updateProfile } from "../stats/updateProfile";
 import { massByRun } from "../stats/updateMass";
 import { CommandSpec, Parsed, optionList } from "./args";
-import { COLOR_OPTIONS, LOAD_OPTIONS, MASS_OPTIONS, WHERE_OPTION, colorOptions, loadOptions, parseWhere, selectionWarnings } from "./common";
+import { COLOR_OPTIONS, JUDGE_OPTIONS, LOAD_OPTIONS, attackLoadOptions, MASS_OPTIONS, WHERE_OPTION, colorOptions, loadOptions, parseWhere, selectionWarnings } from "./common";
 import { Output, skippedNote } from "./output";
 
 interface Ctx {
@@ -101,13 +103,15 @@ const NAMES = [...Object.keys(TOKEN_FIGURES), ...Object.keys(ATTACK_FIGURES)];
 export const figureSpec: CommandSpec = {
   name: "figure",
   summary: "Write one figure as PDF, SVG or PNG for a paper (headless Chromium, offline, same input -> same pixels).",
-  usage: "aligndepth figure NAME FILES... --out fig.pdf|svg|png [--width W] [--height H] [--font-size PT]",
+  usage: "aligndepth figure NAME FILES... --out fig.pdf|svg|png [--width W] [--height H] [--font-size PT] [--pixel-ratio R] [--scale 1:5] [--threshold T] [--not-judged=-1]",
   minPositionals: 2,
   details: [
     "NAME is one of (FILES are token logs, or attack results for the asr-* figures):",
     ...Object.entries(TOKEN_FIGURES).map(([n, f]) => `  ${n.padEnd(17)}${f.help}`),
     ...Object.entries(ATTACK_FIGURES).map(([n, h]) => `  ${n.padEnd(17)}${h}`),
-    "The format follows --out's extension. Sizes are CSS pixels (96 per inch); PDF and SVG are vector.",
+    "The format follows --out's extension. Sizes are CSS pixels (96 per inch); PDF and SVG are vector;",
+    "a PNG has --pixel-ratio image pixels per CSS pixel. --scale, --threshold and --not-judged read judge",
+    "scores as `aligndepth attacks` does (METRICS 2).",
     "Needs Chromium (/usr/bin/chromium, or set CHROMIUM). Runs keep the colours of the report.",
     "  aligndepth figure cumulative-share 'data/lab/tokens-*.jsonl.gz' --out fig/cumulative.pdf --width 500 --height 320 --font-size 10",
   ].join("\n"),
@@ -116,12 +120,12 @@ export const figureSpec: CommandSpec = {
     { name: "width", type: "number", default: 700, help: "width in CSS pixels" },
     { name: "height", type: "number", default: 450, help: "height in CSS pixels" },
     { name: "font-size", type: "number", default: 12, help: "base font size (title 1.25x)" },
-    { name: "scale", type: "number", default: 2, help: "PNG only: image pixels per CSS pixel" },
+    { name: "pixel-ratio", type: "number", default: 2, help: "PNG only: image pixels per CSS pixel" },
     { name: "title", type: "string", help: "figure title (default the figure's own)" },
     { name: "run", type: "string", help: "the run of single-run figures (by-position, heatmap, asr-heatmap)" },
     { name: "metric", type: "string", default: "loss", help: "metric of token-log figures (loss, kl, ...)" },
     ...MASS_OPTIONS,
-    { name: "threshold", type: "number", default: 5, help: "attack results: a judge score >= this is harmful" },
+    ...JUDGE_OPTIONS,
     WHERE_OPTION,
     ...COLOR_OPTIONS,
     ...LOAD_OPTIONS,
@@ -130,23 +134,38 @@ export const figureSpec: CommandSpec = {
 
 export async function figureCommand(p: Parsed, out: Output): Promise<number> {
   const o = p.options;
+  const path = o.out as string | undefined;
+  if (NAMES.includes(p.positionals[0])) {
+    if (!path) throw new UsageError("figure: --out FILE is required (.pdf, .svg or .png)");
+    if (!exportFormatOf(path)) throw new UsageError(`figure: --out must end in .pdf, .svg or .png, got ${JSON.stringify(path)}`);
+  }
+  for (const n of ["width", "height", "font-size", "pixel-ratio"]) if (!((o[n] as number) > 0)) throw new UsageError(`figure: --${n} must be > 0`);
+  const fig = await figureOf(p, out);
+  const r = await saveFigure(fig, path as string, { width: o.width as number, height: o.height as number, fontSize: o["font-size"] as number, pixelRatio: o["pixel-ratio"] as number });
+  out.note(`wrote ${r.path} (${r.format}, ${r.width} x ${r.height} px${r.format === "png" ? ` at pixel ratio ${o["pixel-ratio"]}` : ""}, ${r.bytes} bytes)`);
+  return 0;
+}
+
+/**
+ * The figure `aligndepth figure NAME FILES...` draws (everything but writing it), with its notes
+ * and warnings on `out` (stderr): skipped rows, not-judged records, thresholds, filters that match
+ * nothing, rows that do not start at position 0 (also said in the figure, METRICS 1.4).
+ * @throws UsageError for an unknown figure or a bad option; InvalidInputError for bad input.
+ */
+export async function figureOf(p: Parsed, out: Output): Promise<Figure> {
+  const o = p.options;
   const [name, ...inputs] = p.positionals;
   if (!NAMES.includes(name)) throw new UsageError(`figure: unknown figure ${JSON.stringify(name)} (figures: ${NAMES.join(", ")})`);
-  const path = o.out as string | undefined;
-  if (!path) throw new UsageError("figure: --out FILE is required (.pdf, .svg or .png)");
-  if (!exportFormatOf(path)) throw new UsageError(`figure: --out must end in .pdf, .svg or .png, got ${JSON.stringify(path)}`);
-  for (const n of ["width", "height", "font-size", "scale"]) if (!((o[n] as number) > 0)) throw new UsageError(`figure: --${n} must be > 0`);
-  const save = async (fig: Figure) => {
-    const r = await saveFigure(fig, path, { width: o.width as number, height: o.height as number, fontSize: o["font-size"] as number, scale: o.scale as number });
-    out.note(`wrote ${r.path} (${r.format}, ${r.width} x ${r.height} px${r.format === "png" ? ` at scale ${o.scale}` : ""}, ${r.bytes} bytes)`);
-    return 0;
-  };
+  if ((o.k as number) < 1) throw new UsageError("figure: --k must be >= 1");
+  if ((o.bootstrap as number) < 0) throw new UsageError("figure: --bootstrap must be >= 0");
   if (name in ATTACK_FIGURES) {
     const { files, problems } = resolveInputs(inputs);
     if (problems.length) throw new InvalidInputError(problems);
-    const { records, report } = await loadAttackResults(files, { threshold: o.threshold as number, skipInvalid: Boolean(o["skip-invalid"]) });
+    const { records, report } = await loadAttackResults(files, attackLoadOptions(o, "figure"));
     const note = skippedNote(report);
     if (note) out.note(note);
+    if (report.notJudged > 0) out.note(`${report.notJudged} record${report.notJudged === 1 ? " was" : "s were"} not judged (score ${report.notJudgedValues.join(" or ")}): left out of n`);
+    for (const w of report.warnings) out.note(`warning: ${w}`);
     const attackRuns = records.map((r) => r.run);
     const colors = runColors(attackRuns, colorOptions(o, [...new Set(attackRuns)]));
     const opts = { colors, title: o.title as string | undefined };
@@ -156,7 +175,7 @@ export async function figureCommand(p: Parsed, out: Output): Promise<number> {
       : name === "asr-span-len" ? asrBySpanLenFigure(asrBySpanLen(records), opts)
       : asrHeatmapFigure(asrTable2d(records), { run: o.run as string | undefined, title: opts.title });
     if (fig.data.length === 0) throw new UsageError(`figure ${name}: the attack results have no rows with the fields this figure needs`);
-    return save(fig);
+    return fig;
   }
   const logs = await loadTokenLogs(inputs, loadOptions(o));
   try {
@@ -165,6 +184,7 @@ export async function figureCommand(p: Parsed, out: Output): Promise<number> {
     const runs = await logs.runs();
     for (const w of await selectionWarnings(logs, { where: parseWhere(o.where as string[] | undefined) })) out.note(`warning: ${w}`);
     if (o.run !== undefined && !runs.includes(o.run as string)) throw new UsageError(`figure: --run ${JSON.stringify(o.run)} is not in the logs (runs: ${runs.join(", ")})`);
+    const run = o.run as string | undefined;
     const ctx: Ctx = {
       metric: logs.metric(o.metric as string),
       k: o.k as number,
@@ -175,7 +195,14 @@ export async function figureCommand(p: Parsed, out: Output): Promise<number> {
       title: o.title as string | undefined,
       colors: runColors(runs, colorOptions(o, runs)),
     };
-    return await save(await TOKEN_FIGURES[name].make(logs, ctx));
+    // METRICS 1.4: rows that do not start at position 0 are said on stderr and in the figure itself.
+    // The single-run figures look at their run; `compare` does not apply --where.
+    const single = name === "by-position" || name === "heatmap";
+    const scope = { metric: ctx.metric, where: name === "compare" ? undefined : ctx.where, runs: single ? [run ?? runs[0]] : undefined };
+    for (const w of await positionStartWarnings(logs, scope)) out.note(`warning: ${w}`);
+    const firstWhere = Object.entries(scope.where ?? {}).map(([f, v]) => `${f}=${Array.isArray(v) ? v[0] : v}`)[0];
+    const hint = firstWhere ? `load with --span ${firstWhere} to re-base` : undefined;
+    return markPositionStart(await TOKEN_FIGURES[name].make(logs, ctx), await positionStart(logs, scope), hint);
   } finally {
     logs.close();
   }

@@ -3,7 +3,7 @@ import { loadTokenLogs } from "../load";
 import { INTERVAL_METHODS, IntervalMethod } from "../stats/bca";
 import { compileRecipePattern } from "../stats/recipes";
 import { RunSummary, updateSummary } from "../stats/summary";
-import { textTable } from "../table";
+import { formatCell, textTable } from "../table";
 import { CommandSpec, OptionSpec, Parsed, optionList } from "./args";
 import { LOAD_OPTIONS, MASS_OPTIONS, RECIPE_PATTERN_OPTION, WHERE_OPTION, loadFacts, loadOptions, parseWhere, selectionWarnings } from "./common";
 import { positionStartWarnings } from "../stats/positionStart";
@@ -49,9 +49,10 @@ export const summarySpec: CommandSpec = {
 
 /** The summary options common to summary and compare, checked. */
 export function statisticsOptions(o: Parsed["options"], command: string) {
-  for (const name of ["k", "min-pairs", "bootstrap", "from", "to"])
-    if (o[name] !== undefined && (o[name] as number) < 0) throw new UsageError(`${command}: --${name} must be >= 0`);
+  // --k first: "-3" and "0" get the same message (>= 1), not ">= 0" for one of them.
   if ((o.k as number) < 1) throw new UsageError(`${command}: --k must be >= 1`);
+  for (const name of ["min-pairs", "bootstrap", "from", "to"])
+    if (o[name] !== undefined && (o[name] as number) < 0) throw new UsageError(`${command}: --${name} must be >= 0`);
   if (o["recipe-pattern"] !== undefined) compileRecipePattern(o["recipe-pattern"] as string);
   return {
     from: o.from as number | undefined,
@@ -68,8 +69,8 @@ export function statisticsOptions(o: Parsed["options"], command: string) {
   };
 }
 
-const r3 = (x: number | null) => (x === null ? null : Math.round(x * 1000) / 1000);
-const iv = (x: [number, number] | null) => (x ? `${r3(x[0])} to ${r3(x[1])}` : "");
+// Numbers go to the table unrounded: formatCell (src/table.ts) rounds each value once.
+const iv = (x: [number, number] | null) => (x ? `${formatCell(x[0])} to ${formatCell(x[1])}` : "");
 
 /** The text table: one row per run (and probe set), net statistics first. */
 function tableRows(runs: RunSummary[], k: number): Record<string, unknown>[] {
@@ -78,17 +79,17 @@ function tableRows(runs: RunSummary[], k: number): Record<string, unknown>[] {
     ...(runs.some((r) => r.probe_set !== null) ? { probe_set: s.probe_set } : {}),
     steps: `${s.from}-${s.to}`,
     examples: s.examples,
-    D: r3(s.net_change),
-    [`N${k}`]: r3(s.net_early_share),
+    D: s.net_change,
+    [`N${k}`]: s.net_early_share,
     [`N${k} 95% CI`]: iv(s.ci.net_early_share),
-    z50: r3(s.z50),
-    z90: r3(s.z90),
+    z50: s.z50,
+    z90: s.z90,
     "z90 95% CI": iv(s.ci.z90),
-    R: r3(s.counter_movement),
-    uniform: r3(s.uniform_early_share),
-    [`H${k}`]: s.headroom_early_share === null ? `n/a (${s.headroom_reason})` : r3(s.headroom_early_share),
-    ...(s.level_early_share !== null || runs.some((r) => r.level_early_share !== null) ? { [`L${k}`]: r3(s.level_early_share), [`L${k} 95% CI`]: iv(s.ci.level_early_share) } : {}),
-    [`E${k} (abs.)`]: r3(s.early_share),
+    R: s.counter_movement,
+    uniform: s.uniform_early_share,
+    [`H${k}`]: s.headroom_early_share === null ? `n/a (${s.headroom_reason})` : s.headroom_early_share,
+    ...(s.level_early_share !== null || runs.some((r) => r.level_early_share !== null) ? { [`L${k}`]: s.level_early_share, [`L${k} 95% CI`]: iv(s.ci.level_early_share) } : {}),
+    [`E${k} (abs.)`]: s.early_share,
     d90: s.d90,
   }));
 }
@@ -99,7 +100,7 @@ export async function summaryCommand(p: Parsed, out: Output): Promise<number> {
   const logs = await loadTokenLogs(p.positionals, loadOptions(o));
   try {
     const metric = logs.metric(o.metric as string);
-    const selection = await selectionWarnings(logs, { where: so.where, from: so.from, to: so.to, runs: so.runs });
+    const selection = await selectionWarnings(logs, { where: so.where, from: so.from, to: so.to, runs: so.runs, metric });
     const result = await updateSummary(logs, { ...so, metric, bootstrap: o.bootstrap as number, interval: o.interval as IntervalMethod });
     result.warnings.unshift(...selection);
     const note = skippedNote(logs.report);
@@ -115,6 +116,8 @@ export async function summaryCommand(p: Parsed, out: Output): Promise<number> {
         textTable(tableRows(result.runs, k)),
         `N${k}: net early share (the default); uniform and H${k}: what N${k} would be if the change were spread evenly / proportional to the starting level; E${k} (abs.): version 1's absolute share, biased toward late positions by noise.`,
       ];
+      const clipped = [...result.runs.map((r) => [r.run, r.ci_info.clipped] as const), ...result.recipes.map((r) => [`recipe ${r.recipe}`, r.ci_info.clipped] as const)].filter(([, c]) => c?.length);
+      if (clipped.length) lines.push(`intervals clipped to the statistic's bounds ([0, 1]; R: [0, 0.5]): ${clipped.map(([n, c]) => `${n}: ${c!.join(", ")}`).join("; ")}`);
       if (result.recipes.length)
         lines.push(
           "",
@@ -124,10 +127,10 @@ export async function summaryCommand(p: Parsed, out: Output): Promise<number> {
               recipe: r.recipe,
               ...(r.probe_set !== null ? { probe_set: r.probe_set } : {}),
               runs: r.runs,
-              [`N${k}`]: r3(r.net_early_share),
-              sd: r3(r.sd.net_early_share),
+              [`N${k}`]: r.net_early_share,
+              sd: r.sd.net_early_share,
               [`N${k} 95% CI`]: iv(r.ci.net_early_share),
-              z90: r3(r.z90),
+              z90: r.z90,
               "z90 95% CI": iv(r.ci.z90),
               interval: r.ci_info.rule,
             })),

@@ -30,8 +30,12 @@ export async function validateCommand(p: Parsed, out: Output): Promise<number> {
   for (const input of p.positionals) {
     try {
       const logs = await loadTokenLogs(input, opts);
-      const warnings = await positionStartWarnings(logs, { metric: logs.metrics[0] });
-      for (const n of logs.report.notes ?? []) out.note(n);
+      // validate loads in skip mode to list every problem; what that mode alone says (values dropped,
+      // metrics measured at fewer rows because of them, the load's skip-mode warnings) is not said
+      // for files with problems: the problems are the answer.
+      const invalid = logs.report.files.some((f) => f.problemCount > 0);
+      const warnings = (await positionStartWarnings(logs, { metric: logs.metrics[0] })).filter((w) => !invalid || !(logs.report.warnings ?? []).includes(w));
+      for (const n of logs.report.notes ?? []) if (!invalid || !/^dropped \d+ invalid values |" is measured at \d+ of \d+ rows/.test(n)) out.note(n);
       const c = logs.report.cache;
       if (c && c.hits > 0) out.note(`${input}: validation cache used (${c.hits} of ${c.hits + c.misses} entries: unchanged files with the same options are not scanned again; --no-cache checks anew)`);
       for (const w of warnings) out.note(`warning: ${w}`);

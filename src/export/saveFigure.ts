@@ -26,7 +26,9 @@ export interface SaveFigureOptions {
   fontSize?: number;
   /** Font family (CSS list). Default the figure's, else `Arial, Helvetica, sans-serif`. */
   fontFamily?: string;
-  /** PNG only: device pixels per CSS pixel (2 gives a 1400 x 900 PNG for 700 x 450). Default 2. */
+  /** PNG only: device pixels per CSS pixel (2 gives a 1400 x 900 PNG for 700 x 450). Default 2. The CLI's `--pixel-ratio`. */
+  pixelRatio?: number;
+  /** @deprecated The old name of `pixelRatio` (a judge's `--scale` is something else); used when `pixelRatio` is not given. */
   scale?: number;
   /** Give up after this many milliseconds. Default 60000. */
   timeoutMs?: number;
@@ -36,7 +38,7 @@ export interface SaveFigureOptions {
 export interface SavedFigure {
   path: string;
   format: ExportFormat;
-  /** Size in CSS pixels (PNG: times `scale` in image pixels). */
+  /** Size in CSS pixels (PNG: times `pixelRatio` in image pixels). */
   width: number;
   height: number;
   bytes: number;
@@ -93,8 +95,8 @@ export async function saveFigure(figure: Figure, path: string, options: SaveFigu
   const width = options.width ?? 700;
   const height = options.height ?? 450;
   const fontSize = options.fontSize ?? 12;
-  const scale = options.scale ?? 2;
-  for (const [name, v] of Object.entries({ width, height, fontSize, scale }))
+  const pixelRatio = options.pixelRatio ?? options.scale ?? 2;
+  for (const [name, v] of Object.entries({ width, height, fontSize, pixelRatio }))
     if (!(typeof v === "number" && Number.isFinite(v) && v > 0)) throw new UsageError(`saveFigure: ${name} must be a positive number, got ${JSON.stringify(v)}`);
   if (width > 10000 || height > 10000) throw new UsageError("saveFigure: width and height are at most 10000 pixels");
   const spec = exportSpec(figure, { width: Math.round(width), height: Math.round(height), fontSize, fontFamily: options.fontFamily });
@@ -103,7 +105,7 @@ export async function saveFigure(figure: Figure, path: string, options: SaveFigu
   const page =
     `<!DOCTYPE html><html><head><meta charset="utf-8"><style>@page{size:${w}px ${h}px;margin:0}html,body{margin:0;padding:0;background:#fff}#fig{width:${w}px;height:${h}px;overflow:hidden}</style>` +
     `${plotlyScript(plotlyBundleFor(figure))}</head><body><div id="fig"></div></body></html>`;
-  const browser = await launchChromium({ viewport: { width: w, height: h }, deviceScaleFactor: format === "png" ? scale : 1 });
+  const browser = await launchChromium({ viewport: { width: w, height: h }, deviceScaleFactor: format === "png" ? pixelRatio : 1 });
   let out: Buffer;
   try {
     const { context } = browser;

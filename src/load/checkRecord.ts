@@ -203,7 +203,7 @@ export class RecordChecker {
       else if (!isIndex(rec.position)) p("position", "bad-key", `expected an integer >= 0, got ${describeValue(rec.position)}`);
       const keep = this.keeper ? this.keeper((n) => rec[n]) : true;
       if (typeof keep === "object") {
-        p(keep.badMask, "bad-mask", `expected a boolean or 0/1 (the --mask column), got ${describeValue(rec[keep.badMask])}`);
+        p(keep.badMask, maskReason(rec[keep.badMask]), `expected a boolean or 0/1 (the --mask column), got ${describeValue(rec[keep.badMask])}`);
         return { problems, tokens: 0 };
       }
       for (const [name, v] of Object.entries(rec)) {
@@ -244,7 +244,8 @@ export class RecordChecker {
       for (let i = 0; i < (length ?? 0); i++) {
         const k = this.keeper ? this.keeper((n) => (Array.isArray(rec[n]) ? (rec[n] as unknown[])[i] : rec[n])) : true;
         if (typeof k === "object") {
-          p(k.badMask, "bad-mask", `expected a boolean or 0/1 (the --mask column), got ${describeValue(Array.isArray(rec[k.badMask]) ? (rec[k.badMask] as unknown[])[i] : rec[k.badMask])}`);
+          const bad = Array.isArray(rec[k.badMask]) ? (rec[k.badMask] as unknown[])[i] : rec[k.badMask];
+          p(k.badMask, maskReason(bad), `expected a boolean or 0/1 (the --mask column), got ${describeValue(bad)}`);
           return { problems, tokens: 0 };
         }
         keepAt.push(k);
@@ -321,7 +322,7 @@ export class RecordChecker {
     const role = this.roles.get(name);
     if (role === "mask") {
       if (v === null) return { absent: true };
-      return maskValue(v) === null ? { reason: "bad-mask", message: `expected a boolean or 0/1 (the --mask column), got ${describeValue(v)}`, metric: false } : { kind: "mask" };
+      return maskValue(v) === null ? { reason: maskReason(v), message: `expected a boolean or 0/1 (the --mask column), got ${describeValue(v)}`, metric: false } : { kind: "mask" };
     }
     if (role === "label") {
       if (v === null) return { absent: true };
@@ -511,4 +512,13 @@ export function parseJsonLenient(text: string): unknown {
     }
     return JSON.parse(out);
   }
+}
+
+/**
+ * Why a --mask value is refused: `bad-mask-type` for text that is no number (the option names a
+ * text column: a usage error), `bad-mask` for a value of the wrong kind in a mask column (2, 0.5,
+ * null, NaN: input errors, located and counted, METRICS 1.5).
+ */
+export function maskReason(v: unknown): "bad-mask" | "bad-mask-type" {
+  return typeof v === "string" && !v.startsWith(NON_FINITE_MARK) && !Number.isFinite(Number(v.trim())) ? "bad-mask-type" : "bad-mask";
 }

@@ -153,6 +153,19 @@ export function newResult(file: string): ScanResult {
   return { file, layout: null, columns: [], records: 0, validRecords: 0, tokens: 0, problems: [], problemCount: 0, skippedByReason: {}, needsCleanCopy: false, droppedValues: {}, rewrites: false, rawFields: [], problemGroups: {} };
 }
 
+/**
+ * A gzip stream cut off by a crash (truncated, or missing its trailer): a whole-file problem naming
+ * the records read before the cut (the rest of the file is lost), listed first. Without the skip
+ * mode it refuses the file; with it, the records before the cut are used and the cut is warned about.
+ */
+export function gzipCutProblem(r: ScanResult, max: number): void {
+  const p: Problem = { file: r.file, line: null, field: null, reason: "gzip-cut", message: `gzip stream is cut off (unexpected end of file): ${r.records} records read before the cut` };
+  r.problemCount++;
+  r.problemGroups[problemGroup(p)] = (r.problemGroups[problemGroup(p)] ?? 0) + 1;
+  r.problems.unshift(p);
+  if (r.problems.length > max) r.problems.length = max;
+}
+
 export function addProblems(r: ScanResult, ps: Problem[], max: number): void {
   if (ps.length === 0) return;
   r.problemCount += ps.length;

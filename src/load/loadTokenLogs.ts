@@ -17,6 +17,8 @@ import { validateParquet, ParquetFile } from "./readParquet";
 import { prepareText } from "./textFile";
 import { JOINED_BY_KEY, joinFiles, unionColumns } from "./join";
 import { groupProblems } from "./problems";
+import { loadWarnings } from "./loadWarnings";
+import { locateRows } from "./locateRows";
 import { FileReport, LoadOptions, LoadReport, PreparedFile, TokenLogs } from "./tokens";
 import { disjointRunSteps, metricRowsFromStats, parquetColumnStats } from "./parquetStats";
 import { ValidationCache, fileIdentity, relocated, unchanged } from "./cache";
@@ -125,8 +127,10 @@ export async function loadTokenLogs(inputs: string | string[], given: LoadOption
     }
     progress.done();
     lap("validation");
-    // A mask column that is not boolean or 0/1 is a usage error (the option names the wrong column).
-    const badMask = allProblems.find((q) => q.reason === "bad-mask") ?? prepared.flatMap((p) => p.report.problems).find((q) => q.reason === "bad-mask");
+    // A mask column of the wrong type (text; Parquet: not boolean or integer) is a usage error (the
+    // option names the wrong column); bad values in a mask column are input errors (located below).
+    const isType = (q: Problem) => q.reason === "bad-mask-type" || (q.reason === "bad-mask" && q.line === null);
+    const badMask = allProblems.find(isType) ?? prepared.flatMap((p) => p.report.problems).find(isType);
     if (badMask) throw new UsageError(`--mask ${options.mask}: ${formatProblem(badMask)}`);
     if (allProblems.length) throw located(allProblems, prepared);
     const usable = prepared.filter((p) => p.report.tokens > 0 || p.format === "parquet");
@@ -135,7 +139,8 @@ export async function loadTokenLogs(inputs: string | string[], given: LoadOption
       throw noRows(prepared, options);
     const joinedName = scored ? "__aligndepth_joined" : "tokens";
     // Cross-file facts are keyed on the list of file keys (and the columns of the union).
-    const setKey = fileKeys.length === tokenFiles.length && fileKeys.every((k) => k !== null) ? (what: string) => cache.key(what, { files: fileKeys, usable: usable.map((u) => u.path), columns }) : null;
+    // Only for loads whose every file is cached (a file validated at every load makes them moot).
+    const setKey = fileKeys.length === tokenFiles.length && fileKeys.every((k) => k !== null) && prepared.every((p) => p.proof !== undefined) ? (what: string) => cache.key(what, { files: fileKeys, usable: usable.map((u) => u.path), columns }) : null;
     // Parquet footers settle some questions without a scan (parquetStats.ts); read once, when needed.
     let stats: Awaited<ReturnType<typeof parquetColumnStats>> | undefined;
     const footers = async () => (stats ??= usable.every((p) => p.format === "parquet") ? await parquetColumnStats(engine, usable.map((p) => p.path)) : null);
@@ -157,7 +162,7 @@ export async function loadTokenLogs(inputs: string | string[], given: LoadOption
     lap("join");
     let unscored: LoadReport["unscored"];
     if (scored) {
-      unscored = await applyScoredRows(engine, joinedName, "tokens", scored, columns, usable.map((p) => p.path));
+      unscored = await applyScoredRows(engine, joinedName, "tokens", scored, columns, usable.map((p) => p.path), (want) => locateRows(engine, usable, options.columns, want));
       // The rows before the filters are not needed any more (their memory is freed).
       for (const rel of [joinedName, JOINED_BY_KEY]) await dropRelation(engine, rel);
     }
@@ -176,6 +181,7 @@ export async function loadTokenLogs(inputs: string | string[], given: LoadOption
     lap("counts");
     report.seconds = seconds;
     if (report.tokens === 0) throw noRows(prepared, options);
+    report.warnings = await loadWarnings(engine, "tokens", columns, prepared, options);
     return new TokenLogs(engine, "tokens", report);
   } catch (e) {
     progress.done();

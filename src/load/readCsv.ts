@@ -4,13 +4,13 @@
  * (checkRecord.ts) serves both text formats.
  */
 import { RecordChecker } from "./checkRecord";
-import { InvalidFileError, ScanOptions, ScanResult, addProblems, hasBom, newResult, readError, readRaw, tally } from "./lines";
+import { InvalidFileError, ScanOptions, ScanResult, addProblems, gzipCutProblem, hasBom, newResult, readError, readRaw, tally } from "./lines";
 import { fixedKind } from "./schema";
 import { candidatesText, fieldOf } from "./mapping";
 import { scoredColumns } from "./scored";
 
 /** Splits CSV text into records (RFC 4180: quoted fields may hold commas, quotes and newlines). */
-class CsvRecords {
+export class CsvRecords {
   private field = "";
   private fields: string[] = [];
   private inQuotes = false;
@@ -92,6 +92,7 @@ export async function scanCsv(file: string, opts: ScanOptions = {}): Promise<Sca
   let header: string[] | null = null;
   /** Per column: numeric or not, decided by its name or its first non-empty cell (undefined until then). */
   let numeric: Array<boolean | undefined> = [];
+  let exampleCol = -1;
   const parser = new CsvRecords();
   const decoder = new TextDecoder("utf-8", { fatal: true });
   let first = true;
@@ -114,6 +115,7 @@ export async function scanCsv(file: string, opts: ScanOptions = {}): Promise<Sca
       if (named.every((f) => ["run", "step", "example", "position"].includes(f) || roles.has(f) || fixedKind(f) === "label-string" || fixedKind(f) === "label-integer"))
         throw new InvalidFileError({ file, line, field: null, reason: "bad-header", message: "no metric column in the header (a token log holds at least one metric, such as loss)" });
       numeric = named.map((f) => csvColumnKnownNumeric(f, roles));
+      exampleCol = named.indexOf("example");
       r.rawFields = h;
       return;
     }
@@ -126,7 +128,13 @@ export async function scanCsv(file: string, opts: ScanOptions = {}): Promise<Sca
     for (let i = 0; i < header.length; i++) if (numeric[i] === undefined && fields[i].trim() !== "") numeric[i] = looksNumeric(fields[i]);
     const rec: Record<string, unknown> = {};
     header.forEach((h, i) => (rec[h] = csvValue(fields[i], numeric[i])));
-    tally(r, checker.check(rec, line), max, (rewritten) => opts.onValid?.(rewritten ? header!.map((h) => csvCell(rewritten[h])).join(",") : raw));
+    // Example ids: a cell that reads as an integral number is that integer's canonical text (METRICS 1).
+    const canon = exampleCol >= 0 ? canonicalExampleCell(fields[exampleCol]) : null;
+    if (canon !== null) rec[header[exampleCol]] = canon;
+    tally(r, checker.check(rec, line), max, (rewritten) => {
+      if (canon !== null) r.rewrites = true;
+      opts.onValid?.(rewritten || canon !== null ? header!.map((h) => csvCell((rewritten ?? rec)[h])).join(",") : raw);
+    });
   };
   try {
     for await (const { bytes } of readRaw(file, opts.onBytes, () => (r.gzipCut = true))) {
@@ -146,12 +154,14 @@ export async function scanCsv(file: string, opts: ScanOptions = {}): Promise<Sca
       }
       parser.feed(text, onRecord);
     }
-    parser.end(onRecord);
+    // A gzip stream cut off inside a record: that record is lost with the rest (one gzip-cut problem below).
+    if (!r.gzipCut) parser.end(onRecord);
   } catch (e) {
     if (e instanceof InvalidFileError) throw e;
     throw readError(file, e);
   }
   if (header === null) throw new InvalidFileError({ file, line: null, field: null, reason: "empty-file", message: "the file is empty (no header, no records)" });
+  if (r.gzipCut) gzipCutProblem(r, max);
   r.layout = "long";
   r.columns = checker.columns ?? [];
   return r;
@@ -186,6 +196,21 @@ function csvColumnKnownNumeric(field: string, roles: Set<string>): boolean | und
   const fixed = fixedKind(field);
   if (fixed !== null) return fixed !== "label-string";
   return undefined;
+}
+
+/**
+ * A CSV example-id cell that reads as a number with an integral value (`1.0`, `2.00`, `1e3`, `007`,
+ * as a float or integer column is written: CSV has no types) as the integer's canonical decimal
+ * text, or null when the cell is to be kept as it is (text ids, integers already canonical,
+ * integers beyond 2^53 kept as written). METRICS 1: `1`, `"1"` and `1.0` are one id.
+ */
+export function canonicalExampleCell(cell: string): string | null {
+  const t = cell.trim();
+  if (!NUMBER_RE.test(t)) return null;
+  const x = Number(t);
+  if (!Number.isSafeInteger(x)) return null;
+  const c = String(x); // -0 -> "0"
+  return c === cell ? null : c;
 }
 
 function looksNumeric(cell: string): boolean {

@@ -3,7 +3,7 @@
  * record goes through the shared RecordChecker (checkRecord.ts).
  */
 import { RecordChecker, duplicateJsonKey, parseJsonLenient } from "./checkRecord";
-import { ScanOptions, ScanResult, addProblems, decodeLine, newResult, readError, readLines, tally } from "./lines";
+import { ScanOptions, ScanResult, addProblems, decodeLine, gzipCutProblem, newResult, readError, readLines, tally } from "./lines";
 
 /** Validates a JSON Lines token log line by line. */
 export async function scanJsonLines(file: string, opts: ScanOptions = {}): Promise<ScanResult> {
@@ -12,6 +12,8 @@ export async function scanJsonLines(file: string, opts: ScanOptions = {}): Promi
   const checker = new RecordChecker(file, opts.layout ?? null, opts.expected ?? null, opts.check);
   try {
     for await (const { bytes, line, last, terminated } of readLines(file, opts.onBytes, () => (r.gzipCut = true))) {
+      // A gzip stream cut off inside a line: that line is lost with the rest (one gzip-cut problem below).
+      if (r.gzipCut && last && !terminated) break;
       if (bytes.length > (r.longestLine ?? 0)) r.longestLine = bytes.length;
       const text = decodeLine(bytes, line === 1, r);
       if (text === null) {
@@ -49,6 +51,7 @@ export async function scanJsonLines(file: string, opts: ScanOptions = {}): Promi
   } catch (e) {
     throw readError(file, e);
   }
+  if (r.gzipCut) gzipCutProblem(r, max);
   r.layout = checker.layout;
   r.columns = checker.columns ?? [];
   r.rawFields = [...checker.rawFields];

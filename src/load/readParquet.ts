@@ -93,7 +93,8 @@ export async function validateParquet(
     const k = kindOfType(base);
     if (k === null) schemaProblem(name, `unsupported column type ${t}`);
     if (o.scored?.mask === name) {
-      if (base !== "BOOLEAN" && !INTEGER_TYPES.test(base)) throw new InvalidFileError({ file, line: null, field: name, reason: "bad-mask", message: `expected a boolean or 0/1 column (the --mask column), the column is ${t}` });
+      // Booleans, integers, or floats holding 0/1 (pandas writes a float column when any value is NaN; the values are checked below).
+      if (base !== "BOOLEAN" && !INTEGER_TYPES.test(base) && base !== "DOUBLE" && base !== "FLOAT") throw new InvalidFileError({ file, line: null, field: name, reason: "bad-mask", message: `expected a boolean or 0/1 column (the --mask column), the column is ${t}` });
       columns.push(layout === "wide" && !list ? { name, kind: "mask", scalar: true } : { name, kind: "mask" });
       continue;
     }
@@ -130,6 +131,13 @@ export async function validateParquet(
   const lead = layout === "wide" ? (leadCols.length > 1 ? `COALESCE(${leadCols.join(", ")})` : leadCols[0]) : "";
   // Rows that are not scored (long layout) are not checked beyond their keys (METRICS 1.4).
   const keep = layout === "long" ? keepCondition(o.scored, (n) => types.has(n)) : "true";
+  // Mask values (the column's type was checked above): null or not 0/1 is invalid input, like in text files.
+  const mask = o.scored?.mask && types.has(o.scored.mask) ? o.scored.mask : null;
+  if (mask !== null) {
+    const bad = (x: string) => `${x} IS NULL OR CAST(${x} AS DOUBLE) NOT IN (0, 1)`;
+    const m = sqlIdent(mask);
+    check(isList(types.get(mask)!) ? `${m} IS NULL OR list_bool_or(list_transform(${m}, x -> ${bad("x")}))` : bad(m), mask, "bad-mask", "expected a boolean or 0/1 (the --mask column), got null or another value");
+  }
   const keyChecks = checks.length;
   // Skip mode: an invalid metric value is set to null (counted), the row kept (METRICS 1.2).
   const dropValues = o.skipInvalid;

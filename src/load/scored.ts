@@ -11,6 +11,7 @@
 import { InvalidInputError, Problem, UsageError } from "../errors";
 import { Engine, sqlIdent, sqlString } from "./engine";
 import type { Column } from "./schema";
+import type { RowsWanted } from "./locateRows";
 
 /** Which rows are scored. Values of `unscored` and `span` compare as text (`-100` and `"-100"` alike). */
 export interface ScoredRows {
@@ -147,6 +148,8 @@ export async function applyScoredRows(
   s: ScoredRows,
   columns: Column[],
   files: string[],
+  /** Finds the lines of token rows in the input files (locateRows.ts), for the span-gap problem. */
+  locate?: (want: RowsWanted) => Promise<Array<{ file: string; lines: number[] }>>,
 ): Promise<{ rows: number; byOption: Record<string, number> }> {
   const has = (name: string) => columns.some((c) => c.name === name);
   const keep = keepCondition(s, has);
@@ -171,12 +174,27 @@ export async function applyScoredRows(
     // One line (METRICS 1.5): the first examples and the count of the rest.
     const n = Number(gaps[0].n);
     const where = gaps.map((g) => `run ${JSON.stringify(g.run)}, step ${g.step}, example ${JSON.stringify(g.example)} keeps ${g.kept} rows between positions ${g.lo} and ${g.hi}`);
+    // The rows inside the first gap that are dropped (named by their lines) or missing.
+    const g = gaps[0];
+    const inside = await engine.rows<{ p: number; kept: boolean }>(
+      `SELECT "position" AS p, COALESCE(${keep}, false) AS kept FROM ${from} WHERE run = $r AND step = $s AND example = $e AND "position" BETWEEN $lo AND $hi ORDER BY 1`,
+      { r: g.run, s: Number(g.step), e: g.example, lo: Number(g.lo), hi: Number(g.hi) },
+    );
+    const dropped = inside.filter((x) => !x.kept).map((x) => Number(x.p));
+    const present = new Set(inside.map((x) => Number(x.p)));
+    const missing: number[] = [];
+    for (let q = Number(g.lo); q <= Number(g.hi) && missing.length < 5; q++) if (!present.has(q)) missing.push(q);
+    const found = dropped.length && locate ? await locate({ run: g.run, step: Number(g.step), example: g.example, positions: dropped.slice(0, 5) }) : [];
+    const breaks = [
+      ...(dropped.length ? [`position${dropped.length > 1 ? "s" : ""} ${dropped.slice(0, 5).join(", ")}${dropped.length > 5 ? ", ..." : ""} dropped${found.length ? ` (${found.map((x) => `${found.length > 1 || x.file !== found[0].file ? `${x.file} ` : ""}line${x.lines.length > 1 ? "s" : ""} ${x.lines.join(", ")}`).join("; ")})` : ""}`] : []),
+      ...(missing.length ? [`position${missing.length > 1 ? "s" : ""} ${missing.join(", ")} missing from the log`] : []),
+    ];
     const problem: Problem = {
-      file: files.join(", "),
-      line: null,
+      file: found.length === 1 ? found[0].file : files.join(", "),
+      line: found.length === 1 ? found[0].lines[0] : null,
       field: "position",
       reason: "span-gap",
-      message: `a gap inside the scored rows: ${where.join("; ")}${n > gaps.length ? ` (${n} examples; ${n - gaps.length} more)` : ""} (${describeScored(s)} drops, or the log lacks, rows inside the span; positions cannot be re-based)`,
+      message: `a gap inside the scored rows: ${where.join("; ")}${n > gaps.length ? ` (${n} examples; ${n - gaps.length} more)` : ""}; in the first, ${breaks.join(", ")} (${describeScored(s)} drops, or the log lacks, rows inside the span; positions cannot be re-based)`,
     };
     throw new InvalidInputError([problem]);
   }

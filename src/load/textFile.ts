@@ -19,6 +19,19 @@ export function sqlType(kind: ColumnKind): string {
   return kind === "metric" ? "DOUBLE" : kind === "label-integer" ? "BIGINT" : kind === "mask" ? "BOOLEAN" : "VARCHAR";
 }
 
+/**
+ * Text files declare a mask column as text and read it with this expression, which agrees with the
+ * checker's `maskValue` on every value it accepts (true/false in any case, 1/0 however written:
+ * `1.0`, `0.0` as pandas writes a float column), where DuckDB's own BOOLEAN cast refuses `1.0`.
+ */
+function maskText(col: string): string {
+  const t = `lower(trim(CAST(${col} AS VARCHAR)))`;
+  return `CASE WHEN ${t} = 'true' OR TRY_CAST(${t} AS DOUBLE) = 1 THEN true WHEN ${t} = 'false' OR TRY_CAST(${t} AS DOUBLE) = 0 THEN false END`;
+}
+
+/** The type a text file's column is declared with (a mask is read as text: see `maskText`). */
+const declared = (kind: ColumnKind) => (kind === "mask" ? "VARCHAR" : sqlType(kind));
+
 /** The SELECT list that maps a file's own columns onto the union's (NULL where a file lacks one). */
 export function projectColumns(own: Column[], all: Column[], expr: (c: Column) => string): string {
   return all
@@ -147,6 +160,7 @@ function writeLine(out: WriteStream, text: string): void {
  */
 function textSource(path: string, format: Format, layout: Layout, own: Column[], all: Column[], src: (field: string) => string, header: string[], longest = 0, exampleText = false): string {
   const q = (field: string) => sqlIdent(src(field));
+  const value = (c: Column) => (c.kind === "mask" ? maskText(q(c.name)) : q(c.name));
   const keys = `CAST(${q("run")} AS VARCHAR) AS run, CAST(${q("step")} AS INTEGER) AS step, CAST(${q("example")} AS VARCHAR) AS example`;
   const keyTypes: Record<string, string> = { run: "VARCHAR", step: "BIGINT", example: "VARCHAR", position: "BIGINT" };
   if (format === "csv") {
@@ -156,11 +170,11 @@ function textSource(path: string, format: Format, layout: Layout, own: Column[],
     for (const f of [...Object.keys(keyTypes), ...own.map((c) => c.name)]) fieldOfColumn.set(src(f), f);
     const types = header.map((h) => {
       const f = fieldOfColumn.get(h);
-      const t = f === undefined ? "VARCHAR" : keyTypes[f] ?? (byField.has(f) ? sqlType(byField.get(f)!.kind) : "VARCHAR");
+      const t = f === undefined ? "VARCHAR" : keyTypes[f] ?? (byField.has(f) ? declared(byField.get(f)!.kind) : "VARCHAR");
       return `${sqlString(h)}: '${t}'`;
     });
     const notNull = own.filter((c) => c.kind === "label-string").map((c) => sqlString(src(c.name)));
-    return `SELECT ${keys}, CAST(${q("position")} AS INTEGER) AS "position", ${projectColumns(own, all, (c) => q(c.name))}
+    return `SELECT ${keys}, CAST(${q("position")} AS INTEGER) AS "position", ${projectColumns(own, all, value)}
 FROM read_csv(${sqlString(path)}, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', columns = {${types.join(", ")}}, nullstr = ''${notNull.length ? `, force_not_null = [${notNull.join(", ")}]` : ""}, strict_mode = true)`;
   }
   // Example ids: JSON numbers read as VARCHAR keep their spelling (1.0, 1e0); the checker and the
@@ -171,8 +185,8 @@ FROM read_csv(${sqlString(path)}, header = true, auto_detect = false, delim = ',
   const jsonKeys = `CAST(${q("run")} AS VARCHAR) AS run, CAST(${q("step")} AS INTEGER) AS step, ${exampleSql} AS example`;
   const baseTypes = [`${q("run")}: 'VARCHAR'`, `${q("step")}: 'BIGINT'`, `${ex}: '${exampleText ? "VARCHAR" : "JSON"}'`];
   if (layout === "long") {
-    const types = [...baseTypes, `${q("position")}: 'BIGINT'`, ...own.map((c) => `${q(c.name)}: '${sqlType(c.kind)}'`)];
-    return `SELECT ${jsonKeys}, CAST(${q("position")} AS INTEGER) AS "position", ${projectColumns(own, all, (c) => q(c.name))}
+    const types = [...baseTypes, `${q("position")}: 'BIGINT'`, ...own.map((c) => `${q(c.name)}: '${declared(c.kind)}'`)];
+    return `SELECT ${jsonKeys}, CAST(${q("position")} AS INTEGER) AS "position", ${projectColumns(own, all, value)}
 FROM read_json(${sqlString(path)}, format = 'newline_delimited'${objectSize(longest)}, columns = {${types.join(", ")}})`;
   }
   // Wide: scalars broadcast, arrays unnested in step (DuckDB zips the unnests of one SELECT). The
@@ -182,8 +196,8 @@ FROM read_json(${sqlString(path)}, format = 'newline_delimited'${objectSize(long
   const lead = (metricArrays.length ? metricArrays : arrays.slice(0, 1)).map((c) => q(c.name));
   const inner = own.map((c) => (c.scalar ? q(c.name) : `unnest(${q(c.name)}) AS ${q(c.name)}`)).join(", ");
   const off = q(OFFSET_FIELD);
-  const wideTypes = [...baseTypes, `${off}: 'BIGINT'`, ...own.map((c) => `${q(c.name)}: '${sqlType(c.kind)}${c.scalar ? "" : "[]"}'`)].join(", ");
-  return `SELECT ${jsonKeys}, CAST(COALESCE(${off}, 0) + __aligndepth_i - 1 AS INTEGER) AS "position", ${projectColumns(own, all, (c) => q(c.name))}
+  const wideTypes = [...baseTypes, `${off}: 'BIGINT'`, ...own.map((c) => `${q(c.name)}: '${declared(c.kind)}${c.scalar ? "" : "[]"}'`)].join(", ");
+  return `SELECT ${jsonKeys}, CAST(COALESCE(${off}, 0) + __aligndepth_i - 1 AS INTEGER) AS "position", ${projectColumns(own, all, value)}
 FROM (SELECT ${q("run")}, ${q("step")}, ${ex}, ${off}, generate_subscripts(${lead.length > 1 ? `COALESCE(${lead.join(", ")})` : lead[0]}, 1) AS __aligndepth_i, ${inner}
       FROM read_json(${sqlString(path)}, format = 'newline_delimited'${objectSize(longest)}, columns = {${wideTypes}}))`;
 }

@@ -84,6 +84,12 @@ export interface LoadReport {
   leftOut?: Array<{ path: string; kind: string }>;
   /** Notes for humans about the load (files left out, rows not scored, values dropped). */
   notes?: string[];
+  /**
+   * Warnings about the load (loadWarnings.ts): a gzip file cut off and read up to the cut (skip
+   * mode); skip mode dropping rows of a file with mask-like or unscored-label columns no option named.
+   * Every command shows them (stderr, JSON `warnings`) through `positionStartWarnings`.
+   */
+  warnings?: string[];
   labels: string[];
   /** The validation cache in this load: entries found (hits) and computed (misses), and its directory (null: off). */
   cache?: CacheUse;

@@ -20,6 +20,8 @@ import { metricByPositionFigure } from "../figures/metricByPosition";
 import { updateHeatmapFigure } from "../figures/updateHeatmap";
 import { cumulativeShareFigure } from "../figures/cumulativeShare";
 import { earlyShareFigure } from "../figures/earlyShareOverTraining";
+import { markPositionStart } from "../figures/positionStartNote";
+import { positionStart } from "../stats/positionStart";
 import { asrByKFigure, asrByPrefixLenFigure, asrBySpanLenFigure, asrHeatmapFigure } from "../figures/attacks";
 import type { AttackResults } from "../attacks/load";
 import { asrByK, asrByPrefixLen, asrBySpanLen, asrTable2d, attackSuccess } from "../attacks/asr";
@@ -259,6 +261,10 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
   const simpleSplit = whereKeys.length === 1 && !Array.isArray(whereKeys[0][1]) ? { field: whereKeys[0][0], value: String(whereKeys[0][1]) } : null;
   const update = await updateProfile(logs, { metric, where });
   const masses = massByRun(update, { k });
+  // METRICS 1.4: the position figures of the metric say in the figure when their rows do not start at 0.
+  const start = await positionStart(logs, { metric, where });
+  const firstWhere = whereKeys.map(([f, v]) => `${f}=${Array.isArray(v) ? v[0] : v}`)[0];
+  const positioned = (fig: Figure) => markPositionStart(fig, start, firstWhere ? `load with --span ${firstWhere} to re-base` : undefined);
   let sums: RunSummary[];
   let comparison: RunComparison[] | null = null;
   if (!where || simpleSplit) {
@@ -338,7 +344,7 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
     const rs = [...new Set(rows.map((r) => r.run))];
     const figs = rs.map((run) => ({
       run,
-      figure: metricByPositionFigure(rows, { run, metric: m, steps: (stepsByRun[run] ?? spreadSteps(rows.filter((r) => r.run === run).map((r) => r.step), limits.profileSteps)).filter((s) => rows.some((r) => r.run === run && r.step === s)), title: `${label} by position, ${run}` }),
+      figure: (m === metric && src === logs ? positioned : (f: Figure) => f)(metricByPositionFigure(rows, { run, metric: m, steps: (stepsByRun[run] ?? spreadSteps(rows.filter((r) => r.run === run).map((r) => r.step), limits.profileSteps)).filter((s) => rows.some((r) => r.run === run && r.step === s)), title: `${label} by position, ${run}` })),
     }));
     return figs.length ? figureBlock(id, runDropdown(figs), describeProfileChange(rows, { k, metric: m, what })) : note(`No ${m} values${whatText}.`);
   };
@@ -384,7 +390,7 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
   const yRange: [number, number] | undefined = Number.isFinite(yLo) ? [yLo - yPad, yHi + yPad] : undefined;
   const sliders = sliderRuns
     .filter((run) => sliderRows.some((r) => r.run === run))
-    .map((run, i) => figureBlock(`fig-slider-${i}`, metricByPositionSliderFigure(sliderRows, { run, metric, steps: sliderByRun[run], what, yRange })));
+    .map((run, i) => figureBlock(`fig-slider-${i}`, positioned(metricByPositionSliderFigure(sliderRows, { run, metric, steps: sliderByRun[run], what, yRange }))));
   if (sliders.length)
     add(
       "slider",
@@ -409,7 +415,7 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
     "Where and when the update happens",
     `The change in ${metric}${whatText} since each run's first checkpoint, for every checkpoint (rows) and position (columns); the dropdown switches runs. Blue: lower ${metric} than at the start.`,
     heatRows.length
-      ? figureBlock("fig-heatmap", updateHeatmapFigure(heatRows, { metric, maxPositions: limits.heatmapPositions }), [...describeUpdateByStep(byStep, { k, metric }), ...(capNotes.length ? [`To keep the file small, ${capNotes.join(" and ")}.`] : [])])
+      ? figureBlock("fig-heatmap", positioned(updateHeatmapFigure(heatRows, { metric, maxPositions: limits.heatmapPositions })), [...describeUpdateByStep(byStep, { k, metric }), ...(capNotes.length ? [`To keep the file small, ${capNotes.join(" and ")}.`] : [])])
       : note("No run has two checkpoints with paired examples: there is no update to draw."),
   );
 
@@ -419,7 +425,7 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
     "cumulative",
     "Cumulative share of the update by position",
     `How much of each run's total update (first to last checkpoint) the leading positions carry; the dotted lines mark 50% and 90%, and d50 and d90 are where a run's line crosses them.`,
-    masses.length ? figureBlock("fig-cumulative", cumulativeShareFigure(masses, { metric, colors })) : note("No update to draw."),
+    masses.length ? figureBlock("fig-cumulative", positioned(cumulativeShareFigure(masses, { metric, colors }))) : note("No update to draw."),
   );
 
   // 4. Early share over training.
@@ -429,7 +435,7 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
     "early-share",
     `Early share E${k} over training`,
     `E${k} of the update from the first checkpoint to each later one. A shallow recipe puts its first changes on the early positions.`,
-    conc.length ? figureBlock("fig-early-share", earlyShareFigure(conc, { k, metric, colors }), describeConcentration(conc, k)) : note("No run has more than one checkpoint."),
+    conc.length ? figureBlock("fig-early-share", positioned(earlyShareFigure(conc, { k, metric, colors })), describeConcentration(conc, k)) : note("No run has more than one checkpoint."),
   );
 
   // KL and gradient profiles, where the logs have them: every run at its last checkpoint, overlaid.

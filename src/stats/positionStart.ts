@@ -30,18 +30,20 @@ export async function positionStart(logs: TokenLogs, opts: { metric?: string; wh
 }
 
 /**
- * The warnings for outputs (CLI stderr, JSON `warnings`, report header, notebook line): empty when
- * every analysed example starts at position 0.
+ * The warnings for outputs (CLI stderr, JSON `warnings`, report header, notebook line): the load's
+ * own warnings (`logs.report.warnings`: a gzip file read up to a cut, unscored-looking rows kept in
+ * skip mode) first, then one when analysed examples do not start at position 0 (METRICS 1.4).
  *
  * @example
  * for (const w of await positionStartWarnings(logs, { where: { segment: "response" } })) console.warn(w);
  */
 export async function positionStartWarnings(logs: TokenLogs, opts: { metric?: string; where?: RowFilter; runs?: string[] } = {}): Promise<string[]> {
+  const load = logs.report.warnings ?? [];
   const s = await positionStart(logs, opts);
-  if (s.examples === 0) return [];
+  if (s.examples === 0) return [...load];
   const where = Object.entries(opts.where ?? {}).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `--where ${k}=${x}`));
   const cause = where.length
     ? `after ${where.join(" ")} (--where keeps rows but does not re-base positions; to count positions from the first kept token, load with --span ${where[0].slice(8)} (API: span), or --mask/--unscored)`
     : `in the logs as loaded${logs.report.rebased ? " (after re-basing)" : ""} (load with --span, --mask or --unscored to count positions from the first scored token)`;
-  return [`${s.examples} of ${s.total} examples do not start at position 0 (first position ${s.minStart}) ${cause}: early shares and depths then count from a position that is not the first scored token`];
+  return [...load, `${s.examples} of ${s.total} examples do not start at position 0 (first position ${s.minStart}) ${cause}: early shares and depths then count from a position that is not the first scored token`];
 }

@@ -7,12 +7,14 @@
  * - 2 <= R < 5: theta_bar +/- t(R - 1, 0.975) sqrt(s^2 / R + v_ex), s the sd across runs and v_ex
  *   the example-bootstrap variance of theta_bar with the runs fixed.
  * - R = 1: the run's own interval (METRICS.md 3.6); it ignores training randomness.
+ * Bounded statistics (E_k, H_k, L_k in [0, 1], R in [0, 0.5]) have their interval clipped to their
+ * bounds, listed in `ci_info.clipped`; N_k is not bounded and never clipped.
  */
 import { IntervalMethod, quantileSorted } from "./bca";
 import { rng } from "./bootstrap";
 import { t975 } from "./distributions";
 import { PositionSums, emptySums } from "./exampleTable";
-import { CiInfo, Interval, RunData, dropNetIntervals, drawCounts, runIntervals, runStatistics } from "./runIntervals";
+import { CiInfo, Interval, RunData, clipBounded, dropNetIntervals, drawCounts, runIntervals, runStatistics } from "./runIntervals";
 import { StatisticsOptions, UPDATE_STATISTICS, UpdateStatistic } from "./updateStatistics";
 
 /** Warning shown with any one-run result. */
@@ -128,5 +130,6 @@ export function recipeIntervals(
     }
   });
   dropNetIntervals(ci, info, estimate, B);
+  clipBounded(ci, info);
   return { recipe, runs, estimate, sd, runsNull, ci, info };
 }

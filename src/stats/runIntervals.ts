@@ -7,7 +7,7 @@
 import { IntervalMethod, bootstrapInterval } from "./bca";
 import { rng } from "./bootstrap";
 import { ExampleTable, PositionSums, addExample, emptySums, weightedSums } from "./exampleTable";
-import { INTEGER_DEPTHS, NET_STATISTICS, STAT_INDEX, StatisticsOptions, UPDATE_STATISTICS, UpdateStatistic, updateStatistics } from "./updateStatistics";
+import { BOUNDED_STATISTICS, INTEGER_DEPTHS, NET_STATISTICS, STAT_INDEX, StatisticsOptions, UPDATE_STATISTICS, UpdateStatistic, updateStatistics } from "./updateStatistics";
 
 export type Interval = [number, number] | null;
 
@@ -32,6 +32,18 @@ export interface CiInfo {
   percentile_fallback?: UpdateStatistic[];
   /** Why net statistics have no interval, when they have none. */
   reason?: string;
+  /** Bounded statistics whose interval left their bounds and was clipped to them (BOUNDED_STATISTICS). */
+  clipped?: UpdateStatistic[];
+}
+
+/** Clips the intervals of bounded statistics (BOUNDED_STATISTICS) to their bounds and lists them in `info.clipped`. */
+export function clipBounded(ci: Record<UpdateStatistic, Interval>, info: CiInfo): void {
+  for (const [name, [lo, hi]] of Object.entries(BOUNDED_STATISTICS) as Array<[UpdateStatistic, [number, number]]>) {
+    const c = ci[name];
+    if (!c || (c[0] >= lo && c[1] <= hi)) continue;
+    ci[name] = [Math.max(lo, c[0]), Math.min(hi, c[1])];
+    (info.clipped ??= []).push(name);
+  }
 }
 
 export interface IntervalOptions extends StatisticsOptions {
@@ -142,6 +154,7 @@ export function intervalsFrom(boot: RunBootstrap, method: IntervalMethod): { ci:
   });
   dropNetIntervals(ci, info, estimate, B);
   if (fallback.length) info.percentile_fallback = fallback;
+  clipBounded(ci, info);
   return { ci, info };
 }
 

@@ -13,10 +13,11 @@ import type { MassOptions } from "./updateMass";
 import { groupRecipes, recipeLabelsOf } from "./recipes";
 import { ONE_RUN_NOTE, RecipeResult, recipeIntervals } from "./replicates";
 import { LoadedRun, RunDataOptions, loadRunData } from "./runData";
-import { CiInfo, Interval, runIntervals } from "./runIntervals";
+import { CiInfo, Interval, NET_NOT_DISTINGUISHABLE, runIntervals } from "./runIntervals";
 import { RowFilter, filteredSource } from "./source";
 import { UPDATE_STATISTICS, UpdateStatistic, usedProfile } from "./updateStatistics";
 import { weightedSums } from "./exampleTable";
+import { counterMovementWarning } from "./counterMovement";
 
 export interface SummaryOptions extends RunDataOptions, MassOptions {
   /** Bootstrap replicates (default 1000; 0 for no intervals). */
@@ -151,16 +152,16 @@ export async function updateSummary(logs: TokenLogs, opts: SummaryOptions = {}):
         rows_used: l.rowsUsed,
         ...est,
         uniform_early_share: prof.uniform,
-        headroom_reason: est.headroom_early_share !== null ? null : !l.nonNegative ? "metric has negative values" : !((est.net_change ?? 0) < 0) ? "net change is not negative" : "starting levels sum to 0",
+        headroom_reason: headroomReason(est, l.nonNegative),
         max_cumulative: maxC,
         ci: r.ci as Cis,
         ci_info: r.info,
       };
       runs.push(entry);
-      if (prof.counter.warn)
-        warnings.push(`${l.run}${label}: counter-movement R = ${fmt(prof.counter.r!)}: ${fmt(Math.min(prof.counter.pos, prof.counter.neg))} of the change moved against the net direction, more than twice what noise gives (${fmt(prof.counter.noiseThreshold ?? 0)}); read the net share with the update profile`);
+      if (prof.counter.warn) warnings.push(`${l.run}${label}: ${counterMovementWarning(prof.counter, fmt)}`);
       if (maxC !== null && maxC > 1.02) warnings.push(`${l.run}${label}: the cumulative net share reaches ${fmt(maxC)} (> 1.02) before falling back to 1: later positions moved against the net direction`);
-      if (r.info.reason) warnings.push(`${l.run}${label}: ${r.info.reason}: no interval for the net statistics`);
+      if (prof.positions.length === 0) warnings.push(`${l.run}${label}: no example has ${metric} at both step ${l.from} and step ${l.to}: no pairs, every statistic is n/a`);
+      else if (r.info.reason) warnings.push(`${l.run}${label}: ${intervalReason(r.info.reason)}`);
       if (l.level?.refused) warnings.push(`${l.run}${label}: ${l.level.refused}`);
       if (l.level?.clamped) warnings.push(`${l.run}${label}: ${l.level.clamped} small negative values of ${l.level.metric} (float noise) counted as 0 in the level share`);
       if (value === null && sets.present.length > 1) {
@@ -192,7 +193,7 @@ export async function updateSummary(logs: TokenLogs, opts: SummaryOptions = {}):
         warnings.push(ONE_RUN_NOTE);
         oneRunNoted = true;
       }
-      if (rr.info.reason) warnings.push(`recipe ${recipe}${label}: ${rr.info.reason}: no interval for the net statistics`);
+      if (rr.info.reason) warnings.push(`recipe ${recipe}${label}: ${intervalReason(rr.info.reason)}`);
       recipes.push({
         recipe,
         runs: members.length,
@@ -215,6 +216,20 @@ export async function updateSummary(logs: TokenLogs, opts: SummaryOptions = {}):
  */
 export async function summary(logs: TokenLogs, opts: SummaryOptions = {}): Promise<RunSummary[]> {
   return (await updateSummary(logs, opts)).runs;
+}
+
+/** Why the headroom reference H_k is null (METRICS.md 3.5), or null when it is defined. */
+export function headroomReason(est: { headroom_early_share: number | null; net_change: number | null }, nonNegative: boolean): string | null {
+  if (est.headroom_early_share !== null) return null;
+  if (est.net_change === null) return "no pairs: net change undefined";
+  if (!nonNegative) return "metric has negative values";
+  if (!(est.net_change < 0)) return "net change is not negative";
+  return "starting levels sum to 0";
+}
+
+/** The warning for a missing interval, said once: which intervals are missing and why. */
+function intervalReason(reason: string): string {
+  return reason === NET_NOT_DISTINGUISHABLE ? `${reason}: no interval for the net statistics` : reason;
 }
 
 function cumulative(deltas: number[], D: number): number[] {

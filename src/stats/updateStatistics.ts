@@ -31,6 +31,18 @@ export const STAT_INDEX = Object.fromEntries(UPDATE_STATISTICS.map((s, i) => [s,
 
 /** Net statistics: null intervals when D is not distinguishable from 0 (METRICS.md 3.6). */
 export const NET_STATISTICS: UpdateStatistic[] = ["net_early_share", "z50", "z90", "headroom_difference"];
+/**
+ * Statistics bounded by definition, with their bounds: an interval that leaves them (the t rule of
+ * replicate runs, the basic interval) is clipped and listed in `ci_info.clipped`. The net early
+ * share N_k is not bounded (positions that moved against the net direction can take it below 0
+ * or above 1), so it is never clipped.
+ */
+export const BOUNDED_STATISTICS: Partial<Record<UpdateStatistic, [number, number]>> = {
+  early_share: [0, 1],
+  headroom_early_share: [0, 1],
+  level_early_share: [0, 1],
+  counter_movement: [0, 0.5],
+};
 /** Integer depths keep version 1's percentile interval. */
 export const INTEGER_DEPTHS: UpdateStatistic[] = ["d50", "d90"];
 

@@ -78,14 +78,14 @@ describe("compareAttacks: two runs, one record per example", () => {
  * each side draw its R runs with replacement (when R > 1), and average the runs' ASRs computed
  * from the records directly. Same generator and draw order as the kit, so values agree exactly.
  */
-function naiveReplicates(records: AttackRecord[], runsA: string[], runsB: string[], B: number, seed: number): number[] {
+function naiveReplicates(records: AttackRecord[], runsA: string[], runsB: string[], B: number, seed: number, drawRuns = true): number[] {
   const examples = [...new Set(records.map((r) => String(r.example)))].sort();
   const rand = rng(seed);
   const out: number[] = [];
   for (let b = 0; b < B; b++) {
     const drawn = examples.map(() => examples[Math.floor(rand() * examples.length)]);
     const side = (runs: string[]) => {
-      const picked = runs.length > 1 ? runs.map(() => runs[Math.floor(rand() * runs.length)]) : runs;
+      const picked = drawRuns && runs.length > 1 ? runs.map(() => runs[Math.floor(rand() * runs.length)]) : runs;
       let total = 0;
       for (const run of picked) {
         let h = 0;
@@ -121,7 +121,7 @@ describe("compareAttacks: the paired cluster bootstrap", () => {
     expect(row.p).toBeCloseTo(Math.min(1, 2 * Math.min((1 + le) / 2001, (1 + ge) / 2001)), 15);
     expect(row.cohen_h).toBeCloseTo(2 * Math.asin(Math.sqrt(7 / 15)) - 2 * Math.asin(Math.sqrt(3 / 15)), 14);
   });
-  it("recipes: runs drawn per recipe, examples shared; family size raises B to 20 m / 0.05", () => {
+  it("recipes of 3 and 2 runs: the t rule over runs, v_ex from the runs-fixed paired bootstrap, clipped to [-1, 1]; B raised to 20 m / 0.05", () => {
     const records: AttackRecord[] = [];
     const outcome = (run: number, e: number, k: number) => (run * 7 + e * 3 + k) % 4 !== 0;
     const runs = ["sft-seed1", "sft-seed2", "sft-seed3", "aug-seed1", "aug-seed2"];
@@ -130,21 +130,43 @@ describe("compareAttacks: the paired cluster bootstrap", () => {
     const cmp = compareAttacks(records, "sft", "aug", { recipePattern: "^(?<recipe>.+)-seed\\d+$", seed: 3, bootstrap: 500 });
     expect(cmp.runs_a).toEqual(["sft-seed1", "sft-seed2", "sft-seed3"]);
     expect(cmp.rows).toHaveLength(2);
+    expect(cmp.warnings.join("\n")).toMatch(/interval and p: t rule over runs \(R = 3 and 2, df 1\)/);
     const row = cmp.rows[0];
-    expect(row.replicates).toBe(800);
+    expect(row).toMatchObject({ method: "paired-t-runs", rule: "t", replicates: 800 });
     const recs = records.filter((r) => r.k === 1);
     const asrOf = (run: string) => recs.filter((r) => r.run === run && r.harmful).length / 6;
-    const mA = (asrOf("sft-seed1") + asrOf("sft-seed2") + asrOf("sft-seed3")) / 3;
-    const mB = (asrOf("aug-seed1") + asrOf("aug-seed2")) / 2;
-    expect(row.diff).toBeCloseTo(mA - mB, 14);
-    const naive = naiveReplicates(recs, ["sft-seed1", "sft-seed2", "sft-seed3"], ["aug-seed1", "aug-seed2"], row.replicates!, 3).sort((x, y) => x - y);
-    expect(row.ci![0]).toBeCloseTo(percentile(naive, 0.025)!, 12);
-    expect(row.ci![1]).toBeCloseTo(percentile(naive, 0.975)!, 12);
+    const xa = ["sft-seed1", "sft-seed2", "sft-seed3"].map(asrOf);
+    const xb = ["aug-seed1", "aug-seed2"].map(asrOf);
+    const mean = (v: number[]) => v.reduce((p, q) => p + q, 0) / v.length;
+    const variance = (v: number[]) => v.reduce((p, q) => p + (q - mean(v)) ** 2, 0) / (v.length - 1);
+    const diff = mean(xa) - mean(xb);
+    expect(row.diff).toBeCloseTo(diff, 14);
+    const naive = naiveReplicates(recs, ["sft-seed1", "sft-seed2", "sft-seed3"], ["aug-seed1", "aug-seed2"], 800, 3, false);
+    const se = Math.sqrt(variance(xa) / 3 + variance(xb) / 2 + variance(naive));
+    // df = min(3, 2) - 1 = 1: t(1, 0.975) = 12.7062; p = 1 - (2 / pi) atan(|t|) (Cauchy)
+    const lo = diff - 12.706204736174698 * se;
+    const hi = diff + 12.706204736174698 * se;
+    expect(lo < -1 || hi > 1).toBe(true);
+    expect(row.ci_clipped).toBe(true);
+    expect(row.ci![0]).toBeCloseTo(Math.max(-1, lo), 8);
+    expect(row.ci![1]).toBeCloseTo(Math.min(1, hi), 8);
+    expect(row.p!).toBeCloseTo(1 - (2 / Math.PI) * Math.atan(Math.abs(diff / se)), 9);
     // Holm over 2 tests: the smaller p doubled, the larger max(that, itself)
     const [p1, p2] = cmp.rows.map((r) => r.p!);
-    const lo = Math.min(p1, p2);
-    expect(Math.min(...cmp.rows.map((r) => r.p_holm!))).toBeCloseTo(Math.min(1, 2 * lo), 15);
+    expect(Math.min(...cmp.rows.map((r) => r.p_holm!))).toBeCloseTo(Math.min(1, 2 * Math.min(p1, p2)), 15);
     for (const r of cmp.rows) expect(r.p_holm!).toBeGreaterThanOrEqual(r.p!);
+  });
+  it("recipes of 5 runs each: runs drawn per recipe, examples shared (two-stage paired bootstrap)", () => {
+    const records: AttackRecord[] = [];
+    const outcome = (run: number, e: number) => (run * 7 + e * 3) % 4 !== 0;
+    const runs = [1, 2, 3, 4, 5].flatMap((i) => [`sft-seed${i}`, `aug-seed${i}`]);
+    runs.forEach((run, i) => { for (let e = 0; e < 6; e++) records.push(rec(run, 1, e, run.startsWith("sft") ? outcome(i, e) : outcome(i, e) && e % 2 === 0)); });
+    const cmp = compareAttacks(records, "sft", "aug", { recipePattern: "^(?<recipe>.+)-seed\\d+$", seed: 3, bootstrap: 500 });
+    const row = cmp.rows[0];
+    expect(row).toMatchObject({ method: "paired-cluster-bootstrap", rule: "two-stage bootstrap", replicates: 500, ci_clipped: false });
+    const naive = naiveReplicates(records, cmp.runs_a, cmp.runs_b, 500, 3).sort((x, y) => x - y);
+    expect(row.ci![0]).toBeCloseTo(percentile(naive, 0.025)!, 12);
+    expect(row.ci![1]).toBeCloseTo(percentile(naive, 0.975)!, 12);
   });
   it("bootstrapP follows METRICS 4 by hand", () => {
     // B = 4: two <= 0 (one is 0), three >= 0: min((1 + 2) / 5, (1 + 3) / 5) = 0.6 -> 1.2 -> 1

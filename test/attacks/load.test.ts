@@ -102,6 +102,12 @@ describe("loadAttackResults", () => {
     expect(report).toMatchObject({ records: 10, recordsUsed: 1, recordsSkipped: 9 });
     expect(report.skipped).toEqual({ "wrong-type": 4, "missing-outcome": 1, "invalid-json": 1, "not-an-object": 1, duplicate: 1, "truncated-last-line": 1 });
   });
+  it("names the field \"score\" for a null judge score (not \"harmful\")", async () => {
+    const f = tmpFile("null-score.jsonl", ['{"run": "r", "attack": "a", "example": 1, "score": 5}', '{"run": "r", "attack": "a", "example": 2, "score": null}'].join("\n"));
+    const e = await problemOf(loadAttackResults(f));
+    expect(e.problems.map((p) => [p.line, p.field, p.reason])).toEqual([[2, "score", "missing-outcome"]]);
+    expect(e.problems[0].message).toContain("the score is null");
+  });
   it("refuses a record that contradicts --set, and a missing file", async () => {
     const e = await problemOf(loadAttackResults(fx("results.jsonl"), { set: { run: "other" } }));
     expect(e.first).toMatchObject({ line: 1, field: "run", reason: "conflict" });

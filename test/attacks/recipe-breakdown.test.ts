@@ -58,9 +58,10 @@ describe("recipeAsr (METRICS 3.7)", () => {
     const [row] = recipeAsr(records, { recipePattern: pattern });
     expect(row).toMatchObject({ recipe: "sft", runs: ["sft-seed1", "sft-seed2"], asr: 0.5, run_asr: [1, 0], n: 8, harmful: 4, ci_method: "t-runs-examples", note: null });
     expect(row.sd).toBeCloseTo(Math.SQRT1_2, 14);
-    const half = 12.706204736174698 * Math.sqrt(0.5 / 2); // s^2 = 0.5
-    expect(row.ci![0]).toBeCloseTo(0.5 - half, 12);
-    expect(row.ci![1]).toBeCloseTo(0.5 + half, 12);
+    const half = 12.706204736174698 * Math.sqrt(0.5 / 2); // s^2 = 0.5: 0.5 -+ 6.353 leaves [0, 1]: clipped to it
+    expect(0.5 - half).toBeLessThan(0);
+    expect(row.ci).toEqual([0, 1]);
+    expect(row.ci_clipped).toBe(true);
     expect(T975[3]).toBeCloseTo(3.182446305284263, 12);
   });
   it("R = 3: v_ex from the example bootstrap with the runs fixed", () => {
@@ -81,8 +82,36 @@ describe("recipeAsr (METRICS 3.7)", () => {
     const m = reps.reduce((a, b) => a + b, 0) / reps.length;
     const vEx = reps.reduce((a, v) => a + (v - m) ** 2, 0) / (reps.length - 1);
     const half = 4.302652729749464 * Math.sqrt(s2 / 3 + vEx);
+    // 0.4667 -+ 0.861 leaves [0, 1] on both sides: clipped to [0, 1]
+    expect(mean - half).toBeLessThan(0);
+    expect(mean + half).toBeGreaterThan(1);
+    expect(row.ci).toEqual([0, 1]);
+    expect(row.ci_clipped).toBe(true);
+  });
+  it("R = 4 over 20 examples: the t interval with v_ex stays inside [0, 1] and is not clipped", () => {
+    // runs agree on most examples: ASRs 0.5, 0.5, 0.55, 0.5
+    const base = Array.from({ length: 20 }, (_, e) => (e % 2 === 0 ? 1 : 0));
+    const pat = [base, base, base.map((x, e) => (e === 1 ? 1 : x)), base];
+    const records = pat.flatMap((hs, i) => hs.map((x, e) => rec(`aug-seed${i}`, e, x === 1)));
+    const [row] = recipeAsr(records, { recipePattern: pattern, seed: 5 });
+    const asrs = [0.5, 0.5, 0.55, 0.5];
+    const mean = 0.5125;
+    const s2 = asrs.reduce((a, v) => a + (v - mean) ** 2, 0) / 3;
+    const rand = rng(5);
+    const reps: number[] = [];
+    for (let b = 0; b < 2000; b++) {
+      const drawn = base.map(() => Math.floor(rand() * 20));
+      reps.push(pat.reduce((a, hs) => a + drawn.reduce((c, e) => c + hs[e], 0) / 20, 0) / 4);
+    }
+    const m = reps.reduce((a, b) => a + b, 0) / reps.length;
+    const vEx = reps.reduce((a, v) => a + (v - m) ** 2, 0) / (reps.length - 1);
+    const half = 3.182446305284263 * Math.sqrt(s2 / 4 + vEx);
+    expect(row.asr).toBeCloseTo(mean, 14);
     expect(row.ci![0]).toBeCloseTo(mean - half, 12);
     expect(row.ci![1]).toBeCloseTo(mean + half, 12);
+    expect(row.ci![0]).toBeGreaterThan(0);
+    expect(row.ci![1]).toBeLessThan(1);
+    expect(row.ci_clipped).toBe(false);
   });
   it("R >= 5: the two-stage bootstrap (runs and shared examples drawn), percentile", () => {
     const pat = [[1, 0, 1, 1], [1, 1, 1, 0], [0, 0, 1, 0], [1, 1, 1, 1], [0, 0, 0, 1]];

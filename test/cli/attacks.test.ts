@@ -147,6 +147,9 @@ describe("aligndepth attacks --compare and --by-example", () => {
     expect(t.code).toBe(0);
     for (const l of t.stdout.split("\n")) expect(l.length, l).toBeLessThan(100);
     expect(t.stdout).toContain("modelx vs modely");
+    expect(t.stdout).toContain("\ninterval and p: one run per side: the interval and p ignore training randomness (seeds)\n");
+    expect(out.rows[0].rule).toBe("runs fixed");
+    expect(out.warnings).toContain("interval and p: one run per side: the interval and p ignore training randomness (seeds)");
     const bad = await run([...argv.slice(0, -2), "modelx", "nobody"]);
     expect(bad.code).toBe(2);
   });

@@ -62,6 +62,10 @@ describe("aligndepth CLI", () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/no metric "kl"/);
     expect((await run(["summary", fx("ragged-long.jsonl"), "--k", "x"])).code).toBe(2);
+    for (const k of ["-3", "0"]) {
+      const r = await run(["summary", fx("ragged-long.jsonl"), "--k", k]);
+      expect([k, r.code, r.stderr.trim()]).toEqual([k, 2, "error: summary: --k must be >= 1"]);
+    }
     expect((await run(["frobnicate"])).code).toBe(2);
     for (const c of ["validate", "profile", "summary"]) {
       const h = await run([c, "--help"]);

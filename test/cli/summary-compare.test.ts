@@ -57,21 +57,37 @@ describe("summary per probe set and recipe", () => {
 });
 
 describe("compare", () => {
-  it("compares two recipes with a paired bootstrap and Holm over the table", async () => {
+  it("compares two recipes of 3 runs each with the t rule over runs (METRICS 4 with 3.7) and Holm over the table", async () => {
     const r = await run(["compare", "sft", "aug", fx, "--k", "1", "--where", "split=harmful", "--recipe-pattern", "^(?<recipe>.+)-seed\\d+$", "--json"]);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j.comparisons).toHaveLength(1);
     const c = j.comparisons[0];
-    expect(c).toMatchObject({ a: "sft", b: "aug", kind: ["recipe", "recipe"], examples: 2, dropped_examples: 0, B: 2000, probe_set: "harmful" });
+    expect(c).toMatchObject({ a: "sft", b: "aug", kind: ["recipe", "recipe"], examples: 2, dropped_examples: 0, B: 2000, probe_set: "harmful", runs_resampled: false });
+    expect(c.ci_info).toMatchObject({ rule: "t", df: 2, runs: [3, 3] });
+    expect(c.missing_examples).toEqual({ "sft-seed1": 0, "sft-seed2": 0, "sft-seed3": 0, "aug-seed1": 0, "aug-seed2": 0, "aug-seed3": 0 });
     const n = c.rows.find((x: { statistic: string }) => x.statistic === "net_early_share");
+    // N1: sft 1, 0.8, 0.9 (mean 0.9, sd 0.1); aug 0.5, 0.4, 0.6 (mean 0.5, sd 0.1); identical examples: v_ex = 0.
+    // se = sqrt(0.01/3 + 0.01/3) = 0.0816497; half-width t(2) se = 4.3026527 * 0.0816497 = 0.3513101
     expect(n.difference).toBeCloseTo(0.4, 12);
-    // identical examples and fixed runs: every replicate's difference is 0.4: p = 2 / 2001; three tests: Holm 3 * p
-    expect(n.p).toBeCloseTo(2 / 2001, 12);
-    expect(n.ci[0]).toBeCloseTo(0.4, 12);
+    expect([n.sd_a, n.sd_b].map((x: number) => Math.round(x * 1e9) / 1e9)).toEqual([0.1, 0.1]);
+    expect(n.ci[0]).toBeCloseTo(0.4 - 0.3513101, 6);
+    expect(n.ci[1]).toBeCloseTo(0.4 + 0.3513101, 6);
+    // t = 0.4 / 0.0816497 = 4.898979; df 2: two-sided p = 1 - t / sqrt(2 + t^2) = 0.0392305 (not the runs-fixed 2 / 2001)
+    expect(n.p).toBeCloseTo(1 - 4.898979486 / Math.sqrt(2 + 24), 7);
     expect(c.rows.map((x: { statistic: string }) => x.statistic)).toEqual(["net_early_share", "z90", "early_share"]);
-    expect(n.p_holm).toBeCloseTo(Math.min(1, 3 * (2 / 2001)), 12);
-    expect(j.warnings.join("\n")).toMatch(/the 3 runs of sft are kept fixed/);
+    const text = await run(["compare", "sft", "aug", fx, "--k", "1", "--where", "split=harmful", "--recipe-pattern", "^(?<recipe>.+)-seed\\d+$"]);
+    expect(text.stdout).toMatch(/interval and p: t rule over runs \(R = 3 and 3, df 2\)/);
+  });
+  it("counts the compared examples a run of a recipe lacks (seeds-missing.jsonl: seeds.jsonl without sft-seed2's h2)", async () => {
+    const f = join(__dirname, "..", "fixtures", "stats", "seeds-missing.jsonl");
+    const r = await run(["compare", "sft", "aug", f, "--k", "1", "--where", "split=harmful", "--recipe-pattern", "^(?<recipe>.+)-seed\\d+$", "--json"]);
+    const c = JSON.parse(r.stdout).comparisons[0];
+    expect(c).toMatchObject({ examples: 2, dropped_examples: 0 });
+    expect(c.missing_examples).toEqual({ "sft-seed1": 0, "sft-seed2": 1, "sft-seed3": 0, "aug-seed1": 0, "aug-seed2": 0, "aug-seed3": 0 });
+    // h1 and h2 are identical: sft-seed2's N1 on h1 alone is still 0.8, the difference still 0.4
+    expect(c.rows[0].difference).toBeCloseTo(0.4, 12);
+    expect(JSON.parse(r.stdout).warnings).toContain("run sft-seed2 of sft lacks 1 of the 2 compared examples: its statistics use the other 1");
   });
   it("compares two runs per probe set, and refuses unknown names", async () => {
     const r = await run(["compare", "sft-seed1", "aug-seed1", fx, "--k", "1", "--bootstrap", "2000", "--json"]);

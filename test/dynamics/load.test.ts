@@ -103,7 +103,7 @@ describe("loadDynamicsLogs", () => {
     const f = write("influence-many.jsonl", [inf(), inf({ position: 1, influence: "x" }), inf({ position: 2, influence: "y" }), inf({ position: 3, step: -1 })]);
     const { err } = await problemOf(f);
     expect(err.problems.map((p) => [p.line, p.field, p.reason])).toEqual([[2, "influence", "wrong-type"], [4, "step", "wrong-type"]]);
-    expect(formatProblem(err.problems[0])).toBe(`${f}:2: field "influence": expected a finite number, got "x" (2 lines: 2, 3)`);
+    expect(formatProblem(err.problems[0])).toBe(`${f}:2: field "influence": expected a finite number, got different values (first: "x") (2 lines: 2, 3)`); // "x" and "y"
     expect(formatProblem(err.problems[1])).toBe(`${f}:4: field "step": expected an integer >= 0, got -1`);
     expect(err.totalProblems).toBe(2);
     const logs = await loadDynamicsLogs(f, { skipInvalid: true });

@@ -5,7 +5,7 @@
  * Leaves the files in out/e2e/export/.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -62,15 +62,15 @@ async function svgPixels(file: string): Promise<Pixels> {
 
 describe("saveFigure", () => {
   it("writes a PNG at the size asked, not blank, the same pixels twice", async () => {
-    const a = await saveFigure(FIG, join(OUT, "a.png"), { ...SIZE, scale: 1 });
-    const b = await saveFigure(FIG, join(OUT, "b.png"), { ...SIZE, scale: 1 });
+    const a = await saveFigure(FIG, join(OUT, "a.png"), { ...SIZE, pixelRatio: 1 });
+    const b = await saveFigure(FIG, join(OUT, "b.png"), { ...SIZE, pixelRatio: 1 });
     expect(a).toMatchObject({ format: "png", width: 600, height: 380 });
     const pa = decodePng(readFileSync(a.path));
     expect([pa.width, pa.height]).toEqual([600, 380]);
     expectDrawn(pa, "png");
     expect(decodePng(readFileSync(b.path)).rgb.equals(pa.rgb)).toBe(true);
     const big = decodePng(readFileSync((await saveFigure(FIG, join(OUT, "scale2.png"), SIZE)).path));
-    expect([big.width, big.height]).toEqual([1200, 760]); // default scale 2
+    expect([big.width, big.height]).toEqual([1200, 760]); // default pixelRatio 2
   }, 60_000);
 
   it("writes a one-page vector PDF that rasterises (pdftoppm) to a drawn plot, the same twice", async () => {
@@ -103,8 +103,8 @@ describe("saveFigure", () => {
   }, 60_000);
 
   it("uses the font size asked: larger text puts more ink in the axis-title band", async () => {
-    const small = decodePng(readFileSync((await saveFigure(FIG, join(OUT, "font8.png"), { ...SIZE, fontSize: 8, scale: 1 })).path));
-    const large = decodePng(readFileSync((await saveFigure(FIG, join(OUT, "font16.png"), { ...SIZE, fontSize: 16, scale: 1 })).path));
+    const small = decodePng(readFileSync((await saveFigure(FIG, join(OUT, "font8.png"), { ...SIZE, fontSize: 8, pixelRatio: 1 })).path));
+    const large = decodePng(readFileSync((await saveFigure(FIG, join(OUT, "font16.png"), { ...SIZE, fontSize: 16, pixelRatio: 1 })).path));
     const band: [number, number, number, number] = [0, 0.85, 1, 1];
     expect(inkIn(large, band).ink).toBeGreaterThan(1.5 * inkIn(small, band).ink);
   }, 60_000);
@@ -140,11 +140,31 @@ describe("aligndepth figure", () => {
     const svg = readFileSync(join(OUT, "cli-probe-sets.svg"), "utf8");
     expect(svg).toContain("split = benign");
     expect(svg).toContain("split = refusal");
-    const b = await run(["asr-heatmap", fx.attacks, "--out", join(OUT, "cli-asr-heatmap.png"), "--scale", "1"]);
+    const b = await run(["asr-heatmap", fx.attacks, "--out", join(OUT, "cli-asr-heatmap.png"), "--pixel-ratio", "1"]);
     expect(b.code, b.stderr).toBe(0);
     expect(decodePng(readFileSync(join(OUT, "cli-asr-heatmap.png"))).width).toBe(700);
     expect((await run(["no-such-figure", fx.tokens, "--out", join(OUT, "x.pdf")])).code).toBe(2);
     expect((await run(["compare", fx.tokens, "--out", join(OUT, "x.gif")])).code).toBe(2);
     expect((await run(["compare", fx.tokens])).code).toBe(2);
   }, 120_000);
+  it("cumulative-share on a log whose response starts at position 4: warned on stderr, and said in the SVG (title, axis, 3.3 caveat)", async () => {
+    const file = join(__dirname, "..", "fixtures", "cases", "prompt-tokens-segment.jsonl");
+    const r = await run(["cumulative-share", file, "--where", "segment=response", "--out", join(OUT, "cli-cw.svg")]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("warning: 2 of 2 examples do not start at position 0 (first position 4)");
+    const svg = readFileSync(join(OUT, "cli-cw.svg"), "utf8");
+    expect(svg).toContain("rows start at 4, not 0");
+    expect(svg).not.toContain("0 = first scored token");
+    expect(svg).toContain("Not from position 0");
+    expect(svg).toContain("biased toward late positions");
+  }, 60_000);
+  it("asr-k on 0:1 judge scores: --scale 0:1 is the judge scale, --pixel-ratio the PNG density", async () => {
+    const file = join(OUT, "pj3.jsonl");
+    writeFileSync(file, [[1, 0, 1], [1, 1, 0], [1, 2, -1], [2, 0, 0.5], [2, 1, 1]].map(([k, example, score]) => JSON.stringify({ run: "m", attack: "prefill", k, example, score })).join("\n") + "\n");
+    const r = await run(["asr-k", file, "--scale", "0:1", "--not-judged=-1", "--pixel-ratio", "1", "--out", join(OUT, "cli-asr-k.png")]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("1 record was not judged (score -1): left out of n");
+    expect(r.stderr).toMatch(/cli-asr-k\.png \(png, 700 x 450 px at pixel ratio 1/);
+    expect(decodePng(readFileSync(join(OUT, "cli-asr-k.png"))).width).toBe(700);
+  }, 60_000);
 });

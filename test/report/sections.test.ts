@@ -205,6 +205,30 @@ describe("report size", () => {
   }, 60_000);
 });
 
+describe("report figures whose rows do not start at position 0 (METRICS 1.4)", () => {
+  const PROMPT_KEPT = join(__dirname, "..", "fixtures", "cases", "prompt-tokens-segment.jsonl");
+  it("--where segment=response on a log that keeps its prompt tokens: the position figures say it; loaded with --span they do not", async () => {
+    const logs = await loadTokenLogs(PROMPT_KEPT, { progress: false });
+    try {
+      const html = await buildReport(logs, null, { bootstrap: 0, where: { segment: "response" } });
+      // position axes retitled in by-position, slider, heatmap and cumulative share (4); the note also on early share (5)
+      expect(html.split("rows start at 4, not 0").length - 1).toBe(4);
+      expect(html.split("Not from position 0").length - 1).toBe(5);
+      expect(html).toContain("Not from position 0: 2 of 2 examples start at position 4 or later; load with --span segment=response to re-base");
+    } finally {
+      logs.close();
+    }
+    const rebased = await loadTokenLogs(PROMPT_KEPT, { progress: false, span: { segment: "response" } });
+    try {
+      const html = await buildReport(rebased, null, { bootstrap: 0 });
+      expect(html).not.toContain("Not from position 0");
+      expect(html).not.toContain("rows start at");
+    } finally {
+      rebased.close();
+    }
+  }, 60_000);
+});
+
 describe("aligndepth report (CLI)", () => {
   it("--help exits 0, a missing --out is a usage error (2), a bad file invalid input (1)", async () => {
     const h = await run(["report", "--help"]);

@@ -22,6 +22,8 @@ import {
   normalCdf,
   normalQuantile,
   pairedComparison,
+  recipeComparisonRule,
+  tDifference,
   pairedP,
   recipeIntervals,
   replicatesForFamily,
@@ -83,6 +85,36 @@ describe("counter-movement R (METRICS 3.4)", () => {
     expect(small.r).toBeCloseTo(0.1 / 1.1, 12);
     expect(small.warn).toBe(false);
     expect(counterMovement([0, 0], [0, 0]).r).toBeNull();
+  });
+});
+
+describe("counter-movement with positions that have one pair (ragged logs)", () => {
+  it("leaves positions without an se out of the noise term and counts them; null noise only when none has one", () => {
+    const c = counterMovement([-0.6, 0.1, -0.2], [0.4 / Math.sqrt(3), 0.4 / Math.sqrt(3), null]);
+    expect(c.r).toBeCloseTo(0.1 / 0.9, 12); // 0.1111 > 0.1
+    expect(c.noNoise).toBe(1);
+    expect(c.noiseThreshold).toBeCloseTo((2 * 0.8) / Math.sqrt(3) / Math.sqrt(2 * Math.PI), 12); // 0.36853
+    expect(c.warn).toBe(false); // min(Pos, Neg) = 0.1 < 0.3685 (the old code took the noise as 0 and warned)
+    const none = counterMovement([-1, 0.5], [null, null]);
+    expect(none.noiseThreshold).toBeNull();
+    expect(none.noNoise).toBe(2);
+  });
+  it("summary: no warning where noise explains R, a warning naming the left-out positions where it does not", async () => {
+    const logs = await loadTokenLogs([join(__dirname, "..", "fixtures", "stats", "ragged-counter.jsonl")], { progress: false });
+    try {
+      const s = await updateSummary(logs, { bootstrap: 0 });
+      const byRun = Object.fromEntries(s.runs.map((r) => [r.run, r]));
+      // noise: deltas -0.6 (se 0.2309), 0.1 (se 0.2309), -0.2 (one pair): R = 0.1 / 0.9
+      expect(byRun.noise.counter_movement).toBeCloseTo(0.1 / 0.9, 9);
+      // counter: deltas -1.5 (se 0.1/sqrt 3), 0.4 (se 0.05/sqrt 3), -0.2 (one pair): R = 0.4 / 2.1, noise 0.15/sqrt 3 * 2/sqrt(2 pi) = 0.0691
+      expect(byRun.counter.counter_movement).toBeCloseTo(0.4 / 2.1, 9);
+      const cm = s.warnings.filter((w) => w.includes("counter-movement"));
+      expect(cm).toEqual([
+        "counter: counter-movement R = 0.190: 0.400 of the change moved against the net direction, more than twice what noise gives (0.0691); 1 position with fewer than 2 pairs (no se) left out of the noise term; read the net share with the update profile",
+      ]);
+    } finally {
+      logs.close();
+    }
   });
 });
 
@@ -172,6 +204,17 @@ describe("replicate runs (METRICS 3.7)", () => {
     expect(r.ci.net_early_share![1]).toBeCloseTo(0.6 + 0.2484137, 6);
     expect(tInterval(0.5, 0.1, 3, 0.0004)[1]).toBeCloseTo(0.5 + 4.30265273 * Math.sqrt(0.01 / 3 + 0.0004), 8);
   });
+  it("clips the t interval of the bounded E_k to [0, 1] (marked), never that of N_k", () => {
+    const index = new Map<string, number>();
+    const runs = [0.5, 0.9, 0.95].map((x) => constantRun(x, index));
+    const r = recipeIntervals("sft", ["s1", "s2", "s3"], runs, runs[0].pool, { B: 50, seed: 1 });
+    // E5 = N5 = x per run: mean 0.78333, sd 0.246644, half-width 4.302653 * 0.246644 / sqrt(3) = 0.612691
+    const half = 4.30265273 * Math.sqrt(((0.5 - 0.78333333333) ** 2 + (0.9 - 0.78333333333) ** 2 + (0.95 - 0.78333333333) ** 2) / 2 / 3);
+    expect(r.ci.net_early_share![1]).toBeCloseTo(0.78333333333 + half, 6); // 1.396: N_k is not bounded
+    expect(r.ci.early_share![0]).toBeCloseTo(0.78333333333 - half, 6);
+    expect(r.ci.early_share![1]).toBe(1);
+    expect(r.info.clipped).toEqual(["early_share"]);
+  });
   it("draws R runs with replacement and one shared example draw per replicate for R >= 5", () => {
     const index = new Map<string, number>();
     const xs = [0.5, 0.55, 0.6, 0.8, 0.9];
@@ -218,6 +261,75 @@ describe("paired comparison (METRICS 4)", () => {
     // every replicate gives 0.5: p = 2 (1 + 0) / 801
     expect(c.rows[0].p).toBeCloseTo(2 / 801, 12);
     expect(c.rows.map((r) => r.p_holm)).toEqual(holm(c.rows.map((r) => r.p)));
+  });
+});
+
+describe("recipe comparison rule (recipeDifference.ts: METRICS 4 with 3.7)", () => {
+  it("picks the rule by min(R_A, R_B) and gives the t interval and p by hand", () => {
+    expect([recipeComparisonRule(5, 7), recipeComparisonRule(3, 7), recipeComparisonRule(2, 2), recipeComparisonRule(1, 4)]).toEqual(["two-stage bootstrap", "t", "t", "runs fixed"]);
+    // se = sqrt(0.01/3 + 0.01/3 + 0) = 0.0816497, df 2, t = 4.898979: p = 1 - t / sqrt(2 + t^2) (Student t, df 2, closed form)
+    const t = tDifference(0.4, 0.1, 3, 0.1, 3, 0);
+    expect(t.df).toBe(2);
+    expect(t.se).toBeCloseTo(Math.sqrt(0.02 / 3), 12);
+    expect(t.ci[1]).toBeCloseTo(0.4 + 0.35131012, 7);
+    expect(t.p).toBeCloseTo(1 - 4.898979486 / Math.sqrt(26), 7);
+    // df = min(3, 4) - 1 = 2 with v_ex: se = sqrt(0.04/3 + 0.09/4 + 0.01) = 0.214127
+    const u = tDifference(-0.2, 0.2, 3, 0.3, 4, 0.01);
+    expect(u.se).toBeCloseTo(Math.sqrt(0.04 / 3 + 0.09 / 4 + 0.01), 12);
+    expect(u.ci[0]).toBeCloseTo(-0.2 - 4.302652729749464 * u.se, 8);
+    const tt = 0.2 / u.se;
+    expect(u.p).toBeCloseTo(1 - tt / Math.sqrt(2 + tt * tt), 9);
+  });
+  it("uses the t rule for 3 vs 3 runs and the two-stage bootstrap for 5 vs 5 (runs drawn per recipe, one example draw)", () => {
+    const index = new Map<string, number>();
+    const xs = [0.5, 0.6, 0.7];
+    const ys = [0.4, 0.45, 0.2];
+    const side = (name: string, v: number[]) => ({ name, runs: v.map((_, i) => `${name}${i}`), data: v.map((x) => constantRun(x, index)) });
+    const t = pairedComparison(side("A", xs), side("B", ys), { B: 400, seed: 0, statistics: ["net_early_share"] });
+    expect(t.ci_info.rule).toBe("t");
+    const sdB = Math.sqrt(((0.05) ** 2 + (0.1) ** 2 + (0.15) ** 2) / 2); // mean 0.35
+    expect(t.rows[0].difference).toBeCloseTo(0.25, 12);
+    expect(t.rows[0].sd_b).toBeCloseTo(sdB, 12);
+    const se = Math.sqrt(0.01 / 3 + (sdB * sdB) / 3);
+    expect(t.rows[0].ci![0]).toBeCloseTo(0.25 - 4.302652729749464 * se, 9);
+    const five = [0.5, 0.55, 0.6, 0.8, 0.9];
+    const fiveB = [0.3, 0.35, 0.6, 0.4, 0.5];
+    const B = 400;
+    const c = pairedComparison(side("C", five), side("D", fiveB), { B, seed: 3, statistics: ["net_early_share"] });
+    expect(c.ci_info.rule).toBe("two-stage bootstrap");
+    expect(c.runs_resampled).toBe(true);
+    // Straightforward recomputation: per replicate 5 run draws of A, 5 of B, then 3 example draws.
+    const rand = rng(3);
+    const d: number[] = [];
+    for (let b = 0; b < B; b++) {
+      let sa = 0;
+      let sb = 0;
+      for (let i = 0; i < 5; i++) sa += five[Math.floor(rand() * 5)];
+      for (let i = 0; i < 5; i++) sb += fiveB[Math.floor(rand() * 5)];
+      for (let i = 0; i < 3; i++) rand();
+      d.push(sa / 5 - sb / 5);
+    }
+    d.sort((a, b) => a - b);
+    const q = (p: number) => {
+      const h = (B - 1) * p;
+      const lo = Math.floor(h);
+      return d[lo] + (h - lo) * (d[lo + 1] - d[lo]);
+    };
+    expect(c.rows[0].ci![0]).toBeCloseTo(q(0.025), 12);
+    expect(c.rows[0].ci![1]).toBeCloseTo(q(0.975), 12);
+    expect(c.rows[0].p).toBeCloseTo(pairedP(d)!, 12);
+    const one = pairedComparison(side("E", [0.5]), side("F", xs), { B: 400, seed: 0, statistics: ["net_early_share"] });
+    expect(one.ci_info.rule).toBe("runs fixed");
+    expect(one.notes.join("\n")).toMatch(/ignore training randomness/);
+  });
+  it("counts the compared examples a run lacks", () => {
+    const index = new Map<string, number>();
+    const A = { name: "A", runs: ["a1", "a2"], data: [constantRun(0.9, index), constantRun(0.8, index, ["a", "b"])] };
+    const Bs = { name: "B", runs: ["b1", "b2"], data: [constantRun(0.4, index), constantRun(0.5, index)] };
+    const c = pairedComparison(A, Bs, { B: 400, seed: 0, statistics: ["net_early_share"] });
+    expect(c.examples).toBe(3);
+    expect(c.missing_examples).toEqual({ a1: 0, a2: 1, b1: 0, b2: 0 });
+    expect(c.notes.join("\n")).toMatch(/run a2 of A lacks 1 of the 3 compared examples: its statistics use the other 2/);
   });
 });
 
