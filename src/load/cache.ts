@@ -8,7 +8,7 @@
  * - the absolute path, size, modification and change times (ns), inode and device;
  * - a hash of its content's ends: the Parquet footer (schema, row-group statistics), or the first
  *   and last 64 KiB of a text file;
- * - the kit's version (package.json) and the DuckDB binding's, and the options that change validation (column mapping,
+ * - the kit's version (package.json), a hash of the loader's code, the DuckDB binding's version, and the options that change validation (column mapping,
  *   mask, unscored, span, skip mode, format and layout overrides, problems kept) and the column
  *   kinds fixed by earlier files of the same load.
  * A file edited in place changes its change time (ctime), which no user-level tool can set back, so
@@ -24,7 +24,7 @@
  * options, and takes only counts, problems and column names (quoted as identifiers) from the entry.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readdirSync, readSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -37,6 +37,19 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.ALIGNDEPTH_CACHE_DIR) return resolve(env.ALIGNDEPTH_CACHE_DIR);
   if (env.XDG_CACHE_HOME) return join(resolve(env.XDG_CACHE_HOME), "aligndepth");
   return join(homedir(), ".cache", "aligndepth");
+}
+
+/**
+ * A hash of the loader's own code (this folder's modules): a kit built from other sources, even
+ * under the same package.json version (a git checkout between releases), proves things anew.
+ */
+function loaderCodeHash(): string {
+  try {
+    const files = readdirSync(__dirname).filter((f) => /\.(js|ts)$/.test(f) && !f.endsWith(".d.ts")).sort();
+    return sha256(...files.flatMap((f) => [f, readFileSync(join(__dirname, f))]));
+  } catch {
+    return "unknown";
+  }
 }
 
 let kitVersion: string | undefined;
@@ -53,7 +66,7 @@ function version(): string {
         return "unknown";
       }
     };
-    kitVersion = `${of(() => require("../../package.json"))} duckdb ${of(() => require("@duckdb/node-api/package.json"))}`;
+    kitVersion = `${of(() => require("../../package.json"))} duckdb ${of(() => require("@duckdb/node-api/package.json"))} code ${loaderCodeHash()}`;
   }
   return kitVersion;
 }
