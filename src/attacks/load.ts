@@ -12,7 +12,7 @@
 import { basename } from "node:path";
 import { InvalidInputError, Problem, ProblemGroups, UsageError } from "../errors";
 import { resolveInputs } from "../load/inputs";
-import { readError, readLines } from "../load/lines";
+import { jsonLineProblem, readError, readLines } from "../load/lines";
 
 /** Condition fields read as integers >= 0 wherever they come from (record, pattern, --set). */
 export const INTEGER_CONDITIONS = ["k", "prefix_len", "span_len"] as const;
@@ -417,9 +417,7 @@ export async function loadAttackResults(inputs: string | string[], opts: AttackL
         try {
           value = JSON.parse(text);
         } catch (e) {
-          skip(last && !terminated
-            ? { file, line, field: null, reason: "truncated-last-line", message: "the last line is cut off (no closing bracket or newline)" }
-            : { file, line, field: null, reason: "invalid-json", message: `invalid JSON (${(e as Error).message.slice(0, 120)})` });
+          skip(jsonLineProblem(file, line, last && !terminated, e));
           continue;
         }
         const r = toRecord(value, file, line, extra, judging);

@@ -13,7 +13,7 @@
 import { basename } from "node:path";
 import { InvalidInputError, Problem, ProblemGroups, UsageError } from "../errors";
 import { resolveInputs } from "../load/inputs";
-import { readError, readLines } from "../load/lines";
+import { jsonLineProblem, readError, readLines } from "../load/lines";
 import { NON_FINITE_MARK, duplicateJsonKey, parseJsonLenient } from "../load/checkRecord";
 import type { TokenLogs } from "../load";
 
@@ -227,9 +227,7 @@ export async function loadDynamicsLogs(inputs: string | string[], opts: Dynamics
         try {
           value = parseJsonLenient(text);
         } catch (e) {
-          skip(last && !terminated
-            ? { file, line, field: null, reason: "truncated-last-line", message: "the last line is cut off (no closing bracket or newline)" }
-            : { file, line, field: null, reason: "invalid-json", message: `invalid JSON (${(e as Error).message.slice(0, 120)})` });
+          skip(jsonLineProblem(file, line, last && !terminated, e));
           continue;
         }
         const checked = check(value, kind, file, line, text);

@@ -193,6 +193,16 @@ export function tally(r: ScanResult, c: RecordCheck, max: number, onValid: (rewr
 }
 
 /** Turns a read error into a one-line problem. */
+/**
+ * The problem of a JSON Lines line that does not parse: a cut-off last line (a crash while
+ * writing) or invalid JSON. Shared by the attack and learning-dynamics loaders.
+ */
+export function jsonLineProblem(file: string, line: number, cutOff: boolean, e: unknown): Problem {
+  return cutOff
+    ? { file, line, field: null, reason: "truncated-last-line", message: "the last line is cut off (no closing bracket or newline)" }
+    : { file, line, field: null, reason: "invalid-json", message: `invalid JSON (${(e as Error).message.slice(0, 120)})` };
+}
+
 export function readError(file: string, e: unknown): InvalidFileError {
   if (e instanceof LineTooLongError) return new InvalidFileError({ file, line: e.line, field: null, reason: "line-too-long", message: e.message });
   const err = e as NodeJS.ErrnoException;
