@@ -69,7 +69,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 
-from .logger import JsonlAppender, shift_for_next_token
+from .logger import JsonlAppender, _finite, shift_for_next_token
 
 __all__ = [
     "TrainingBatch",
@@ -468,13 +468,6 @@ def _check_against_dot_grad(params, grads) -> None:
 # ----------------------------------------------------------------------------------------------
 
 
-def _f(x: float, what: str) -> float:
-    x = float(x)
-    if not math.isfinite(x):
-        raise ValueError(f"influence: non-finite {what} {x!r} refused")
-    return x
-
-
 class InfluenceLogger:
     """Writes the influence, training-gradient and probe-change logs of METRICS 7 for one run.
 
@@ -525,10 +518,10 @@ class InfluenceLogger:
             raise ValueError(f"after_step was not called for step {self._pending[1]} of {self._pending[0]!r}")
         res = influence_step(model, batch, optimizer, probes, **options)
         recs_i = [{"run": run, "step": step, "split": split, "position": p, "source_position": q,
-                   "influence": _f(I[p, q], "influence")}
+                   "influence": _finite(I[p, q], "the influence field")}
                   for split, I in res.influence.items() for p in range(I.shape[0]) for q in range(I.shape[1])]
         recs_g = [{"run": run, "step": step, "source_position": q,
-                   "train_grad_norm": _f(res.train_grad_norm[q], "train_grad_norm"),
+                   "train_grad_norm": _finite(res.train_grad_norm[q], "the train_grad_norm field"),
                    "n_tokens": int(res.n_tokens[q])} for q in range(res.n_tokens.shape[0])]
         for r in recs_g:
             self._files["train_gradient"].write(r)
@@ -552,7 +545,7 @@ class InfluenceLogger:
             la = after[split]
             for p in range(lb.shape[0]):
                 recs.append({"run": run, "step": step, "split": split, "position": p,
-                             "loss_before": _f(lb[p], "loss_before"), "loss_after": _f(la[p], "loss_after")})
+                             "loss_before": _finite(lb[p], "the loss_before field"), "loss_after": _finite(la[p], "the loss_after field")})
         for r in recs:
             self._files["probe_change"].write(r)
         self._files["probe_change"].checkpoint()
