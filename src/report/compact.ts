@@ -6,11 +6,16 @@
  */
 import type { Figure } from "../figures/figure";
 
-/** Rounds x to `digits` significant digits; non-finite numbers become null (as in JSON). */
+/**
+ * Rounds x to `digits` significant digits; non-finite numbers become null (as in JSON). Rounded
+ * to 12 digits first: a mean of values logged to 5 digits often lies exactly on a rounding tie
+ * (3.84275e-5), where the last bits a parallel sum leaves would otherwise decide the direction
+ * from one run to the next; after the first rounding both sides of the tie are the same number.
+ */
 export function roundSignificant(x: number, digits = 5): number | null {
   if (!Number.isFinite(x)) return null;
   if (x === 0 || Number.isInteger(x)) return x;
-  return Number(x.toPrecision(digits));
+  return Number(Number(x.toPrecision(Math.max(12, digits))).toPrecision(digits));
 }
 
 function compactValue(v: unknown, digits: number): unknown {

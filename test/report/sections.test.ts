@@ -66,6 +66,13 @@ describe("report sections", () => {
     expect(roundSignificant(1234567)).toBe(1234567);
     expect(roundSignificant(0.000123456789)).toBe(0.00012346);
     expect(roundSignificant(NaN)).toBeNull();
+    // a tie reached with last-bit noise either way rounds the same way (the parallel-sum case)
+    const tie = 3.84275e-5;
+    const below = tie * (1 - 4e-16);
+    const above = tie * (1 + 4e-16);
+    expect(below).not.toBe(above);
+    expect(roundSignificant(below)).toBe(roundSignificant(above));
+    expect(roundSignificant(below)).toBe(Number(tie.toPrecision(5)));
     expect(compactFigure({ data: [{ y: new Float64Array([1.23456789]) }], layout: {} }).data[0].y).toEqual([1.2346]);
   });
 
