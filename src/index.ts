@@ -158,4 +158,6 @@ export { sourceEarlyShareFigure } from "./figures/sourceEarlyShareOverTraining";
 export type { SourceEarlyShareFigureOptions } from "./figures/sourceEarlyShareOverTraining";
 export { predictedVsMeasuredFigure } from "./figures/predictedVsMeasured";
 export type { PredictedVsMeasuredOptions } from "./figures/predictedVsMeasured";
-export { describeSourceEarlyShare, describeTrainGradient, describeApproximation } from "./dynamics/describe";
+export { describeSourceEarlyShare, describeTrainGradient, describeApproximation, describeRecipeContrast } from "./dynamics/describe";
+export { recipeContrast } from "./dynamics/recipeContrast";
+export type { RecipeContrastRow, RecipeContrastOptions, DynamicsStatistic } from "./dynamics/recipeContrast";

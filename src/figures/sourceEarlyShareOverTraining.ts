@@ -1,6 +1,7 @@
 import type { InfluenceRow, RecipeInfluenceRow } from "../dynamics/summary";
 import { LEFT_OUT_NOTE, noteAnnotation } from "./dynamicsNote";
 import { Figure, RUN_COLORS, baseLayout } from "./figure";
+import type { RunColors } from "./palette";
 
 export interface SourceEarlyShareFigureOptions {
   /** Probe set to draw (default the first in the rows). */
@@ -8,6 +9,13 @@ export interface SourceEarlyShareFigureOptions {
   /** The k of the rows, for the labels (default 5). */
   k?: number;
   title?: string;
+  /** Recipes to draw, in this order of the legend (default every recipe of the rows, sorted). */
+  recipes?: readonly string[];
+  /**
+   * The dataset's colour map (`runColors` over the recipe names): a recipe keeps its colour across
+   * figures that draw different subsets of recipes. Default: colours by the drawn recipes' sorted order.
+   */
+  colors?: RunColors;
 }
 
 /**
@@ -22,10 +30,11 @@ export function sourceEarlyShareFigure(runs: readonly InfluenceRow[], recipes: r
   const split = opts.split ?? runs[0]?.split;
   const k = opts.k ?? 5;
   const mine = runs.filter((r) => r.split === split);
-  const names = [...new Set(mine.map((r) => r.recipe))].sort();
+  const present = new Set(mine.map((r) => r.recipe));
+  const names = opts.recipes ? opts.recipes.filter((r) => present.has(r)) : [...present].sort();
   const data: Array<Record<string, unknown>> = [];
   names.forEach((recipe, c) => {
-    const color = RUN_COLORS[c % RUN_COLORS.length];
+    const color = opts.colors ? opts.colors.color(recipe) : RUN_COLORS[c % RUN_COLORS.length];
     const seeds = [...new Set(mine.filter((r) => r.recipe === recipe).map((r) => r.run))].sort();
     for (const run of seeds) {
       const pts = mine.filter((r) => r.run === run && r.source_early_share !== null).sort((a, b) => a.step - b.step);
@@ -63,7 +72,7 @@ export function sourceEarlyShareFigure(runs: readonly InfluenceRow[], recipes: r
             },
           }
         : {}),
-      line: { color, width: 3 },
+      line: { color, width: 3, dash: opts.colors ? opts.colors.style(recipe).dash : "solid" },
       marker: { color, size: 6 },
       hovertemplate: `step %{x}<br>mean S${k} %{y:.3f}<extra>%{fullData.name}</extra>`,
     });

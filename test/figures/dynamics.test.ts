@@ -8,6 +8,7 @@ import { influenceHeatmapFigure } from "../../src/figures/influenceHeatmap";
 import { sourceEarlyShareFigure } from "../../src/figures/sourceEarlyShareOverTraining";
 import { predictedVsMeasuredFigure } from "../../src/figures/predictedVsMeasured";
 import { LEFT_OUT_NOTE, percentFine } from "../../src/figures/dynamicsNote";
+import { RUN_COLOR_CYCLE, runColors } from "../../src/figures/palette";
 
 const dir = join(__dirname, "..", "fixtures", "dynamics");
 const load = () => loadDynamicsLogs(["influence-sft.jsonl", "train-gradient-sft.jsonl", "probe-change-sft.jsonl"].map((f) => join(dir, f)));
@@ -76,6 +77,20 @@ describe("sourceEarlyShareFigure", () => {
     // names from logs are trace names, never spliced into a hover template
     for (const d of fig.data) expect(String(d.hovertemplate)).not.toContain("sft");
     expect((fig.layout.annotations as Array<{ text: string }>)[0].text).toBe(LEFT_OUT_NOTE);
+  });
+});
+
+describe("sourceEarlyShareFigure with a colour map and a subset of recipes", () => {
+  it("a recipe keeps the map's colour (and an ablation's dash) whatever else is drawn", async () => {
+    const s = dynamicsSummary(await load(), { k: 1 });
+    // "aaa" sorts before "sft": by default sft would get the first colour; the map gives it the second.
+    const colors = runColors(["aaa", "sft"], { ablations: ["sft"] });
+    const fig = sourceEarlyShareFigure(s.influence, s.recipes, { split: "harmful", k: 1, colors, recipes: ["nothing-like-it", "sft"] });
+    expect(fig.data.map((d) => d.name)).toEqual(["sft-seed1", "sft-seed2", "sft (mean of 2 seeds)", "sft: token share"]);
+    for (const d of fig.data) expect((d.line as { color: string }).color).toBe(RUN_COLOR_CYCLE[1]);
+    expect((fig.data[2].line as { dash: string }).dash).toBe("dash");
+    // a recipe list without the rows' recipes draws nothing
+    expect(sourceEarlyShareFigure(s.influence, s.recipes, { split: "harmful", k: 1, recipes: ["other"] }).data).toEqual([]);
   });
 });
 
