@@ -160,4 +160,6 @@ export { predictedVsMeasuredFigure } from "./figures/predictedVsMeasured";
 export type { PredictedVsMeasuredOptions } from "./figures/predictedVsMeasured";
 export { describeSourceEarlyShare, describeTrainGradient, describeApproximation, describeRecipeContrast } from "./dynamics/describe";
 export { recipeContrast } from "./dynamics/recipeContrast";
+export { recipeInfluenceMatrices } from "./dynamics/recipeInfluenceMatrix";
+export type { RecipeInfluenceMatrix } from "./dynamics/recipeInfluenceMatrix";
 export type { RecipeContrastRow, RecipeContrastOptions, DynamicsStatistic } from "./dynamics/recipeContrast";
