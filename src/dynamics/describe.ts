@@ -6,6 +6,7 @@ import { pct } from "../describe";
 import { percentFine } from "../figures/dynamicsNote";
 import type { ApproximationCheckRow } from "./approximationCheck";
 import type { RecipeContrastRow } from "./recipeContrast";
+import type { ApproximationRecipeRow } from "./approximationByRecipe";
 import type { SeedInterval } from "./seedInterval";
 import type { DynamicsSummary, RecipeInfluenceRow, RecipeTrainGradientRow } from "./summary";
 
@@ -119,4 +120,31 @@ export function describeRecipeContrast(rows: readonly RecipeContrastRow[], opts:
 /** p to two significant digits, "< 0.001" below. */
 function pvalue(p: number): string {
   return p < 0.001 ? "< 0.001" : p >= 0.1 ? p.toFixed(2) : p.toPrecision(2);
+}
+
+/**
+ * Where the first-order picture fails, one sentence per probe set: how many (recipe, step) cells of
+ * `approximationByRecipe` have a median relative L2 error at or below `poorAbove`, and each cell
+ * where it is above (or undefined), with its median r and ratio of sums and how many seeds are poor.
+ */
+export function describeApproximationByRecipe(rows: readonly ApproximationRecipeRow[], opts: { poorAbove?: number } = {}): string[] {
+  const limit = opts.poorAbove ?? 0.5;
+  const out: string[] = [];
+  const f = (x: number | null, g: (v: number) => string) => (x === null ? "n/a" : g(x));
+  for (const split of [...new Set(rows.map((r) => r.split))]) {
+    const mine = rows.filter((r) => r.split === split);
+    const poor = mine.filter((r) => r.relative_l2_error.median === null || r.relative_l2_error.median > limit);
+    const good = mine.length - poor.length;
+    const head = `On the ${split} probes, the first-order prediction matches the measured change (median relative L2 error over seeds at most ${pctFine(limit)}) in ${good} of ${mine.length} (recipe, step) cells`;
+    if (!poor.length) {
+      out.push(`${head}.`);
+      continue;
+    }
+    const cells = poor.map(
+      (r) =>
+        `${r.recipe} step ${r.step} (relative error ${f(r.relative_l2_error.median, pctFine)}, r ${f(r.pearson_r.median, num)}, ratio of sums ${f(r.ratio_of_sums.median, num)}; ${r.poor} of ${r.runs} seed${r.runs === 1 ? "" : "s"} poor)`,
+    );
+    out.push(`${head}; it fails at ${cells.join(", ")}.`);
+  }
+  return out;
 }
