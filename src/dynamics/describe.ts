@@ -104,7 +104,7 @@ export function describeRecipeContrast(rows: readonly RecipeContrastRow[], opts:
     const isShare = share(r.statistic);
     const f = isShare ? pct : num;
     const d = (x: number) => (isShare ? `${x >= 0 ? "+" : ""}${(100 * x).toFixed(0)} points` : `${x >= 0 ? "+" : ""}${num(x)} positions`);
-    const iv = r.ci ? ` (95% CI ${d(r.ci[0])} to ${d(r.ci[1])}, p = ${pvalue(r.p as number)}; ${r.note})` : ` (${r.note})`;
+    const iv = r.ci ? ` (95% CI ${d(r.ci[0])} to ${d(r.ci[1])}, p ${pvalue(r.p as number)}; ${r.note})` : ` (${r.note})`;
     let sentence = `${label[r.statistic]} on the ${split} probes, step ${r.step}: ${r.a} ${f(r.mean_a as number)} (${r.runs_a} seed${r.runs_a === 1 ? "" : "s"}) against ${r.b} ${f(r.mean_b as number)} (${r.runs_b} seed${r.runs_b === 1 ? "" : "s"}), a difference of ${d(r.delta as number)}${iv}.`;
     const tested = mine.filter((x) => x.ci !== null);
     if (tested.length > 1) {
@@ -117,9 +117,9 @@ export function describeRecipeContrast(rows: readonly RecipeContrastRow[], opts:
   return out;
 }
 
-/** p to two significant digits, "< 0.001" below. */
+/** "= p" to two significant digits, or "< 0.001". */
 function pvalue(p: number): string {
-  return p < 0.001 ? "< 0.001" : p >= 0.1 ? p.toFixed(2) : p.toPrecision(2);
+  return p < 0.001 ? "< 0.001" : `= ${p >= 0.1 ? p.toFixed(2) : p.toPrecision(2)}`;
 }
 
 /**

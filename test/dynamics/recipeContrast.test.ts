@@ -80,3 +80,13 @@ describe("describeRecipeContrast", () => {
     ]);
   });
 });
+
+describe("describeRecipeContrast, small p", () => {
+  it("says p < 0.001 below 0.001", () => {
+    const ones = [1, 2, 3, 4, 5].map((i) => row("a", i, 0, 0.9));
+    const zeros = [1, 2, 3, 4, 5].map((i) => row("b", i, 0, 0.1));
+    // every replicate's difference is 0.8 > 0: p = 2 / (B + 1) = 0.000999 with B = 2000
+    const [line] = describeRecipeContrast(recipeContrast([...ones, ...zeros], "a", "b"), { k: 5 });
+    expect(line).toContain("a difference of +80 points (95% CI +80 points to +80 points, p < 0.001; bootstrap over seeds (R = 5 and 5, 2000 replicates)).");
+  });
+});
