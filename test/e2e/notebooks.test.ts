@@ -138,18 +138,18 @@ const CONTENT: Record<string, (shown: string, figures: PlotlyFigure[]) => void> 
     }
     const sk = figures.filter((f) => /S5 over training/.test(titleOf(f)));
     expect(sk.length).toBe(2); // the recipes, and the consistency ablation
-    expect(sk[1].data.map((t) => String(t.name)).filter((n) => /mean of/.test(n))).toEqual([
-      "sft (mean of 5 seeds)",
-      "sft-lowconsistency (mean of 5 seeds)",
-      "worst_insertion (mean of 5 seeds)",
-      "worst_insertion-lowconsistency (mean of 5 seeds)",
+    expect(sk[1].data.map((t) => String(t.name)).filter((n) => /mean of/.test(n)).map((n) => n.replace(/ \(mean of \d+ seeds\)$/, ""))).toEqual([
+      "sft",
+      "sft-lowconsistency",
+      "worst_insertion",
+      "worst_insertion-lowconsistency",
     ]);
     expect(figures.filter((f) => /^Predicted vs measured change, sft-seed\d+, harmful, step \d+/.test(titleOf(f)))).toHaveLength(1);
     // the sentences, computed from the data
-    expect(shown).toMatch(/sft, harmful probes, step \d+: training positions < 5 cause -?\d+% \(95% CI across 5 seeds -?\d+% to -?\d+%\) of the first-order change of the probe losses \(S5\), against \d+% of the training tokens/);
-    expect(shown).toMatch(/S5 on the harmful probes, step \d+: sft -?\d+% \(5 seeds\) against sft-lowconsistency -?\d+% \(5 seeds\), a difference of [+-]\d+ points \(95% CI /);
-    expect(shown).toMatch(/S5 on the harmful probes, step \d+: worst_insertion -?\d+% \(5 seeds\) against worst_insertion-lowconsistency/);
-    expect(shown).toMatch(/sft-lowconsistency \(5 runs, harmful probes\): the first 5 positions carry/);
+    expect(shown).toMatch(/sft, harmful probes, step \d+: training positions < 5 cause -?\d+% \(95% CI across \d+ seeds -?\d+% to -?\d+%\) of the first-order change of the probe losses \(S5\), against \d+% of the training tokens/);
+    expect(shown).toMatch(/S5 on the harmful probes, step \d+: sft -?\d+% \(\d+ seeds\) against sft-lowconsistency -?\d+% \(\d+ seeds\), a difference of [+-]\d+ points \(95% CI /);
+    expect(shown).toMatch(/S5 on the harmful probes, step \d+: worst_insertion -?\d+% \(\d+ seeds\) against worst_insertion-lowconsistency/);
+    expect(shown).toMatch(/sft-lowconsistency \(\d+ runs, harmful probes\): the first 5 positions carry/);
     expect(shown).toMatch(/Paired over the same examples, N5\((sft|sft-lowconsistency)\) - N5\((sft|sft-lowconsistency)\) = /);
     expect(shown).toMatch(/On the harmful probes, the first-order prediction matches the measured change \(median relative L2 error over seeds at most 50%\) in \d+ of \d+ \(recipe, step\) cells/);
     expect(shown).toContain("What the influence leaves out");
