@@ -124,27 +124,30 @@ function pvalue(p: number): string {
 
 /**
  * Where the first-order picture fails, one sentence per probe set: how many (recipe, step) cells of
- * `approximationByRecipe` have a median relative L2 error at or below `poorAbove`, and each cell
- * where it is above (or undefined), with its median r and ratio of sums and how many seeds are poor.
+ * `approximationByRecipe` have a median relative L2 error over seeds at or below `poorAbove`, and,
+ * per recipe, the steps where it is above (or undefined), with the range of those medians and how
+ * many of those cells' seeds are poor (r and the ratio of sums are in the table).
  */
 export function describeApproximationByRecipe(rows: readonly ApproximationRecipeRow[], opts: { poorAbove?: number } = {}): string[] {
   const limit = opts.poorAbove ?? 0.5;
   const out: string[] = [];
-  const f = (x: number | null, g: (v: number) => string) => (x === null ? "n/a" : g(x));
   for (const split of [...new Set(rows.map((r) => r.split))]) {
     const mine = rows.filter((r) => r.split === split);
     const poor = mine.filter((r) => r.relative_l2_error.median === null || r.relative_l2_error.median > limit);
-    const good = mine.length - poor.length;
-    const head = `On the ${split} probes, the first-order prediction matches the measured change (median relative L2 error over seeds at most ${pctFine(limit)}) in ${good} of ${mine.length} (recipe, step) cells`;
+    const head = `On the ${split} probes, the first-order prediction matches the measured change (median relative L2 error over seeds at most ${pctFine(limit)}) in ${mine.length - poor.length} of ${mine.length} (recipe, step) cells`;
     if (!poor.length) {
       out.push(`${head}.`);
       continue;
     }
-    const cells = poor.map(
-      (r) =>
-        `${r.recipe} step ${r.step} (relative error ${f(r.relative_l2_error.median, pctFine)}, r ${f(r.pearson_r.median, num)}, ratio of sums ${f(r.ratio_of_sums.median, num)}; ${r.poor} of ${r.runs} seed${r.runs === 1 ? "" : "s"} poor)`,
-    );
-    out.push(`${head}; it fails at ${cells.join(", ")}.`);
+    const parts = [...new Set(poor.map((r) => r.recipe))].map((recipe) => {
+      const cells = poor.filter((r) => r.recipe === recipe);
+      const errs = cells.map((r) => r.relative_l2_error.median).filter((x): x is number => x !== null);
+      const range = !errs.length ? "no measured change" : errs.length === 1 ? `relative error ${pctFine(errs[0])}` : `relative error ${pctFine(Math.min(...errs))} to ${pctFine(Math.max(...errs))}`;
+      const seeds = cells.reduce((a, r) => a + r.runs, 0);
+      const bad = cells.reduce((a, r) => a + r.poor, 0);
+      return `${recipe} at step${cells.length === 1 ? "" : "s"} ${cells.map((r) => r.step).join(", ")} (${range}; ${bad} of ${seeds} seed checks poor)`;
+    });
+    out.push(`${head}; it fails for ${parts.join("; ")}.`);
   }
   return out;
 }

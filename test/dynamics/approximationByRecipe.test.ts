@@ -24,7 +24,7 @@ describe("approximationByRecipe", () => {
     expect(rows[0].relative_l2_error.median).toBeCloseTo(Math.sqrt(1 / 18), 12);
     expect(rows[1].pearson_r).toEqual({ median: null, min: null, max: null, n_null: 1 });
     expect(describeApproximationByRecipe(rows)).toEqual([
-      "On the harmful probes, the first-order prediction matches the measured change (median relative L2 error over seeds at most 50%) in 1 of 2 (recipe, step) cells; it fails at sft step 10 (relative error 100%, r n/a, ratio of sums 0.00; 1 of 1 seed poor).",
+      "On the harmful probes, the first-order prediction matches the measured change (median relative L2 error over seeds at most 50%) in 1 of 2 (recipe, step) cells; it fails for sft at step 10 (relative error 100%; 1 of 1 seed checks poor).",
     ]);
   });
   it("median, smallest and largest over seeds; poor = above the limit or undefined", () => {
@@ -37,5 +37,13 @@ describe("approximationByRecipe", () => {
     expect(r.poor).toBe(2);
     expect(approximationByRecipe(rows, runs, { poorAbove: 0.05 })[0].poor).toBe(4);
     expect(describeApproximationByRecipe([r])).toEqual(["On the harmful probes, the first-order prediction matches the measured change (median relative L2 error over seeds at most 50%) in 1 of 1 (recipe, step) cells."]);
+    // poor cells grouped per recipe: the steps, the range of their medians, and the poor seed checks
+    const poor = approximationByRecipe(
+      [check("a-seed1", 5, 0.1, 2, 0.9), check("a-seed2", 5, 0.1, 2, 0.7), check("a-seed1", 7, 0.1, 2, 3), check("b-seed1", 5, 0.1, 2, null)],
+      [...runs, { run: "b-seed1", recipe: "b" }],
+    );
+    expect(describeApproximationByRecipe(poor)).toEqual([
+      "On the harmful probes, the first-order prediction matches the measured change (median relative L2 error over seeds at most 50%) in 0 of 3 (recipe, step) cells; it fails for a at steps 5, 7 (relative error 80% to 300%; 3 of 3 seed checks poor); b at step 5 (no measured change; 1 of 1 seed checks poor).",
+    ]);
   });
 });

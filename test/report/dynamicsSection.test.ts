@@ -39,7 +39,7 @@ describe("dynamicsSection", () => {
     // describe.test.ts: sft harmful at step 0, S_1 60% across 2 seeds; the check of seed 1 at steps 0 and 10
     expect(text).toContain("sft, harmful probes, step 0: training positions < 1 cause 60% (95% CI across 2 seeds -67% to 187%) of the first-order change of the probe losses (S1)");
     expect(text).toContain("sft, step 10: training positions < 1 carry 25%");
-    expect(text).toContain("On the harmful probes, the first-order prediction matches the measured change (median relative L2 error over seeds at most 50%) in 1 of 2 (recipe, step) cells; it fails at sft step 10 (relative error 100%, r n/a, ratio of sums 0.00; 1 of 1 seed poor).");
+    expect(text).toContain("On the harmful probes, the first-order prediction matches the measured change (median relative L2 error over seeds at most 50%) in 1 of 2 (recipe, step) cells; it fails for sft at step 10 (relative error 100%; 1 of 1 seed checks poor).");
     expect(text).toContain("First-order check over 2 (run, step, probe set) combinations: Pearson r between predicted and measured change across positions median 0.76 (0.76 to 0.76); ratio of sums median 0.50 (0.00 to 1.00); relative L2 error median 62% (24% to 100%).");
     // the table: step 0 of sft, r sqrt(4/7) = 0.756, relative error 0.2357
     expect(text).toMatch(/<td[^>]*>0\.76 \(0\.76 to 0\.76\)<\/td>/);
