@@ -66,7 +66,7 @@ export function dynamicsSection(logs: DynamicsLogs, opts: DynamicsSectionOptions
   const drawn = recipes.filter((r) => mean.some((m) => m.recipe === r)).slice(0, max);
   drawn.forEach((recipe, i) => {
     const n = seedsOf(recipe);
-    blocks.push(figureBlock(`fig-influence-${i}`, influenceHeatmapFigure(mean, { run: recipe, split, title: `I(p, q), mean over the ${n} seed${n === 1 ? "" : "s"} of ${recipe}, ${split} probes` })));
+    blocks.push(figureBlock(`fig-influence-${i}`, influenceHeatmapFigure(mean, { run: recipe, split, scale: "each", title: `I(p, q), mean over the ${n} seed${n === 1 ? "" : "s"} of ${recipe}, ${split} probes` })));
   });
   const more = recipes.length - drawn.length;
   if (more > 0) blocks.push(note(`Heatmaps of ${drawn.length} of ${recipes.length} recipes are shown (the first in name order); the S${k} figure and table below cover all of them.`));
@@ -100,7 +100,7 @@ export function dynamicsSection(logs: DynamicsLogs, opts: DynamicsSectionOptions
     intro:
       `From the learning-dynamics logs (${s.runs.length} run${s.runs.length === 1 ? "" : "s"} in ${recipes.length} recipe${recipes.length === 1 ? "" : "s"}; probe sets ${splits.join(", ")}; shown: the ${split} probes). ` +
       `I(p, q) = -lr <grad lbar_p, P G_q> is the first-order change, in nats per step, of the probe set's mean loss at probe position p caused by the training tokens at training position q of one logged step (P: the optimizer's preconditioner; blue lowers the loss). ` +
-      `The heatmaps show each recipe's mean over its seeds (a slider over the logged steps; one colour scale per recipe). ` +
+      `The heatmaps show each recipe's mean over its seeds (a slider over the logged steps; each step's colour scale is centred on 0 at its own largest |I|). ` +
       `S${k} is the share of the step's summed first-order change that comes from training positions q < ${k}, beside the token share n_tokens(q < ${k}) / n_tokens(all) (dotted); thin lines are seeds, thick ones the recipe mean with its 95% interval across seeds (bootstrap over seeds with 5 or more, t with 2 to 4). ` +
       `The table checks the approximation: per recipe and step, the median over seeds (and range) of the Pearson r between predicted (sum over q of I) and measured change across probe positions, their ratio of sums and the relative L2 error; a seed is poor above 50%. ` +
       `${s.left_out[0].toUpperCase()}${s.left_out.slice(1)}.`,

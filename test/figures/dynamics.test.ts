@@ -51,6 +51,11 @@ describe("influenceHeatmapFigure", () => {
     expect(fig.data).toEqual([]);
     expect(fig.layout.sliders).toBeUndefined();
   });
+  it('scale "each": every checkpoint centred on 0 at its own largest |I|', async () => {
+    const fig = influenceHeatmapFigure(influenceMatrices((await load()).influence), { run: "sft-seed1", split: "refusal", scale: "each" });
+    // step 0 refusal: largest |I| 0.5; step 10: 1
+    expect(fig.data.map((d) => [d.zmin, d.zmax, d.zmid])).toEqual([[-0.5, 0.5, 0], [-1, 1, 0]]);
+  });
   it("the active checkpoint can be chosen", async () => {
     const fig = influenceHeatmapFigure(influenceMatrices((await load()).influence), { run: "sft-seed1", split: "harmful", active: 0 });
     expect(fig.data.map((d) => d.visible)).toEqual([true, false]);
