@@ -16,6 +16,13 @@ export interface SourceEarlyShareFigureOptions {
    * figures that draw different subsets of recipes. Default: colours by the drawn recipes' sorted order.
    */
   colors?: RunColors;
+  /**
+   * The y axis range (default: plotly's, from every point). S_k is a net share: near a step with
+   * almost no net change it can reach far outside [0, 1] and flatten every other line; a range such
+   * as [-1, 2] keeps them readable, and the note under the title counts the seed and mean points
+   * (and interval ends) left off the scale (zoom out or hover to see them).
+   */
+  yRange?: [number, number];
 }
 
 /**
@@ -91,6 +98,20 @@ export function sourceEarlyShareFigure(runs: readonly InfluenceRow[], recipes: r
   });
   const layout = baseLayout(opts.title ?? `Source early share S${k} over training (${split})`, "training step", `S${k} (share of the change from q < ${k})`);
   (layout.xaxis as Record<string, unknown>).tickformat = "d";
-  layout.annotations = [noteAnnotation(LEFT_OUT_NOTE)];
+  let note = LEFT_OUT_NOTE;
+  if (opts.yRange) {
+    const [lo, hi] = opts.yRange;
+    (layout.yaxis as Record<string, unknown>).range = [lo, hi];
+    (layout.yaxis as Record<string, unknown>).autorange = false;
+    let off = 0;
+    for (const t of data) {
+      const ys = (t.y as Array<number | null>).filter((y): y is number => y !== null);
+      off += ys.filter((y) => y < lo || y > hi).length;
+      const e = t.error_y as { array: number[]; arrayminus: number[] } | undefined;
+      if (e) ys.forEach((y, i) => (off += (y + e.array[i] > hi ? 1 : 0) + (y - e.arrayminus[i] < lo ? 1 : 0)));
+    }
+    if (off) note = `${off} point${off === 1 ? "" : "s"} or interval end${off === 1 ? "" : "s"} outside ${lo} to ${hi} off the scale (zoom out); ${LEFT_OUT_NOTE}`;
+  }
+  layout.annotations = [noteAnnotation(note)];
   return { data, layout };
 }

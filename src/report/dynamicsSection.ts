@@ -74,7 +74,7 @@ export function dynamicsSection(logs: DynamicsLogs, opts: DynamicsSectionOptions
   // 2. S_k over training, every recipe, with its sentences.
   const skRows = { ...s, recipes: s.recipes.filter((r) => r.split === split) };
   blocks.push(
-    figureBlock("fig-source-early-share", sourceEarlyShareFigure(s.influence, s.recipes, { split, k, colors, title: `Source early share S${k} over training, ${split} probes` }), [
+    figureBlock("fig-source-early-share", sourceEarlyShareFigure(s.influence, s.recipes, { split, k, colors, yRange: [-1, 2], title: `Source early share S${k} over training, ${split} probes` }), [
       ...describeSourceEarlyShare(skRows),
       ...describeTrainGradient(s),
     ]),
@@ -101,7 +101,7 @@ export function dynamicsSection(logs: DynamicsLogs, opts: DynamicsSectionOptions
       `From the learning-dynamics logs (${s.runs.length} run${s.runs.length === 1 ? "" : "s"} in ${recipes.length} recipe${recipes.length === 1 ? "" : "s"}; probe sets ${splits.join(", ")}; shown: the ${split} probes). ` +
       `I(p, q) = -lr <grad lbar_p, P G_q> is the first-order change, in nats per step, of the probe set's mean loss at probe position p caused by the training tokens at training position q of one logged step (P: the optimizer's preconditioner; blue lowers the loss). ` +
       `The heatmaps show each recipe's mean over its seeds (a slider over the logged steps; each step's colour scale is centred on 0 at its own largest |I|). ` +
-      `S${k} is the share of the step's summed first-order change that comes from training positions q < ${k}, beside the token share n_tokens(q < ${k}) / n_tokens(all) (dotted); thin lines are seeds, thick ones the recipe mean with its 95% interval across seeds (bootstrap over seeds with 5 or more, t with 2 to 4). ` +
+      `S${k} is the share of the step's summed first-order change that comes from training positions q < ${k}, beside the token share n_tokens(q < ${k}) / n_tokens(all) (dotted; the y axis shows -1 to 2, and the note under the title counts points beyond it: a net share is unstable where the net change is near 0); thin lines are seeds, thick ones the recipe mean with its 95% interval across seeds (bootstrap over seeds with 5 or more, t with 2 to 4). ` +
       `The table checks the approximation: per recipe and step, the median over seeds (and range) of the Pearson r between predicted (sum over q of I) and measured change across probe positions, their ratio of sums and the relative L2 error; a seed is poor above 50%. ` +
       `${s.left_out[0].toUpperCase()}${s.left_out.slice(1)}.`,
     body: blocks.join("\n"),

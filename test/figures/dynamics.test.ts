@@ -99,6 +99,21 @@ describe("sourceEarlyShareFigure with a colour map and a subset of recipes", () 
   });
 });
 
+describe("sourceEarlyShareFigure with a y range", () => {
+  it("fixes the axis and counts the points and interval ends off the scale", async () => {
+    const s = dynamicsSummary(await load(), { k: 1 });
+    // harmful, step 0: seeds 0.7 and 0.5, mean 0.6 with interval 0.6 +/- 1.2706 (both ends off [0, 1]); token share 0.4 at steps 0 and 10
+    const fig = sourceEarlyShareFigure(s.influence, s.recipes, { split: "harmful", k: 1, yRange: [0, 1] });
+    expect((fig.layout.yaxis as { range: number[]; autorange: boolean })).toMatchObject({ range: [0, 1], autorange: false });
+    expect((fig.layout.annotations as Array<{ text: string }>)[0].text).toBe(`2 points or interval ends outside 0 to 1 off the scale (zoom out); ${LEFT_OUT_NOTE}`);
+    // seed 1 at 0.7 is off [0, 0.65], and the interval's upper end; the lower end -0.67 too
+    const tight = sourceEarlyShareFigure(s.influence, s.recipes, { split: "harmful", k: 1, yRange: [-1, 0.65] });
+    expect((tight.layout.annotations as Array<{ text: string }>)[0].text).toMatch(/^2 points or interval ends outside -1 to 0.65/);
+    const wide = sourceEarlyShareFigure(s.influence, s.recipes, { split: "harmful", k: 1, yRange: [-2, 3] });
+    expect((wide.layout.annotations as Array<{ text: string }>)[0].text).toBe(LEFT_OUT_NOTE);
+  });
+});
+
 describe("predictedVsMeasuredFigure", () => {
   it("predicted and measured change per position, the check's numbers in the title", async () => {
     const s = dynamicsSummary(await load(), { k: 1 });
