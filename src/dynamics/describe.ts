@@ -103,7 +103,8 @@ export function describeRecipeContrast(rows: readonly RecipeContrastRow[], opts:
     const r = mine[mine.length - 1];
     const isShare = share(r.statistic);
     const f = isShare ? pct : num;
-    const d = (x: number) => (isShare ? `${x >= 0 ? "+" : ""}${(100 * x).toFixed(0)} points` : `${x >= 0 ? "+" : ""}${num(x)} positions`);
+    const points = (x: number) => `${x >= 0 ? "+" : ""}${(100 * x).toFixed(0)} point${Math.abs(Number((100 * x).toFixed(0))) === 1 ? "" : "s"}`;
+    const d = (x: number) => (isShare ? points(x) : `${x >= 0 ? "+" : ""}${num(x)} positions`);
     const iv = r.ci ? ` (95% CI ${d(r.ci[0])} to ${d(r.ci[1])}, p ${pvalue(r.p as number)}; ${r.note})` : ` (${r.note})`;
     let sentence = `${label[r.statistic]} on the ${split} probes, step ${r.step}: ${r.a} ${f(r.mean_a as number)} (${r.runs_a} seed${r.runs_a === 1 ? "" : "s"}) against ${r.b} ${f(r.mean_b as number)} (${r.runs_b} seed${r.runs_b === 1 ? "" : "s"}), a difference of ${d(r.delta as number)}${iv}.`;
     const tested = mine.filter((x) => x.ci !== null);
