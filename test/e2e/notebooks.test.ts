@@ -147,7 +147,7 @@ const CONTENT: Record<string, (shown: string, figures: PlotlyFigure[]) => void> 
     expect(figures.filter((f) => /^Predicted vs measured change, sft-seed\d+, harmful, step \d+/.test(titleOf(f)))).toHaveLength(1);
     // the sentences, computed from the data
     expect(shown).toMatch(/sft, harmful probes, step \d+: training positions < 5 cause -?\d+% \(95% CI across \d+ seeds -?\d+% to -?\d+%\) of the first-order change of the probe losses \(S5\), against \d+% of the training tokens/);
-    expect(shown).toMatch(/S5 on the harmful probes, step \d+: sft -?\d+% \(\d+ seeds\) against sft-lowconsistency -?\d+% \(\d+ seeds\), a difference of [+-]\d+ points \(95% CI /);
+    expect(shown).toMatch(/S5 on the harmful probes, step \d+: sft -?\d+% \(\d+ seeds\) against sft-lowconsistency -?\d+% \(\d+ seeds\), a difference of [+-]\d+ points? \(95% CI /);
     expect(shown).toMatch(/S5 on the harmful probes, step \d+: worst_insertion -?\d+% \(\d+ seeds\) against worst_insertion-lowconsistency/);
     expect(shown).toMatch(/sft-lowconsistency \(\d+ runs, harmful probes\): the first 5 positions carry/);
     expect(shown).toMatch(/Paired over the same examples, N5\((sft|sft-lowconsistency)\) - N5\((sft|sft-lowconsistency)\) = /);
