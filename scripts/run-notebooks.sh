@@ -80,6 +80,9 @@ if [ "$REPORT" = 1 ] && compgen -G "$REPORT_DATA/tokens-*.jsonl.gz" >/dev/null; 
   REPORT_ARGS=("$REPORT_DATA/tokens-*.jsonl.gz" --where "$REPORT_WHERE")
   [ -f "$REPORT_DATA/attacks.jsonl.gz" ] && REPORT_ARGS+=(--attacks "$REPORT_DATA/attacks.jsonl.gz")
   compgen -G "$REPORT_DATA/gradnorm-*.jsonl.gz" >/dev/null && REPORT_ARGS+=(--grad-logs "$REPORT_DATA/gradnorm-*.jsonl.gz")
+  compgen -G "$REPORT_DATA/influence-*.jsonl.gz" >/dev/null && for kind in influence train-gradient probe-change; do
+    compgen -G "$REPORT_DATA/$kind-*.jsonl.gz" >/dev/null && REPORT_ARGS+=(--dynamics "$REPORT_DATA/$kind-*.jsonl.gz")
+  done
   mkdir -p out
   node bin/aligndepth.js report "${REPORT_ARGS[@]}" --out out/report.html || FAILED+=("report")
 else

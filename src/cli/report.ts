@@ -10,6 +10,7 @@ import { CommandSpec, Parsed, optionList } from "./args";
 import { ATTACK_OPTIONS, COLOR_OPTIONS, LOAD_OPTIONS, attackLoadOptions, MASS_OPTIONS, WHERE_OPTION, colorOptions, loadOptions, parseWhere, selectionWarnings } from "./common";
 import { Output, notJudgedNote, skippedNote, stdio } from "./output";
 import { progressSink } from "../progress";
+import { DynamicsLogs, dynamicsKind, loadDynamicsLogs } from "../dynamics/load";
 
 /** Size of the plotly.js build a report inlines, in MB with one decimal (for the help text). */
 export function plotlyMegabytes(): string {
@@ -23,13 +24,16 @@ export function plotlyMegabytes(): string {
 export const reportSpec: CommandSpec = {
   name: "report",
   summary: "One self-contained HTML report (every figure and table of the notebook tour) that opens offline.",
-  usage: "aligndepth report FILES... --out report.html [--attacks FILES]... [--grad-logs FILES]... [--metric loss] [--where FIELD=VALUE]... [--k 5] [--bootstrap 1000] [--seed 0] [--title TEXT] [--timestamp]",
+  usage: "aligndepth report FILES... --out report.html [--attacks FILES]... [--grad-logs FILES]... [--dynamics FILES]... [--metric loss] [--where FIELD=VALUE]... [--k 5] [--bootstrap 1000] [--seed 0] [--title TEXT] [--timestamp]",
   minPositionals: 1,
   details: [
     "FILES are token logs; attack result files (records with \"attack\" and no \"position\" or \"loss\")",
     "among them are recognised and read as attack results, or pass them with --attacks. Gradient-norm logs",
     "that share keys with the token logs (the lab's gradnorm-*.jsonl.gz) go in --grad-logs; among FILES,",
     "JSON Lines logs with grad_norm are read as such when the other token logs have none.",
+    "Learning-dynamics logs (influence-*, train-gradient-*, probe-change-*: docs/DYNAMICS.md) among FILES, or",
+    "passed with --dynamics, add a section: the influence heatmaps, S_k over training and the check of the",
+    "first-order approximation.",
     "By default the analyses read the harmful-answer probes (split = harmful) when the logs label them, else every",
     "row (the run comparison then analyses each probe set separately).",
     `The file holds plotly.js once (its cartesian build, ${plotlyMegabytes()} MB) and the figures' data (a few hundred KB:`,
@@ -42,6 +46,7 @@ export const reportSpec: CommandSpec = {
     { name: "out", type: "string", help: "the HTML file to write (required)" },
     ...ATTACK_OPTIONS,
     { name: "grad-logs", type: "repeat", help: "token logs with grad_norm that share keys with FILES, loaded apart (repeatable)" },
+    { name: "dynamics", type: "repeat", help: "influence, train-gradient and probe-change logs for the learning-dynamics section (repeatable)" },
     { name: "metric", type: "string", default: "loss", help: "metric of the core figures (loss, kl, logprob, ...)" },
     ...MASS_OPTIONS,
     { name: "title", type: "string", help: "title of the report" },
@@ -104,7 +109,9 @@ export async function reportCommand(p: Parsed, out: Output): Promise<number> {
   const { files, problems } = resolveInputs(p.positionals);
   if (problems.length) throw new InvalidInputError(problems);
   const lo = loadOptions(o);
-  const sorted = await classifyInputs(files, Object.values(lo.columns ?? {}));
+  // Learning-dynamics logs are told apart by their file-name prefix (docs/DYNAMICS.md).
+  const dynamicsFiles = [...((o.dynamics as string[] | undefined) ?? []), ...files.filter((f) => dynamicsKind(f) !== null)];
+  const sorted = await classifyInputs(files.filter((f) => dynamicsKind(f) === null), Object.values(lo.columns ?? {}));
   const tokenFiles = sorted.tokens;
   const attackFiles: string[] = [...((o.attacks as string[] | undefined) ?? []), ...sorted.attacks];
   if (tokenFiles.length === 0) throw new UsageError("report: no token logs among the inputs (only attack results); pass token log files too");
@@ -123,6 +130,11 @@ export async function reportCommand(p: Parsed, out: Output): Promise<number> {
       grad = await loadTokenLogs(gradInputs, lo);
       const gnote = skippedNote(grad.report);
       if (gnote) out.note(`gradient logs: ${gnote}`);
+    }
+    let dynamics: DynamicsLogs | undefined;
+    if (dynamicsFiles.length) {
+      dynamics = await loadDynamicsLogs(dynamicsFiles, { skipInvalid: Boolean(o["skip-invalid"]) });
+      if (dynamics.report.recordsSkipped) out.note(`learning-dynamics logs: skipped ${dynamics.report.recordsSkipped} of ${dynamics.report.records} records (${Object.entries(dynamics.report.skipped).map(([r, n]) => `${n} ${r}`).join(", ")})`);
     }
     let attacks: AttackResults | null = null;
     if (attackFiles.length) {
@@ -163,6 +175,7 @@ export async function reportCommand(p: Parsed, out: Output): Promise<number> {
       seed: o.seed as number,
       timestamp: o.timestamp ? new Date().toISOString() : undefined,
       gradLogs: grad,
+      dynamics,
       shownOptions: shown,
       colorOptions: colorOptions(o, [...(await logs.runs()), ...(grad ? await grad.runs() : []), ...(attacks?.records.map((r) => r.run) ?? [])]),
       onSection: (name, i, n) => (bar ? bar.update("report", (i - 1) / n, { stage: `${name} (${i}/${n})` }) : say(`${name} (${i}/${n})`)),

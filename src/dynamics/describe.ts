@@ -5,6 +5,8 @@
 import { pct } from "../describe";
 import { percentFine } from "../figures/dynamicsNote";
 import type { ApproximationCheckRow } from "./approximationCheck";
+import type { RecipeContrastRow } from "./recipeContrast";
+import type { ApproximationRecipeRow } from "./approximationByRecipe";
 import type { SeedInterval } from "./seedInterval";
 import type { DynamicsSummary, RecipeInfluenceRow, RecipeTrainGradientRow } from "./summary";
 
@@ -82,4 +84,71 @@ export function describeApproximation(rows: readonly ApproximationCheckRow[]): s
     `${part("ratio of sums", rows.map((r) => r.ratio_of_sums), num)}; ` +
     `${part("relative L2 error", rows.map((r) => r.relative_l2_error), pctFine)}.`
   );
+}
+
+/**
+ * Sentences on a recipe contrast (`recipeContrast`), one per probe set: the difference at the last
+ * step where both recipes have a value, with its interval and p across seeds, and at how many of
+ * the logged steps the interval excludes 0, in which direction. Percentages are of the statistic
+ * (S_k, X_k, token share: "points" of a share); depths are in positions.
+ */
+export function describeRecipeContrast(rows: readonly RecipeContrastRow[], opts: { k?: number } = {}): string[] {
+  const k = opts.k ?? 5;
+  const label: Record<string, string> = { source_early_share: `S${k}`, cross_influence: `X${k}`, token_share: "the token share", source_z50: "the source depth z50", source_z90: "the source depth z90" };
+  const share = (st: string) => st !== "source_z50" && st !== "source_z90";
+  const out: string[] = [];
+  for (const split of [...new Set(rows.map((r) => r.split))]) {
+    const mine = rows.filter((r) => r.split === split && r.delta !== null).sort((a, b) => a.step - b.step);
+    if (!mine.length) continue;
+    const r = mine[mine.length - 1];
+    const isShare = share(r.statistic);
+    const f = isShare ? pct : num;
+    const points = (x: number) => `${x >= 0 ? "+" : ""}${(100 * x).toFixed(0)} point${Math.abs(Number((100 * x).toFixed(0))) === 1 ? "" : "s"}`;
+    const d = (x: number) => (isShare ? points(x) : `${x >= 0 ? "+" : ""}${num(x)} positions`);
+    const iv = r.ci ? ` (95% CI ${d(r.ci[0])} to ${d(r.ci[1])}, p ${pvalue(r.p as number)}; ${r.note})` : ` (${r.note})`;
+    let sentence = `${label[r.statistic]} on the ${split} probes, step ${r.step}: ${r.a} ${f(r.mean_a as number)} (${r.runs_a} seed${r.runs_a === 1 ? "" : "s"}) against ${r.b} ${f(r.mean_b as number)} (${r.runs_b} seed${r.runs_b === 1 ? "" : "s"}), a difference of ${d(r.delta as number)}${iv}.`;
+    const tested = mine.filter((x) => x.ci !== null);
+    if (tested.length > 1) {
+      const above = tested.filter((x) => x.ci![0] > 0).length;
+      const below = tested.filter((x) => x.ci![1] < 0).length;
+      sentence += ` Over the ${tested.length} logged steps, the interval lies above 0 at ${above} and below 0 at ${below}${above + below < tested.length ? `, and contains 0 at ${tested.length - above - below}` : ""} (${r.a} minus ${r.b}; not corrected for multiple steps).`;
+    }
+    out.push(sentence);
+  }
+  return out;
+}
+
+/** "= p" to two significant digits, or "< 0.001". */
+function pvalue(p: number): string {
+  return p < 0.001 ? "< 0.001" : `= ${p >= 0.1 ? p.toFixed(2) : p.toPrecision(2)}`;
+}
+
+/**
+ * Where the first-order picture fails, one sentence per probe set: how many (recipe, step) cells of
+ * `approximationByRecipe` have a median relative L2 error over seeds at or below `poorAbove`, and,
+ * per recipe, the steps where it is above (or undefined), with the range of those medians and how
+ * many of those cells' seeds are poor (r and the ratio of sums are in the table).
+ */
+export function describeApproximationByRecipe(rows: readonly ApproximationRecipeRow[], opts: { poorAbove?: number } = {}): string[] {
+  const limit = opts.poorAbove ?? 0.5;
+  const out: string[] = [];
+  for (const split of [...new Set(rows.map((r) => r.split))]) {
+    const mine = rows.filter((r) => r.split === split);
+    const poor = mine.filter((r) => r.relative_l2_error.median === null || r.relative_l2_error.median > limit);
+    const head = `On the ${split} probes, the first-order prediction matches the measured change (median relative L2 error over seeds at most ${pctFine(limit)}) in ${mine.length - poor.length} of ${mine.length} (recipe, step) cells`;
+    if (!poor.length) {
+      out.push(`${head}.`);
+      continue;
+    }
+    const parts = [...new Set(poor.map((r) => r.recipe))].map((recipe) => {
+      const cells = poor.filter((r) => r.recipe === recipe);
+      const errs = cells.map((r) => r.relative_l2_error.median).filter((x): x is number => x !== null);
+      const range = !errs.length ? "no measured change" : errs.length === 1 ? `relative error ${pctFine(errs[0])}` : `relative error ${pctFine(Math.min(...errs))} to ${pctFine(Math.max(...errs))}`;
+      const seeds = cells.reduce((a, r) => a + r.runs, 0);
+      const bad = cells.reduce((a, r) => a + r.poor, 0);
+      return `${recipe} at step${cells.length === 1 ? "" : "s"} ${cells.map((r) => r.step).join(", ")} (${range}; ${bad} of ${seeds} seed checks poor)`;
+    });
+    out.push(`${head}; it fails for ${parts.join("; ")}.`);
+  }
+  return out;
 }

@@ -14,6 +14,12 @@ export interface InfluenceHeatmapOptions {
   maxSteps?: number;
   /** The checkpoint shown first (default the last). */
   active?: number;
+  /**
+   * Colour scale: `"shared"` (default), one scale centred on 0 for every checkpoint, so colours
+   * compare across steps; `"each"`, each checkpoint scaled to its own largest |I| (still centred on
+   * 0), so that a late step's pattern shows beside a first step whose influence is far larger.
+   */
+  scale?: "shared" | "each";
   /** The approximation check rows (`dynamicsSummary(...).approximation`): each checkpoint's check is shown under the title. */
   approximation?: readonly ApproximationCheckRow[];
   title?: string;
@@ -24,7 +30,7 @@ const round = (x: number) => Number(x.toPrecision(4));
 /**
  * The influence I(p, q) of one training step on a probe set's mean losses (METRICS 7) as a p x q
  * heatmap: x = training (source) position q, y = probe position p (both 0-based), colour = nats per
- * step on a diverging scale centred on 0 and fixed over all checkpoints (negative, blue: the step
+ * step on a diverging scale centred on 0 and fixed over all checkpoints (or, with `scale: "each"`, scaled per checkpoint; negative, blue: the step
  * lowers that probe loss). One heatmap per checkpoint, a slider shows one at a time. Cells without
  * a record are drawn as 0 (as the statistics count them). Under the title: what the first-order
  * influence leaves out and, with `approximation`, the checkpoint's check (r, ratio of sums,
@@ -38,9 +44,13 @@ export function influenceHeatmapFigure(matrices: readonly InfluenceMatrix[], opt
   const all = mine.map((m) => m.step);
   const steps = opts.steps ? opts.steps.filter((s) => all.includes(s)) : spreadSteps(all, opts.maxSteps ?? 20);
   const shown = steps.map((s) => mine.find((m) => m.step === s) as InfluenceMatrix);
-  let zmax = 0;
-  for (const m of shown) for (const v of m.values) zmax = Math.max(zmax, Math.abs(v));
-  if (zmax === 0) zmax = 1;
+  const largest = (ms: readonly InfluenceMatrix[]) => {
+    let z = 0;
+    for (const m of ms) for (const v of m.values) z = Math.max(z, Math.abs(v));
+    return z === 0 ? 1 : z;
+  };
+  const shared = largest(shown);
+  const zmaxOf = (m: InfluenceMatrix) => (opts.scale === "each" ? largest([m]) : shared);
   const active = opts.active !== undefined && steps.includes(opts.active) ? steps.indexOf(opts.active) : Math.max(0, steps.length - 1);
   const data = shown.map((m, i) => ({
     type: "heatmap",
@@ -49,8 +59,8 @@ export function influenceHeatmapFigure(matrices: readonly InfluenceMatrix[], opt
     x: m.sources,
     y: m.positions,
     z: m.positions.map((_, r) => Array.from(m.values.subarray(r * m.sources.length, (r + 1) * m.sources.length), round)),
-    zmin: -zmax,
-    zmax,
+    zmin: -zmaxOf(m),
+    zmax: zmaxOf(m),
     zmid: 0,
     colorscale: "RdBu",
     colorbar: { title: { text: "I(p, q)<br>nats/step" } },

@@ -44,6 +44,8 @@ import { tokenViewHtml } from "../figures/tokenView";
 import type { RunSummary } from "../stats/summary";
 import { HeaderFile, appendixSection, figureBlock, headerSection, note, section, tableBlock } from "./sections";
 import { reportPage } from "./page";
+import type { DynamicsLogs } from "../dynamics/load";
+import { dynamicsHeaderFiles, dynamicsSection } from "./dynamicsSection";
 
 export interface ReportOptions {
   title?: string;
@@ -76,6 +78,8 @@ export interface ReportOptions {
    * always made from every run of the token logs, gradient logs and attack results.
    */
   colorOptions?: RunColorOptions;
+  /** Learning-dynamics logs (`loadDynamicsLogs`): adds the section of `dynamicsSection.ts` (METRICS 7). */
+  dynamics?: DynamicsLogs;
 }
 
 export interface ReportLimits {
@@ -466,6 +470,12 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
     );
   }
 
+  // Learning dynamics (influence logs), in its own file (fast: no progress step of its own).
+  if (opts.dynamics) {
+    const d = dynamicsSection(opts.dynamics, { k, seed, replicates: bootstrap || undefined, colors, split: simpleSplit?.field === "split" ? simpleSplit.value : undefined });
+    add(d.id, d.title, d.intro, d.body);
+  }
+
   // Attacks.
   step("attacks");
   if (attacks && attacks.records.length) {
@@ -535,6 +545,7 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
   const files: HeaderFile[] = [
     ...logs.report.files.map((f) => fileRow(f, "token log")),
     ...(opts.gradLogs ? opts.gradLogs.report.files.map((f) => fileRow(f, "gradient log")) : []),
+    ...(opts.dynamics ? dynamicsHeaderFiles(opts.dynamics, displayPath) : []),
     ...(attacks ? attacks.report.files.map((f) => ({ path: displayPath(f.path), kind: "attack results", records: f.records, used: f.recordsUsed, skipped: f.recordsSkipped, rows: f.recordsUsed, skippedByReason: f.skipped })) : []),
   ];
   const title = opts.title ?? "aligndepth report: where does alignment change the model?";

@@ -87,6 +87,23 @@ describe("aligndepth dynamics", () => {
     expect(unmapped.code).toBe(1);
     expect(unmapped.stderr).toMatch(/hf.jsonl:1: field "position"/);
   });
+  it("--compare A B: the difference of two recipes' S_k and X_k across seeds, in JSON and in sentences", async () => {
+    // each seed its own recipe: harmful step 0, S_1 0.7 (seed 1) and 0.5 (seed 2); X_1 0.6 and null (statistics.test.ts)
+    const pattern = ["--recipe-pattern", "^(?<recipe>sft-seed\\d)$"];
+    const r = await run(["dynamics", ...files, "--k", "1", ...pattern, "--compare", "sft-seed1", "sft-seed2", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const c = JSON.parse(r.stdout).contrast;
+    expect(c.a).toBe("sft-seed1");
+    expect(c.source_early_share).toHaveLength(1); // only harmful step 0 has both
+    expect(c.source_early_share[0]).toMatchObject({ split: "harmful", step: 0, mean_a: 0.7, mean_b: 0.5, runs_a: 1, runs_b: 1, ci: null, p: null, method: "none" });
+    expect(c.source_early_share[0].delta).toBeCloseTo(0.2, 12);
+    expect(c.cross_influence[0]).toMatchObject({ mean_a: 0.6, mean_b: null, delta: null, n_null_b: 1 });
+    const text = await run(["dynamics", ...files, "--k", "1", ...pattern, "--compare", "sft-seed1", "sft-seed2"]);
+    expect(text.stdout).toContain("S1 on the harmful probes, step 0: sft-seed1 70% (1 seed) against sft-seed2 50% (1 seed), a difference of +20 points (one seed on a side: no interval, and it ignores training randomness).");
+    const bad = await run(["dynamics", ...files, "--compare", "sft", "nope"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('dynamics: --compare: "nope" is not a recipe of these logs (sft)');
+  });
   it("exits 1 on invalid input, naming file, line and field", async () => {
     const tmp = mkdtempSync(join(tmpdir(), "aligndepth-dyncli-"));
     const f = join(tmp, "influence-bad.jsonl");

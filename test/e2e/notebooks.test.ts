@@ -102,6 +102,61 @@ const LAB_RUNS = ["augment", "base", "sft", "worst_insertion"];
 // empty, as may a cell tagged "allow-empty".
 const DISPLAYS = /\b(show|showTable|showHtml|display\.\w+|console\.(log|info|table))\s*\(/;
 
+type PlotlyFigure = { data: Array<Record<string, unknown>>; layout: Record<string, unknown> };
+const titleOf = (f: PlotlyFigure) => String((f.layout.title as { text?: string } | undefined)?.text ?? "");
+
+/** Every text a cell output shows: streams, plain text and HTML. */
+function shownText(o: Output): string {
+  if (o.output_type === "stream") return text(o.text);
+  if (o.output_type === "error") return `${o.ename}: ${o.evalue}`;
+  const d = o.data ?? {};
+  return [text(d["text/plain"] as string | string[]), text(d["text/html"] as string | string[])].join("\n");
+}
+
+/**
+ * What a notebook must show beyond running and rendering, on the committed data (data/lab), from
+ * its executed outputs: the figures (plotly JSON) and the text of every output.
+ */
+const CONTENT: Record<string, (shown: string, figures: PlotlyFigure[]) => void> = {
+  "07-gradient-influence.ipynb": (shown, figures) => {
+    // one p x q influence heatmap per compared recipe (sft, augment, worst_insertion), slider over checkpoints
+    const heatmaps = figures.filter((f) => f.data.length > 0 && f.data.every((t) => t.type === "heatmap"));
+    expect(heatmaps.map((h) => titleOf(h).replace(/ mean over the \d+ seeds? of /, " mean of "))).toEqual([
+      "I(p, q), mean of sft, harmful probes",
+      "I(p, q), mean of augment, harmful probes",
+      "I(p, q), mean of worst_insertion, harmful probes",
+    ]);
+    for (const h of heatmaps) {
+      expect(h.data.length).toBeGreaterThan(1); // several checkpoints
+      expect((h.layout.sliders as unknown[]).length).toBe(1);
+      for (const t of h.data) {
+        const z = t.z as number[][];
+        expect((t.x as number[])[0]).toBe(0);
+        expect(z.length).toBe((t.y as number[]).length);
+        expect(z[0].length).toBe((t.x as number[]).length);
+      }
+    }
+    const sk = figures.filter((f) => /S5 over training/.test(titleOf(f)));
+    expect(sk.length).toBe(2); // the recipes, and the consistency ablation
+    expect(sk[1].data.map((t) => String(t.name)).filter((n) => /mean of/.test(n)).map((n) => n.replace(/ \(mean of \d+ seeds\)$/, ""))).toEqual([
+      "sft",
+      "sft-lowconsistency",
+      "worst_insertion",
+      "worst_insertion-lowconsistency",
+    ]);
+    expect(figures.filter((f) => /^Predicted vs measured change, sft-seed\d+, harmful, step \d+/.test(titleOf(f)))).toHaveLength(1);
+    // the sentences, computed from the data
+    expect(shown).toMatch(/sft, harmful probes, step \d+: training positions < 5 cause -?\d+% \(95% CI across \d+ seeds -?\d+% to -?\d+%\) of the first-order change of the probe losses \(S5\), against \d+% of the training tokens/);
+    expect(shown).toMatch(/S5 on the harmful probes, step \d+: sft -?\d+% \(\d+ seeds\) against sft-lowconsistency -?\d+% \(\d+ seeds\), a difference of [+-]\d+ points? \(95% CI /);
+    expect(shown).toMatch(/S5 on the harmful probes, step \d+: worst_insertion -?\d+% \(\d+ seeds\) against worst_insertion-lowconsistency/);
+    expect(shown).toMatch(/sft-lowconsistency \(\d+ runs, harmful probes\): the first 5 positions carry/);
+    expect(shown).toMatch(/Paired over the same examples, N5\((sft|sft-lowconsistency)\) - N5\((sft|sft-lowconsistency)\) = /);
+    expect(shown).toMatch(/On the harmful probes, the first-order prediction matches the measured change \(median relative L2 error over seeds at most 50%\) in \d+ of \d+ \(recipe, step\) cells/);
+    expect(shown).toContain("What the influence leaves out");
+    expect(shown).not.toContain("Not in the logs");
+  },
+};
+
 describe.each(notebooks.map((nb) => [relative(ROOT, nb), nb]))("%s", (_label, notebook) => {
   // Executed once for both tests; a failure is remembered, not retried.
   let run: { ipynb: string; html: string; reused: boolean } | Error | undefined;
@@ -136,6 +191,14 @@ describe.each(notebooks.map((nb) => [relative(ROOT, nb), nb]))("%s", (_label, no
       }
     });
     expect(problems).toEqual([]);
+  });
+
+  it.skipIf(!CONTENT[basename(notebook)])("shows the figures and sentences the notebook promises", () => {
+    const { ipynb } = get();
+    const nb = JSON.parse(readFileSync(ipynb, "utf8")) as { cells: Cell[] };
+    const outputs = nb.cells.flatMap((c) => c.outputs ?? []);
+    const figures = outputs.filter((o) => o.data && PLOTLY_MIME in o.data).map((o) => o.data![PLOTLY_MIME] as PlotlyFigure);
+    CONTENT[basename(notebook)](outputs.map(shownText).join("\n"), figures);
   });
 
   it("exports to HTML that renders every figure offline in Chromium", async () => {

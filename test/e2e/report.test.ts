@@ -5,7 +5,7 @@
  * aborted: every figure is drawn, nothing errors, nothing hostile runs, the hostile text shows
  * literally, and the run dropdown works. Two builds are byte-identical. Screenshots go to out/.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main";
@@ -110,15 +110,60 @@ describe("aligndepth report in a browser", () => {
     }
   });
 
+  it("renders the learning-dynamics section offline; hostile run and probe-set names stay text", async () => {
+    const fx = writeReportFixture(join(OUT, "report-dynamics-fixture"));
+    // the hand-made dynamics logs, with seed 1 renamed to a hostile run and "harmful" to a hostile probe set
+    const hostileSplit = `<img src=x onerror="window.__pwned=3">`;
+    const dyn = ["influence-sft.jsonl", "train-gradient-sft.jsonl", "probe-change-sft.jsonl"].map((f) => {
+      const lines = readFileSync(join(ROOT, "test", "fixtures", "dynamics", f), "utf8").trim().split("\n").map((l) => {
+        const r = JSON.parse(l) as Record<string, unknown>;
+        return JSON.stringify({ ...r, run: r.run === "sft-seed1" ? `${HOSTILE_RUN}-seed1` : r.run, ...(r.split === "harmful" ? { split: hostileSplit } : {}) });
+      });
+      const path = join(OUT, "report-dynamics-fixture", f);
+      writeFileSync(path, lines.join("\n") + "\n");
+      return path;
+    });
+    const browser = await buildAndOpen("report-dynamics", [fx.tokens, ...dyn, "--skip-invalid", "--bootstrap", "50"]);
+    const page = browser.page;
+    try {
+      expect(await page.locator("#dynamics").count()).toBe(1);
+      // one heatmap per recipe (the hostile run is a recipe of its own; "sft" has seed 2), and S_k over training
+      for (const id of ["fig-influence-0", "fig-influence-1", "fig-source-early-share"]) expect(await page.locator(`#${id} .main-svg`).count()).toBeGreaterThan(0);
+      expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+      expect(await page.locator("img").count()).toBe(0);
+      const text = await page.locator("#dynamics").innerText();
+      expect(text).toContain(`shown: the ${hostileSplit} probes`);
+      expect(text).toContain(`${HOSTILE_RUN}, ${hostileSplit} probes, step `);
+      expect(text).toMatch(/first-order prediction matches the measured change/);
+      // the heatmap's slider moves between the logged steps (0 and 10): the first stop shows step 0
+      const visible = () => page.evaluate(() => (document.getElementById("fig-influence-0") as unknown as { data: Array<{ visible: unknown; name: string }> }).data.filter((t) => t.visible === true).map((t) => t.name));
+      expect(await visible()).toEqual(["step 10"]);
+      await page.locator("#fig-influence-0").scrollIntoViewIfNeeded();
+      const rail = (await page.locator("#fig-influence-0 .slider-rail-touch-rect").first().boundingBox())!;
+      await page.mouse.click(rail.x + 2, rail.y + rail.height / 2);
+      await page.waitForFunction(() => (document.getElementById("fig-influence-0") as unknown as { data: Array<{ visible: unknown }> }).data[0].visible === true, undefined, { timeout: 5000 });
+      expect(await visible()).toEqual(["step 0"]);
+      await page.locator("#dynamics").screenshot({ path: join(OUT, "report-dynamics.png") });
+    } finally {
+      await browser.close();
+    }
+  });
+
   const hasLab = existsSync(LAB) && readdirSync(LAB).some((f) => /^tokens-.*\.jsonl\.gz$/.test(f));
   it.skipIf(!hasLab)("renders the report of data/lab offline", async () => {
     const inputs = [join(LAB, "tokens-*.jsonl.gz")];
     if (existsSync(join(LAB, "attacks.jsonl.gz"))) inputs.push("--attacks", join(LAB, "attacks.jsonl.gz"));
     if (readdirSync(LAB).some((f) => f.startsWith("gradnorm-"))) inputs.push("--grad-logs", join(LAB, "gradnorm-*.jsonl.gz"));
+    const dynamics = readdirSync(LAB).some((f) => f.startsWith("influence-"));
+    if (dynamics) for (const kind of ["influence", "train-gradient", "probe-change"]) inputs.push("--dynamics", join(LAB, `${kind}-*.jsonl.gz`));
     const browser = await buildAndOpen("report-lab", inputs);
     try {
       const text = await browser.page.evaluate(() => document.body.innerText);
       expect(text).toContain("split = refusal");
+      if (dynamics) {
+        expect(text).toContain("Learning dynamics: where the training gradient acts");
+        expect(await browser.page.locator("#fig-source-early-share .main-svg").count()).toBeGreaterThan(0);
+      }
       await screenshot(browser.page, "report-lab");
     } finally {
       await browser.close();

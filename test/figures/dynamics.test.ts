@@ -8,6 +8,7 @@ import { influenceHeatmapFigure } from "../../src/figures/influenceHeatmap";
 import { sourceEarlyShareFigure } from "../../src/figures/sourceEarlyShareOverTraining";
 import { predictedVsMeasuredFigure } from "../../src/figures/predictedVsMeasured";
 import { LEFT_OUT_NOTE, percentFine } from "../../src/figures/dynamicsNote";
+import { RUN_COLOR_CYCLE, runColors } from "../../src/figures/palette";
 
 const dir = join(__dirname, "..", "fixtures", "dynamics");
 const load = () => loadDynamicsLogs(["influence-sft.jsonl", "train-gradient-sft.jsonl", "probe-change-sft.jsonl"].map((f) => join(dir, f)));
@@ -50,6 +51,11 @@ describe("influenceHeatmapFigure", () => {
     expect(fig.data).toEqual([]);
     expect(fig.layout.sliders).toBeUndefined();
   });
+  it('scale "each": every checkpoint centred on 0 at its own largest |I|', async () => {
+    const fig = influenceHeatmapFigure(influenceMatrices((await load()).influence), { run: "sft-seed1", split: "refusal", scale: "each" });
+    // step 0 refusal: largest |I| 0.5; step 10: 1
+    expect(fig.data.map((d) => [d.zmin, d.zmax, d.zmid])).toEqual([[-0.5, 0.5, 0], [-1, 1, 0]]);
+  });
   it("the active checkpoint can be chosen", async () => {
     const fig = influenceHeatmapFigure(influenceMatrices((await load()).influence), { run: "sft-seed1", split: "harmful", active: 0 });
     expect(fig.data.map((d) => d.visible)).toEqual([true, false]);
@@ -76,6 +82,35 @@ describe("sourceEarlyShareFigure", () => {
     // names from logs are trace names, never spliced into a hover template
     for (const d of fig.data) expect(String(d.hovertemplate)).not.toContain("sft");
     expect((fig.layout.annotations as Array<{ text: string }>)[0].text).toBe(LEFT_OUT_NOTE);
+  });
+});
+
+describe("sourceEarlyShareFigure with a colour map and a subset of recipes", () => {
+  it("a recipe keeps the map's colour (and an ablation's dash) whatever else is drawn", async () => {
+    const s = dynamicsSummary(await load(), { k: 1 });
+    // "aaa" sorts before "sft": by default sft would get the first colour; the map gives it the second.
+    const colors = runColors(["aaa", "sft"], { ablations: ["sft"] });
+    const fig = sourceEarlyShareFigure(s.influence, s.recipes, { split: "harmful", k: 1, colors, recipes: ["nothing-like-it", "sft"] });
+    expect(fig.data.map((d) => d.name)).toEqual(["sft-seed1", "sft-seed2", "sft (mean of 2 seeds)", "sft: token share"]);
+    for (const d of fig.data) expect((d.line as { color: string }).color).toBe(RUN_COLOR_CYCLE[1]);
+    expect((fig.data[2].line as { dash: string }).dash).toBe("dash");
+    // a recipe list without the rows' recipes draws nothing
+    expect(sourceEarlyShareFigure(s.influence, s.recipes, { split: "harmful", k: 1, recipes: ["other"] }).data).toEqual([]);
+  });
+});
+
+describe("sourceEarlyShareFigure with a y range", () => {
+  it("fixes the axis and counts the points and interval ends off the scale", async () => {
+    const s = dynamicsSummary(await load(), { k: 1 });
+    // harmful, step 0: seeds 0.7 and 0.5, mean 0.6 with interval 0.6 +/- 1.2706 (both ends off [0, 1]); token share 0.4 at steps 0 and 10
+    const fig = sourceEarlyShareFigure(s.influence, s.recipes, { split: "harmful", k: 1, yRange: [0, 1] });
+    expect((fig.layout.yaxis as { range: number[]; autorange: boolean })).toMatchObject({ range: [0, 1], autorange: false });
+    expect((fig.layout.annotations as Array<{ text: string }>)[0].text).toBe(`2 points or interval ends outside 0 to 1 off the scale (zoom out); ${LEFT_OUT_NOTE}`);
+    // seed 1 at 0.7 is off [0, 0.65], and the interval's upper end; the lower end -0.67 too
+    const tight = sourceEarlyShareFigure(s.influence, s.recipes, { split: "harmful", k: 1, yRange: [-1, 0.65] });
+    expect((tight.layout.annotations as Array<{ text: string }>)[0].text).toMatch(/^2 points or interval ends outside -1 to 0.65/);
+    const wide = sourceEarlyShareFigure(s.influence, s.recipes, { split: "harmful", k: 1, yRange: [-2, 3] });
+    expect((wide.layout.annotations as Array<{ text: string }>)[0].text).toBe(LEFT_OUT_NOTE);
   });
 });
 
