@@ -74,7 +74,7 @@ export { conditionOf, conditionKey, conditionLabel, groupByCondition } from "./a
 export type { AttackCondition } from "./attacks/conditions";
 export { compareAttacks, bootstrapP } from "./attacks/compare";
 export type { AttackComparison, AttackComparisonRow, AttackComparisonMethod, CompareAttacksOptions } from "./attacks/compare";
-export { recipeAsr } from "./attacks/recipeAsr";
+export { recipeAsr, recipeAsrAsRuns } from "./attacks/recipeAsr";
 export type { RecipeAsrRow, RecipeAsrOptions } from "./attacks/recipeAsr";
 export { exampleBreakdown } from "./attacks/breakdown";
 export type { ExampleBreakdown, ExampleBreakdownRow, ExampleBreakdownOptions } from "./attacks/breakdown";
@@ -89,15 +89,19 @@ export type { CompareOptions, RunComparison, AttackSummary } from "./stats/compa
 export { profileSeries, finalSteps, gradientMetrics } from "./stats/profileSeries";
 export type { ProfileSeries } from "./stats/profileSeries";
 export { exampleTokens, largestUpdates } from "./stats/tokens";
+export { recipeProfile } from "./stats/recipeProfile";
+export type { RecipeProfileRow } from "./stats/recipeProfile";
 export type { TokenRow, TokenUpdate, LargestUpdatesOptions } from "./stats/tokens";
 
-export { describeSummary, describeRecipe, compareConcentration, describeConcentration, describeProfileChange, describeOverlay, describeAsr, describeAttackReach, describeAttackComparison, describeUpdateByStep, describeLargestUpdates } from "./describe";
+export { describeSummary, describeRecipe, compareConcentration, describeConcentration, describeProfileChange, describeOverlay, describeAsr, describeAttackReach, describeAttackComparison, describeUpdateByStep, describeLargestUpdates, describePairedComparison } from "./describe";
 
 // plot
 export type { Figure } from "./figures/figure";
 export { spreadSteps, downsample, profileYRange } from "./figures/figure";
 export { metricByPositionFigure } from "./figures/metricByPosition";
 export { metricByPositionSliderFigure } from "./figures/metricByPositionSlider";
+export { metricOverStepsFigure } from "./figures/metricOverSteps";
+export type { MetricOverStepsOptions } from "./figures/metricOverSteps";
 export type { MetricByPositionSliderOptions } from "./figures/metricByPositionSlider";
 export { updateHeatmapFigure } from "./figures/updateHeatmap";
 export { ABSOLUTE_SHARE_CAVEAT, cumulativeShareFigure } from "./figures/cumulativeShare";
