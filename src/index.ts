@@ -60,7 +60,8 @@ export { compareRunsAll } from "./stats/compareRunsAll";
 export type { CompareRunsAllOptions, RunsComparison } from "./stats/compareRunsAll";
 export { loadRunData } from "./stats/runData";
 export { holm } from "./stats/holm";
-export { groupRecipes, compileRecipePattern } from "./stats/recipes";
+export { groupRecipes, compileRecipePattern, recipeGrouping, recipeLabelsOf } from "./stats/recipes";
+export type { RecipeGrouping } from "./stats/recipes";
 export { UPDATE_STATISTICS } from "./stats/updateStatistics";
 export { positionStart, positionStartWarnings } from "./stats/positionStart";
 export type { PositionStart } from "./stats/positionStart";
@@ -89,7 +90,7 @@ export type { CompareOptions, RunComparison, AttackSummary } from "./stats/compa
 export { profileSeries, finalSteps, gradientMetrics } from "./stats/profileSeries";
 export type { ProfileSeries } from "./stats/profileSeries";
 export { exampleTokens, largestUpdates } from "./stats/tokens";
-export { recipeProfile } from "./stats/recipeProfile";
+export { recipeProfile, recipeUpdateByStep } from "./stats/recipeProfile";
 export type { RecipeProfileRow } from "./stats/recipeProfile";
 export type { TokenRow, TokenUpdate, LargestUpdatesOptions } from "./stats/tokens";
 

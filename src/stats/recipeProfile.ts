@@ -7,6 +7,7 @@
  * so the variance of sampling probes is not in them, and with R = 1 there is no band.
  */
 import type { PositionProfileRow } from "./positionProfile";
+import type { StepUpdateRow } from "./concentration";
 
 export interface RecipeProfileRow extends PositionProfileRow {
   /** The recipe's runs with a mean at this (step, position). */
@@ -37,4 +38,26 @@ export function recipeProfile(rows: readonly PositionProfileRow[], recipeOf: Rea
     return { run: g.recipe, step: g.step, position: g.position, n: R, mean, sd, se: sd === null ? null : sd / Math.sqrt(R), run_names: [...g.runs].sort() };
   });
   return out.sort((a, b) => (a.run < b.run ? -1 : a.run > b.run ? 1 : a.step - b.step || a.position - b.position));
+}
+
+/**
+ * Recipe-level update by step (rows of `updateByStep`): per (recipe, step, position), the mean over
+ * the recipe's runs of each run's mean change since its first checkpoint; `n` = the runs averaged,
+ * `from` = their earliest first step. Shares computed from these rows (`concentrationFromUpdates`)
+ * are shares of the recipe's mean update, not means of the runs' shares.
+ * @example recipeUpdateByStep(await updateByStep(logs), grouping.recipeOf)
+ */
+export function recipeUpdateByStep(rows: readonly StepUpdateRow[], recipeOf: ReadonlyMap<string, string>): StepUpdateRow[] {
+  const groups = new Map<string, { run: string; from: number; step: number; position: number; deltas: number[] }>();
+  for (const r of rows) {
+    const recipe = recipeOf.get(r.run) ?? r.run;
+    const key = JSON.stringify([recipe, r.step, r.position]);
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { run: recipe, from: r.from, step: r.step, position: r.position, deltas: [] }));
+    g.from = Math.min(g.from, r.from);
+    g.deltas.push(r.delta);
+  }
+  return [...groups.values()]
+    .map((g) => ({ run: g.run, from: g.from, step: g.step, position: g.position, n: g.deltas.length, delta: g.deltas.reduce((a, b) => a + b, 0) / g.deltas.length }))
+    .sort((a, b) => (a.run < b.run ? -1 : a.run > b.run ? 1 : a.step - b.step || a.position - b.position));
 }

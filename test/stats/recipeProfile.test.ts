@@ -41,3 +41,19 @@ describe("metricOverStepsFigure", () => {
     expect(((f.layout.yaxis as { title: { text: string } }).title.text)).toContain("over seeds");
   });
 });
+
+describe("recipeUpdateByStep", () => {
+  it("averages the runs' deltas per (recipe, step, position)", async () => {
+    const { recipeUpdateByStep } = await import("../../src/stats/recipeProfile");
+    const rows = [
+      { run: "a-seed1", from: 0, step: 10, position: 0, n: 3, delta: -1 },
+      { run: "a-seed2", from: 0, step: 10, position: 0, n: 3, delta: -3 },
+      { run: "a-seed2", from: 0, step: 10, position: 1, n: 3, delta: 0.5 },
+    ];
+    const out = recipeUpdateByStep(rows, new Map([["a-seed1", "a"], ["a-seed2", "a"]]));
+    expect(out).toEqual([
+      { run: "a", from: 0, step: 10, position: 0, n: 2, delta: -2 },
+      { run: "a", from: 0, step: 10, position: 1, n: 1, delta: 0.5 },
+    ]);
+  });
+});
