@@ -90,7 +90,7 @@ export type { CompareOptions, RunComparison, AttackSummary } from "./stats/compa
 export { profileSeries, finalSteps, gradientMetrics } from "./stats/profileSeries";
 export type { ProfileSeries } from "./stats/profileSeries";
 export { exampleTokens, largestUpdates } from "./stats/tokens";
-export { recipeProfile, recipeUpdateByStep } from "./stats/recipeProfile";
+export { recipeProfile, recipeUpdateByStep, recipeSeries } from "./stats/recipeProfile";
 export type { RecipeProfileRow } from "./stats/recipeProfile";
 export type { TokenRow, TokenUpdate, LargestUpdatesOptions } from "./stats/tokens";
 

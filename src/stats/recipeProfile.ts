@@ -8,6 +8,7 @@
  */
 import type { PositionProfileRow } from "./positionProfile";
 import type { StepUpdateRow } from "./concentration";
+import type { ProfileSeries } from "./profileSeries";
 
 export interface RecipeProfileRow extends PositionProfileRow {
   /** The recipe's runs with a mean at this (step, position). */
@@ -60,4 +61,19 @@ export function recipeUpdateByStep(rows: readonly StepUpdateRow[], recipeOf: Rea
   return [...groups.values()]
     .map((g) => ({ run: g.run, from: g.from, step: g.step, position: g.position, n: g.deltas.length, delta: g.deltas.reduce((a, b) => a + b, 0) / g.deltas.length }))
     .sort((a, b) => (a.run < b.run ? -1 : a.run > b.run ? 1 : a.step - b.step || a.position - b.position));
+}
+
+/**
+ * The series of recipe rows for the overlay figures (`profileOverlayFigure`, `profileFacetsFigure`):
+ * each recipe at its last step, labelled with its number of seeds.
+ * @example const rows = recipeProfile(await profileSeries(logs, { metric: "kl", series: await finalSteps(logs) }), recipeOf); recipeSeries(rows)
+ */
+export function recipeSeries(rows: readonly RecipeProfileRow[]): ProfileSeries[] {
+  const last = new Map<string, { step: number; n: number }>();
+  for (const r of rows) {
+    const cur = last.get(r.run);
+    if (!cur || r.step > cur.step) last.set(r.run, { step: r.step, n: r.n });
+    else if (r.step === cur.step) cur.n = Math.max(cur.n, r.n);
+  }
+  return [...last].map(([run, { step, n }]) => ({ run, step, label: `${run} (${n} seed${n === 1 ? "" : "s"}), step ${step}` }));
 }

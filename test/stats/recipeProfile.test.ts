@@ -57,3 +57,14 @@ describe("recipeUpdateByStep", () => {
     ]);
   });
 });
+
+describe("recipeSeries", () => {
+  it("each recipe at its last step, labelled with its seeds", async () => {
+    const { recipeSeries } = await import("../../src/stats/recipeProfile");
+    const rr = (run: string, step: number, n: number) => ({ run, step, position: 0, n, mean: 1, sd: null, se: null, run_names: [] });
+    expect(recipeSeries([rr("a", 0, 3), rr("a", 400, 3), rr("b", 20, 1)])).toEqual([
+      { run: "a", step: 400, label: "a (3 seeds), step 400" },
+      { run: "b", step: 20, label: "b (1 seed), step 20" },
+    ]);
+  });
+});
