@@ -8,10 +8,12 @@
  *   example-bootstrap variance of the mean with the runs fixed, clipped to [0, 1] (an ASR is a
  *   proportion) and marked `ci_clipped`;
  * - R = 1: the run's own interval (Wilson or the cluster bootstrap, METRICS.md 4), and `note` says
- *   that it ignores training randomness.
+ *   that it ignores training randomness;
+ * - every run at ASR 0 (or every one at 1): the resampling rules above would give a zero-width
+ *   interval; as for one run (METRICS.md 4), Wilson with n = the distinct examples (`wilson-examples`).
  */
 import { groupRecipes } from "../stats/recipes";
-import type { Interval } from "../stats/wilson";
+import { Interval, wilson } from "../stats/wilson";
 import { AsrRow, asrInterval } from "./asr";
 import { clusterReplicates, ExampleOutcomes, outcomesByExample, percentileInterval, pooledAsr } from "./clusterBootstrap";
 import { AttackCondition, groupByCondition } from "./conditions";
@@ -108,6 +110,11 @@ export function recipeAsr(records: readonly AttackRecord[], opts: RecipeAsrOptio
         ci = own.ci;
         method = own.ci_method;
         note = "one run: the interval ignores training randomness";
+      } else if (asr === 0 || asr === 1) {
+        // Every run at 0 (or 1): the resampling rules give [0, 0]; METRICS.md 4's rule for an ASR of
+        // 0 or 1 gives Wilson with n = the distinct examples instead (3.7: "the same intervals").
+        ci = wilson(asr === 0 ? 0 : examples.length, examples.length);
+        method = "wilson-examples";
       } else if (R >= 5) {
         ci = percentileInterval(clusterReplicates([outcomes], { replicates: opts.bootstrap, seed: opts.seed, drawRuns: true })[0]).ci;
         method = "two-stage-bootstrap";

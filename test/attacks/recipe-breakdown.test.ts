@@ -183,3 +183,17 @@ describe("recipeAsr by chosen fields, and as run rows", () => {
     expect(describeAsr([asRun], "ft_step")[0]).toMatch(/^a \(prefill\): ASR 50% at ft_step = 5 \(95% CI 0% to /);
   });
 });
+
+describe("recipeAsr when every run is at 0 or 1", () => {
+  it("Wilson over the distinct examples, not a zero-width interval", async () => {
+    const recs = ["a-seed1", "a-seed2", "a-seed3"].flatMap((run) => [0, 1, 2, 3].map((e) => rec(run, e, false)));
+    const [row] = recipeAsr(recs, { recipePattern: "^(?<recipe>.+)-seed\\d+$" });
+    expect(row).toMatchObject({ recipe: "a", asr: 0, n: 12, examples: 4, ci_method: "wilson-examples" });
+    // Wilson 0 of 4: upper = z^2 / (n + z^2) = 3.8415 / 7.8415
+    expect(row.ci![0]).toBe(0);
+    expect(row.ci![1]).toBeCloseTo(1.959964 ** 2 / (4 + 1.959964 ** 2), 5);
+    const ones = recipeAsr(recs.map((r) => ({ ...r, harmful: true })), { recipePattern: "^(?<recipe>.+)-seed\\d+$" })[0];
+    expect(ones.ci![1]).toBe(1);
+    expect(ones.ci![0]).toBeCloseTo(4 / (4 + 1.959964 ** 2), 5);
+  });
+});
