@@ -133,6 +133,7 @@ export type { SaveFigureOptions, SavedFigure, ExportFormat } from "./export/save
 
 // report (one self-contained HTML file; the CLI's `aligndepth report`)
 export { buildReport } from "./report/build";
+export { recipeTableRows } from "./report/recipes";
 export type { ReportOptions, ReportLimits } from "./report/build";
 
 // tables

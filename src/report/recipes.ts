@@ -39,7 +39,17 @@ export async function reportRecipes(logs: TokenLogs, otherRuns: readonly string[
   return { grouping, replicated, recipeOf: all.recipeOf };
 }
 
-/** Rows of the recipe table (one per recipe and probe set) for `tableBlock`. */
+/**
+ * The recipe table of `updateSummary(...).recipes` for display (`showTable(toDataFrame(...))`, the
+ * report): per recipe (and probe set, when several), R runs, N_k with its sd across runs and 95%
+ * interval, z50, z90 with its interval, H_k, the absolute E_k, and the interval rule (METRICS.md 3.7).
+ * @example showTable(toDataFrame(recipeTableRows(result.recipes, { k: 5 })))
+ */
+export function recipeTableRows(recipes: readonly RecipeSummary[], opts: { k: number }): Array<Record<string, unknown>> {
+  const bySet = new Set(recipes.map((r) => r.probe_set)).size > 1;
+  return recipes.map((r) => recipeRow(r, opts.k, bySet));
+}
+
 function recipeRow(r: RecipeSummary, k: number, bySet: boolean): Record<string, unknown> {
   const iv = (x: [number, number] | null, d: number) => (x ? `${x[0].toFixed(d)}\u2013${x[1].toFixed(d)}` : "");
   return {
@@ -49,6 +59,7 @@ function recipeRow(r: RecipeSummary, k: number, bySet: boolean): Record<string, 
     [`N${k}`]: r.net_early_share,
     [`N${k} sd`]: r.sd.net_early_share,
     [`N${k} 95% CI`]: iv(r.ci.net_early_share, 3),
+    z50: r.z50,
     z90: r.z90,
     "z90 95% CI": iv(r.ci.z90, 2),
     [`H${k}`]: r.headroom_early_share,
@@ -69,7 +80,7 @@ export async function recipeSummaryBlock(
   const { metric, where, k, bootstrap, seed, recipePattern } = opts;
   const res = await updateSummary(logs, { metric, where, k, bootstrap, seed, recipePattern });
   const bySet = new Set(res.recipes.map((r) => r.probe_set)).size > 1;
-  const rows = res.recipes.map((r) => recipeRow(r, k, bySet));
+  const rows = recipeTableRows(res.recipes, { k });
   const sentences = res.recipes.map((r) => describeRecipe(r, { k, metric }));
   for (const set of [...new Set(res.recipes.map((r) => r.probe_set))]) {
     const ok = res.recipes.filter((r) => r.probe_set === set && r.net_early_share !== null).sort((a, b) => (b.net_early_share as number) - (a.net_early_share as number));
