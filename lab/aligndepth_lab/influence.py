@@ -491,7 +491,14 @@ class InfluenceLogger:
     measures lbar_p again and writes the probe-change records.  A (run, step) is logged once.
     """
 
-    def __init__(self, directory: Union[str, os.PathLike], name: str):
+    def __init__(self, directory: Union[str, os.PathLike], name: str, float_digits: Optional[int] = None):
+        """``float_digits``: significant digits kept of ``influence`` and ``train_grad_norm`` (default
+        None: full precision).  The probe losses of the probe-change log always keep full precision:
+        their difference over one step is the measured change, often 1e-4 of the loss or less."""
+        if float_digits is not None and (isinstance(float_digits, bool) or not isinstance(float_digits, int)
+                                         or float_digits < 1):
+            raise ValueError(f"InfluenceLogger: float_digits must be None or an integer >= 1, got {float_digits!r}")
+        self.float_digits = float_digits
         if not isinstance(name, str) or not name or "/" in name or os.sep in name:
             raise ValueError(f"InfluenceLogger: name must be a non-empty file-name part, got {name!r}")
         d = os.fspath(directory)
@@ -518,10 +525,10 @@ class InfluenceLogger:
             raise ValueError(f"after_step was not called for step {self._pending[1]} of {self._pending[0]!r}")
         res = influence_step(model, batch, optimizer, probes, **options)
         recs_i = [{"run": run, "step": step, "split": split, "position": p, "source_position": q,
-                   "influence": _finite(I[p, q], "the influence field")}
+                   "influence": self._round(_finite(I[p, q], "the influence field"))}
                   for split, I in res.influence.items() for p in range(I.shape[0]) for q in range(I.shape[1])]
         recs_g = [{"run": run, "step": step, "source_position": q,
-                   "train_grad_norm": _finite(res.train_grad_norm[q], "the train_grad_norm field"),
+                   "train_grad_norm": self._round(_finite(res.train_grad_norm[q], "the train_grad_norm field")),
                    "n_tokens": int(res.n_tokens[q])} for q in range(res.n_tokens.shape[0])]
         for r in recs_g:
             self._files["train_gradient"].write(r)
@@ -532,6 +539,11 @@ class InfluenceLogger:
         self._seen.add((run, step))
         self._pending = (run, step, probes, res.loss_before)
         return res
+
+    def _round(self, x: float) -> float:
+        if self.float_digits is None or x == 0.0:
+            return x
+        return float(f"{x:.{self.float_digits}g}")
 
     def after_step(self, model) -> Dict[str, torch.Tensor]:
         """Measure lbar_p right after ``optimizer.step()`` (one forward pass per probe set) and write

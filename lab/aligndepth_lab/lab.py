@@ -393,6 +393,11 @@ def log_grad_norms(log: TokenLogger, run: RunSpec, step: int, model, probes, n: 
 INFLUENCE_UNAVAILABLE = "influence logger not available"
 
 
+# significant digits of influence values in the lab's logs (keeps data/ under 20 MB; the predicted change
+# of a probe position, a sum of about 20 of them, keeps 6 digits); probe losses keep full precision
+INFLUENCE_DIGITS = 6
+
+
 class InfluenceHook:
     """The one place where the lab calls the learning-dynamics logger (``influence.py``, METRICS 7).
 
@@ -412,7 +417,7 @@ class InfluenceHook:
                          "no influence logged")
             return
         self.influence = influence
-        self.logger = influence.InfluenceLogger(out_lab, run.name)
+        self.logger = influence.InfluenceLogger(out_lab, run.name, float_digits=INFLUENCE_DIGITS)
 
     def before(self, step: int, model, optimizer, batch: Sequence[Example], probes) -> None:
         if self.logger is None:

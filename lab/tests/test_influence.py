@@ -469,6 +469,32 @@ def test_logger_in_a_training_loop(tmp_path):
     assert repr(recs["influence"][0]["influence"]) in line
 
 
+def test_logger_float_digits_rounds_influence_not_probe_losses(tmp_path):
+    """float_digits (the lab uses 6) rounds influence and train_grad_norm to significant digits;
+    the probe losses keep full precision, since their one-step difference is the measured change."""
+    model, _ = lab_model()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-5, betas=(0.0, 0.98), weight_decay=0.0)
+    batch, probes = lab_batch_and_probes()
+    with pytest.raises(ValueError, match="float_digits"):
+        InfluenceLogger(tmp_path, "bad", float_digits=0)
+    with InfluenceLogger(tmp_path, "r6", float_digits=6) as dyn:
+        opt.zero_grad(set_to_none=True)
+        train_loss(model, batch).backward()
+        res = dyn.before_step("r6", 0, model, batch, opt, probes, normalization="token_mean")
+        opt.step()
+        after = dyn.after_step(model)
+    inf = read(tmp_path / "influence-r6.jsonl")
+    exact = [float(res.influence[r["split"]][r["position"], r["source_position"]]) for r in inf]
+    assert [r["influence"] for r in inf] == [float(f"{x:.6g}") if x != 0 else 0.0 for x in exact]
+    assert any(r["influence"] != x for r, x in zip(inf, exact))  # something was rounded
+    assert all(abs(r["influence"] - x) <= 5e-6 * abs(x) for r, x in zip(inf, exact))
+    g = read(tmp_path / "train-gradient-r6.jsonl")
+    assert [r["train_grad_norm"] for r in g] == [float(f"{x:.6g}") for x in res.train_grad_norm.tolist()]
+    pc = read(tmp_path / "probe-change-r6.jsonl")
+    assert [r["loss_after"] for r in pc] == torch.cat([after[s] for s in probes]).tolist()
+    assert [r["loss_before"] for r in pc] == torch.cat([res.loss_before[s] for s in probes]).tolist()
+
+
 def test_logger_refuses_misuse(tmp_path):
     model = Bigram(2)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)

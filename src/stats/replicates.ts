@@ -20,6 +20,11 @@ import { StatisticsOptions, UPDATE_STATISTICS, UpdateStatistic } from "./updateS
 /** Warning shown with any one-run result. */
 export const ONE_RUN_NOTE = "one run per recipe: the intervals cover the sampling of examples only and ignore training randomness (seeds); give replicate runs with --recipe-pattern or a recipe label";
 
+/** Warning for a recipe that has one run while other recipes have replicates. */
+export function oneRunRecipeNote(recipe: string): string {
+  return `recipe ${recipe} has one run: its interval covers the sampling of examples only and ignores training randomness (seeds)`;
+}
+
 export interface RecipeResult {
   recipe: string;
   runs: string[];

@@ -11,7 +11,7 @@ import type { TokenLogs } from "../load";
 import type { IntervalMethod } from "./bca";
 import type { MassOptions } from "./updateMass";
 import { groupRecipes, recipeLabelsOf } from "./recipes";
-import { ONE_RUN_NOTE, RecipeResult, recipeIntervals } from "./replicates";
+import { ONE_RUN_NOTE, RecipeResult, oneRunRecipeNote, recipeIntervals } from "./replicates";
 import { LoadedRun, RunDataOptions, loadRunData } from "./runData";
 import { CiInfo, Interval, NET_NOT_DISTINGUISHABLE, runIntervals } from "./runIntervals";
 import { RowFilter, filteredSource } from "./source";
@@ -128,6 +128,7 @@ export async function updateSummary(logs: TokenLogs, opts: SummaryOptions = {}):
   const runs: RunSummary[] = [];
   const recipes: RecipeSummary[] = [];
   let oneRunNoted = false;
+  const singleNoted = new Set<string>();
   for (const value of sets.values) {
     const where: RowFilter | undefined = value === null ? opts.where : { ...(opts.where ?? {}), [sets.field!]: value };
     const { runs: loaded } = await loadRunData(logs, { ...opts, where });
@@ -189,9 +190,10 @@ export async function updateSummary(logs: TokenLogs, opts: SummaryOptions = {}):
       const rr: RecipeResult = one
         ? { recipe, runs: members, estimate: one.estimate, sd: new Float64Array(UPDATE_STATISTICS.length).fill(NaN), runsNull: {}, ci: one.ci, info: { ...one.info, rule: "one run" } }
         : recipeIntervals(recipe, members, ls.map((l) => l.data), pool, { ...so, nonNegative, B, seed, method });
-      if (members.length === 1 && !oneRunNoted) {
-        warnings.push(ONE_RUN_NOTE);
-        oneRunNoted = true;
+      if (members.length === 1 && !singleNoted.has(recipe)) {
+        // some recipes have replicates, this one has not: name it (the general note would say "per recipe")
+        warnings.push(oneRunRecipeNote(recipe));
+        singleNoted.add(recipe);
       }
       if (rr.info.reason) warnings.push(`recipe ${recipe}${label}: ${intervalReason(rr.info.reason)}`);
       recipes.push({

@@ -140,6 +140,20 @@ describe("one-run recipes", () => {
   });
 });
 
+describe("a one-run recipe beside recipes with replicates", () => {
+  it("is named in its own warning; the general one-run note (\"per recipe\") is not given", async () => {
+    // sft-seed1, sft-seed2 and aug-seed1, aug-seed2 match; sft-seed3 and aug-seed3 stay recipes of one run
+    const r = await run(["summary", fx, "--k", "1", "--bootstrap", "50", "--where", "split=harmful", "--recipe-pattern", "^(?<recipe>sft|aug)-seed[12]$", "--json"]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.recipes.find((x: { recipe: string }) => x.recipe === "sft")).toMatchObject({ runs: 2 });
+    const w: string[] = j.warnings;
+    expect(w).toContain("recipe sft-seed3 has one run: its interval covers the sampling of examples only and ignores training randomness (seeds)");
+    expect(w).toContain("recipe aug-seed3 has one run: its interval covers the sampling of examples only and ignores training randomness (seeds)");
+    expect(w.join("\n")).not.toMatch(/one run per recipe/);
+  });
+});
+
 describe("compare --attacks", () => {
   // test/fixtures/stats/seeds-attacks.jsonl, prefill, sft-seed1 vs aug-seed1 on examples e1..e4:
   //   k 5:  sft [1, 1, 1, 0], aug [0, 1, 0, 0]: table a 1, b 2, c 0, d 1: diff 3/4 - 1/4 = 0.5, McNemar p = 2 / 2^2 = 0.5
