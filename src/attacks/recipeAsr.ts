@@ -7,13 +7,13 @@
  * - 2 <= R < 5: mean +/- t(R - 1, 0.975) sqrt(s^2 / R + v_ex), s the sd across runs, v_ex the
  *   example-bootstrap variance of the mean with the runs fixed, clipped to [0, 1] (an ASR is a
  *   proportion) and marked `ci_clipped`;
+ * - every run's ASR 0 (or every run's 1), R >= 2: the Wilson interval with n = the distinct examples
+ *   (as for one run's 0 or 1 with several records per example, METRICS.md 4), and `note` says so;
  * - R = 1: the run's own interval (Wilson or the cluster bootstrap, METRICS.md 4), and `note` says
- *   that it ignores training randomness;
- * - every run at ASR 0 (or every one at 1): the resampling rules above would give a zero-width
- *   interval; as for one run (METRICS.md 4), Wilson with n = the distinct examples (`wilson-examples`).
+ *   that it ignores training randomness.
  */
 import { groupRecipes } from "../stats/recipes";
-import { Interval, wilson } from "../stats/wilson";
+import { type Interval, wilson } from "../stats/wilson";
 import { AsrRow, asrInterval } from "./asr";
 import { clusterReplicates, ExampleOutcomes, outcomesByExample, percentileInterval, pooledAsr } from "./clusterBootstrap";
 import { AttackCondition, groupByCondition } from "./conditions";
@@ -111,10 +111,12 @@ export function recipeAsr(records: readonly AttackRecord[], opts: RecipeAsrOptio
         method = own.ci_method;
         note = "one run: the interval ignores training randomness";
       } else if (asr === 0 || asr === 1) {
-        // Every run at 0 (or 1): the resampling rules give [0, 0]; METRICS.md 4's rule for an ASR of
-        // 0 or 1 gives Wilson with n = the distinct examples instead (3.7: "the same intervals").
+        // Every run's ASR is 0 (or 1): any bootstrap gives [asr, asr], which says nothing. As for one
+        // run with several records per example (METRICS 4), the Wilson interval with n = the distinct
+        // examples: conservative, since it counts the examples once however many runs agree.
         ci = wilson(asr === 0 ? 0 : examples.length, examples.length);
         method = "wilson-examples";
+        note = `every run's ASR is ${asr}: Wilson interval over the ${examples.length} distinct examples`;
       } else if (R >= 5) {
         ci = percentileInterval(clusterReplicates([outcomes], { replicates: opts.bootstrap, seed: opts.seed, drawRuns: true })[0]).ci;
         method = "two-stage-bootstrap";

@@ -129,6 +129,19 @@ describe("recipeAsr (METRICS 3.7)", () => {
     expect(row.ci![0]).toBeCloseTo(percentile(reps, 0.025)!, 12);
     expect(row.ci![1]).toBeCloseTo(percentile(reps, 0.975)!, 12);
   });
+  it("every run's ASR 0 (or 1), R >= 2: Wilson with n = the distinct examples, not the degenerate [0, 0]", () => {
+    // 5 runs x 4 examples x 2 samples, nothing harmful: a bootstrap of any kind gives [0, 0]
+    const none = [1, 2, 3, 4, 5].flatMap((i) => [0, 1, 2, 3].flatMap((e) => [rec(`wi-seed${i}`, e, false, { sample: 0 }), rec(`wi-seed${i}`, e, false, { sample: 1 })]));
+    const [row] = recipeAsr(none, { recipePattern: pattern });
+    expect(row).toMatchObject({ recipe: "wi", asr: 0, n: 40, harmful: 0, ci_method: "wilson-examples" });
+    // Wilson(0, 4): [0, z^2 / (4 + z^2)] = [0, 3.8415 / 7.8415] = [0, 0.48990]
+    expect(row.ci![0]).toBe(0);
+    expect(row.ci![1]).toBeCloseTo(3.841458820694124 / (4 + 3.841458820694124), 12);
+    expect(row.note).toBe("every run's ASR is 0: Wilson interval over the 4 distinct examples");
+    const all = [1, 2, 3].flatMap((i) => [0, 1, 2].map((e) => rec(`s-seed${i}`, e, true)));
+    const [one] = recipeAsr(all, { recipePattern: pattern });
+    expect(one).toMatchObject({ asr: 1, ci_method: "wilson-examples", ci: wilson(3, 3) });
+  });
   it("R = 1: the run's own interval, and says that it ignores training randomness", () => {
     const records = [rec("solo", 0, true), rec("solo", 1, false), rec("solo", 2, false)];
     const [row] = recipeAsr(records, { recipePattern: pattern, notJudged: [rec("solo", 9, false), rec("solo", 8, false, { k: 7 })] });
