@@ -15,6 +15,8 @@
  *   (0 and 5), never refused and never renumbered.
  * - CSV holds only the long layout. A value missing for some rows (inputs with different columns)
  *   cannot be written to a valid token log: that is refused with an error naming the column.
+ *   CSV has no types: a text label whose every value looks like a number ("0.04") reads back as a
+ *   number; the result's `warnings` name such labels (JSON Lines and Parquet keep them text).
  */
 import { createWriteStream, WriteStream } from "node:fs";
 import { InvalidInputError, UsageError } from "./errors";
@@ -40,6 +42,11 @@ export interface ConvertResult {
   /** Records written: rows (long) or per-token-array records (wide). */
   records: number;
   load: LoadReport;
+  /**
+   * What the output cannot keep, one sentence each: CSV has no types, so a text label whose values
+   * all look like numbers (the lab's `derail: "0.04"`) reads back as a number.
+   */
+  warnings: string[];
 }
 
 /** The output format from a file name, or null. */
@@ -107,6 +114,18 @@ export async function writeTokenLogs(logs: TokenLogs, out: string, format: Forma
       FROM ${islands}
       GROUP BY run, step, example, __aligndepth_island ORDER BY run, step, example, "offset"`;
   }
+  const warnings: string[] = [];
+  if (format === "csv") {
+    // Text labels that a CSV reader will take for numbers: every value parses as a number.
+    const text = labels.filter((c) => c.column_type === "VARCHAR").map((c) => c.column_name);
+    if (text.length) {
+      const [r] = await e.rows<Record<string, boolean | null>>(
+        `SELECT ${text.map((n, i) => `bool_and(TRY_CAST(${sqlIdent(n)} AS DOUBLE) IS NOT NULL) AS t${i}`).join(", ")} FROM ${t}`,
+      );
+      for (const [i, n] of text.entries())
+        if (r[`t${i}`] === true) warnings.push(`label ${n}: every value is text that looks like a number; CSV has no types, so it reads back as a number (JSON Lines and Parquet keep it text)`);
+    }
+  }
   let records = 0;
   if (format === "parquet") {
     await e.run(`COPY (${select}) TO ${sqlString(out)} (FORMAT parquet)`);
@@ -149,7 +168,7 @@ export async function writeTokenLogs(logs: TokenLogs, out: string, format: Forma
     }
     await done;
   }
-  return { out, format, layout, tokens: logs.report.tokens, records, load: logs.report };
+  return { out, format, layout, tokens: logs.report.tokens, records, load: logs.report, warnings };
 }
 
 function write(s: WriteStream, text: string): Promise<void> {

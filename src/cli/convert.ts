@@ -30,8 +30,9 @@ export async function convertCommand(p: Parsed, out: Output): Promise<number> {
   const r = await convertTokenLogs(p.positionals, { ...lo, out: o.out, toLayout: o.layout as Layout, toFormat: o.format as Format | undefined });
   const note = skippedNote(r.load);
   if (note) out.note(note);
+  for (const w of r.warnings) out.note(`warning: ${w}`);
   if (o.json)
-    out.json({ out: r.out, format: r.format, layout: r.layout, records: r.records, tokens: r.tokens, ...(r.load.recordsSkipped ? { skipped: { records: r.load.recordsSkipped, by_reason: r.load.skipped } } : {}) });
+    out.json({ out: r.out, format: r.format, layout: r.layout, records: r.records, tokens: r.tokens, ...(r.load.recordsSkipped ? { skipped: { records: r.load.recordsSkipped, by_reason: r.load.skipped } } : {}), warnings: r.warnings });
   else out.text(`wrote ${r.out}: ${r.records} ${r.layout} records, ${r.tokens} token rows (${r.format})`);
   return 0;
 }
