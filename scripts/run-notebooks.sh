@@ -77,7 +77,8 @@ REPORT_DATA="${REPORT_DATA:-data/lab}"
 REPORT_WHERE="${REPORT_WHERE:-split=harmful}"
 if [ "$REPORT" = 1 ] && compgen -G "$REPORT_DATA/tokens-*.jsonl.gz" >/dev/null; then
   log "building the report from $REPORT_DATA -> out/report.html"
-  REPORT_ARGS=("$REPORT_DATA/tokens-*.jsonl.gz" --where "$REPORT_WHERE")
+  # Replicate runs RECIPE[-ABLATION]-seedN: the report shows recipes (seed means, intervals over seeds).
+  REPORT_ARGS=("$REPORT_DATA/tokens-*.jsonl.gz" --where "$REPORT_WHERE" --recipe-pattern '^(?<recipe>.+)-seed\d+$')
   [ -f "$REPORT_DATA/attacks.jsonl.gz" ] && REPORT_ARGS+=(--attacks "$REPORT_DATA/attacks.jsonl.gz")
   compgen -G "$REPORT_DATA/gradnorm-*.jsonl.gz" >/dev/null && REPORT_ARGS+=(--grad-logs "$REPORT_DATA/gradnorm-*.jsonl.gz")
   compgen -G "$REPORT_DATA/influence-*.jsonl.gz" >/dev/null && for kind in influence train-gradient probe-change; do

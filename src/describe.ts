@@ -100,6 +100,41 @@ export function compareConcentration(
   return `The most front-loaded update is ${hi.run} (N${k} ${pct(hi.net_early_share as number)}${z(hi)}); the least is ${lo.run} (N${k} ${pct(lo.net_early_share as number)}${z(lo)}).${test}`;
 }
 
+/**
+ * One sentence per paired comparison of two runs or recipes (`compareUpdates`, METRICS.md 4): the
+ * difference of one statistic (default N_k), its percentile interval, the p-value (the one given in
+ * `pAdjusted`, e.g. Holm over a family of comparisons, else the comparison's own Holm-adjusted p),
+ * the interval rule (runs fixed, t over runs, or two-stage bootstrap) and what it ignores.
+ * @example describePairedComparison(c, { k: 5 }) // "sft (5 runs) - augment (5 runs), harmful probes: N5 differs by +0.120 (95% CI 0.050 to 0.190), p = 0.002; ..."
+ */
+export function describePairedComparison(
+  c: Pick<PairedComparison, "a" | "b" | "rows" | "examples" | "ci_info" | "runs_resampled"> & { probe_set?: string | null },
+  opts: { k: number; statistic?: string; pAdjusted?: number | null; family?: string },
+): string {
+  const statistic = opts.statistic ?? "net_early_share";
+  const names: Record<string, string> = { net_early_share: `N${opts.k}`, early_share: `E${opts.k}`, z90: "z90", z50: "z50", level_early_share: `L${opts.k}`, net_change: "the net change D" };
+  const name = names[statistic] ?? statistic;
+  const [ra, rb] = c.ci_info.runs;
+  const head = `${c.a} (${ra} run${ra === 1 ? "" : "s"}) against ${c.b} (${rb} run${rb === 1 ? "" : "s"})${c.probe_set ? `, ${c.probe_set} probes` : ""}`;
+  const row = c.rows.find((r) => r.statistic === statistic);
+  if (!row || row.difference === null) return `${head}: ${name} cannot be compared (no value on one side).`;
+  const p = opts.pAdjusted !== undefined && opts.pAdjusted !== null ? opts.pAdjusted : (row.p_holm ?? row.p);
+  const pText = p === null ? "no p-value" : `p = ${p < 0.001 ? "<0.001" : p.toFixed(3)}${opts.pAdjusted !== undefined && opts.pAdjusted !== null ? ` (Holm-adjusted over ${opts.family ?? "the family"})` : c.rows.length > 1 ? " (Holm-adjusted over the statistics compared)" : ""}`;
+  const rule =
+    c.ci_info.rule === "two-stage bootstrap"
+      ? "seeds and examples resampled"
+      : c.ci_info.rule === "t"
+        ? `t rule over seeds, df ${c.ci_info.df ?? "n/a"}, with the examples' variance`
+        : "examples resampled with the runs fixed: it ignores training randomness";
+  const d = row.difference;
+  return (
+    `${head}: ${name} differs by ${d > 0 ? "+" : ""}${d.toFixed(3)} (${name} ${fmt3(row.a)} against ${fmt3(row.b)}; 95% CI ${row.ci ? `${row.ci[0].toFixed(3)} to ${row.ci[1].toFixed(3)}` : "none"}), ${pText}, ` +
+    `paired over ${c.examples} shared examples (${rule}): ` +
+    (p !== null && p < 0.05 ? "the difference is clear at this sample size." : "the difference is not clear at this sample size.")
+  );
+}
+const fmt3 = (x: number | null) => (x === null ? "n/a" : x.toFixed(3));
+
 /** How the early share moved over training, per run: first and last checkpoint after the start. */
 export function describeConcentration(rows: Array<{ run: string; step: number; earlyShare: number | null }>, k: number): string[] {
   const runs = [...new Set(rows.map((r) => r.run))];
@@ -191,23 +226,29 @@ export function describeOverlay(rows: readonly PositionProfileRow[], series: rea
  * Per (run, attack) with rows that have `field`: the ASR at the smallest and the largest value of
  * the field, with the rows' 95% intervals (Wilson with one record per example, the cluster
  * bootstrap over examples where an example has several records, as `AsrRow.ci_method` says;
- * METRICS 4), and where it peaks. Rows come from `asrByK`, `asrByPrefixLen` or `asrBySpanLen`.
+ * METRICS 4; recipe rows from `recipeAsrAsRuns`: across seeds and examples, METRICS 3.7), and where
+ * it peaks. Rows come from `asrByK`, `asrByPrefixLen`, `asrBySpanLen`, `attackSuccess(records, { by:
+ * [field] })` for any other numeric condition field (e.g. `ft_step`), or `recipeAsrAsRuns`.
  * @example describeAsr(asrByK(records), "k") // ["sft (prefill): ASR 0% at k = 0 (95% CI 0% to 32%), 88% at k = 10 (...)."]
  */
-export function describeAsr(rows: readonly AsrRow[], field: "k" | "prefix_len" | "span_len"): string[] {
-  const mine = rows.filter((r) => r[field] !== null && r.asr !== null);
+export function describeAsr(rows: readonly AsrRow[], field: string): string[] {
+  const val = (r: AsrRow) => {
+    const v = field === "k" || field === "prefix_len" || field === "span_len" ? r[field] : r.conditions?.[field];
+    return typeof v === "number" ? v : null;
+  };
+  const mine = rows.filter((r) => val(r) !== null && r.asr !== null);
   const keys: Array<[string, string]> = [];
   for (const r of mine) if (!keys.some(([a, b]) => a === r.run && b === r.attack)) keys.push([r.run, r.attack]);
-  const at = (r: AsrRow) => `${rate(r.asr as number)} at ${field} = ${r[field]}${ivRate(r.ci)}`;
+  const at = (r: AsrRow) => `${rate(r.asr as number)} at ${field} = ${val(r)}${ivRate(r.ci)}`;
   return keys.map(([run, attack]) => {
-    const g = mine.filter((r) => r.run === run && r.attack === attack).sort((a, b) => (a[field] as number) - (b[field] as number));
+    const g = mine.filter((r) => r.run === run && r.attack === attack).sort((a, b) => (val(a) as number) - (val(b) as number));
     const first = g[0];
     const last = g[g.length - 1];
     const peak = g.reduce((a, b) => ((b.asr as number) > (a.asr as number) ? b : a));
     if (g.length === 1) return `${run} (${attack}): ASR ${at(first)}.`;
-    const peakNote = peak !== first && peak !== last && (peak.asr as number) > Math.max(first.asr as number, last.asr as number) ? `; it peaks at ${rate(peak.asr as number)} (${field} = ${peak[field]})` : "";
+    const peakNote = peak !== first && peak !== last && (peak.asr as number) > Math.max(first.asr as number, last.asr as number) ? `; it peaks at ${rate(peak.asr as number)} (${field} = ${val(peak)})` : "";
     const half = (first.asr as number) < 0.5 ? g.find((r) => (r.asr as number) >= 0.5) : undefined;
-    const halfNote = half && half !== last ? `; it first reaches 50% at ${field} = ${half[field]}` : "";
+    const halfNote = half && half !== last ? `; it first reaches 50% at ${field} = ${val(half)}` : "";
     return `${run} (${attack}): ASR ${at(first)}, ${at(last)}${halfNote}${peakNote}.`;
   });
 }

@@ -60,7 +60,8 @@ export { compareRunsAll } from "./stats/compareRunsAll";
 export type { CompareRunsAllOptions, RunsComparison } from "./stats/compareRunsAll";
 export { loadRunData } from "./stats/runData";
 export { holm } from "./stats/holm";
-export { groupRecipes, compileRecipePattern } from "./stats/recipes";
+export { groupRecipes, compileRecipePattern, recipeGrouping, recipeLabelsOf } from "./stats/recipes";
+export type { RecipeGrouping } from "./stats/recipes";
 export { UPDATE_STATISTICS } from "./stats/updateStatistics";
 export { positionStart, positionStartWarnings } from "./stats/positionStart";
 export type { PositionStart } from "./stats/positionStart";
@@ -74,7 +75,7 @@ export { conditionOf, conditionKey, conditionLabel, groupByCondition } from "./a
 export type { AttackCondition } from "./attacks/conditions";
 export { compareAttacks, bootstrapP } from "./attacks/compare";
 export type { AttackComparison, AttackComparisonRow, AttackComparisonMethod, CompareAttacksOptions } from "./attacks/compare";
-export { recipeAsr } from "./attacks/recipeAsr";
+export { recipeAsr, recipeAsrAsRuns } from "./attacks/recipeAsr";
 export type { RecipeAsrRow, RecipeAsrOptions } from "./attacks/recipeAsr";
 export { exampleBreakdown } from "./attacks/breakdown";
 export type { ExampleBreakdown, ExampleBreakdownRow, ExampleBreakdownOptions } from "./attacks/breakdown";
@@ -89,15 +90,19 @@ export type { CompareOptions, RunComparison, AttackSummary } from "./stats/compa
 export { profileSeries, finalSteps, gradientMetrics } from "./stats/profileSeries";
 export type { ProfileSeries } from "./stats/profileSeries";
 export { exampleTokens, largestUpdates } from "./stats/tokens";
+export { recipeProfile, recipeUpdateByStep, recipeSeries } from "./stats/recipeProfile";
+export type { RecipeProfileRow } from "./stats/recipeProfile";
 export type { TokenRow, TokenUpdate, LargestUpdatesOptions } from "./stats/tokens";
 
-export { describeSummary, describeRecipe, compareConcentration, describeConcentration, describeProfileChange, describeOverlay, describeAsr, describeAttackReach, describeAttackComparison, describeUpdateByStep, describeLargestUpdates } from "./describe";
+export { describeSummary, describeRecipe, compareConcentration, describeConcentration, describeProfileChange, describeOverlay, describeAsr, describeAttackReach, describeAttackComparison, describeUpdateByStep, describeLargestUpdates, describePairedComparison } from "./describe";
 
 // plot
 export type { Figure } from "./figures/figure";
 export { spreadSteps, downsample, profileYRange } from "./figures/figure";
 export { metricByPositionFigure } from "./figures/metricByPosition";
 export { metricByPositionSliderFigure } from "./figures/metricByPositionSlider";
+export { metricOverStepsFigure } from "./figures/metricOverSteps";
+export type { MetricOverStepsOptions } from "./figures/metricOverSteps";
 export type { MetricByPositionSliderOptions } from "./figures/metricByPositionSlider";
 export { updateHeatmapFigure } from "./figures/updateHeatmap";
 export { ABSOLUTE_SHARE_CAVEAT, cumulativeShareFigure } from "./figures/cumulativeShare";
@@ -128,6 +133,7 @@ export type { SaveFigureOptions, SavedFigure, ExportFormat } from "./export/save
 
 // report (one self-contained HTML file; the CLI's `aligndepth report`)
 export { buildReport } from "./report/build";
+export { recipeTableRows } from "./report/recipes";
 export type { ReportOptions, ReportLimits } from "./report/build";
 
 // tables

@@ -174,3 +174,28 @@ describe("describeRecipe", () => {
     expect(describeRecipe({ ...r, runs: 1, sd: nul, ci_info: { ...r.ci_info, rule: "one run" } }, { k: 1 })).toContain("it ignores training randomness");
   });
 });
+
+describe("describePairedComparison", () => {
+  const base = {
+    a: "sft",
+    b: "augment",
+    examples: 21,
+    runs_resampled: true,
+    probe_set: "harmful",
+    ci_info: { rule: "two-stage bootstrap" as const, df: null, runs: [5, 5] as [number, number], note: "" },
+    rows: [{ statistic: "net_early_share" as const, a: 0.9, b: 0.3, difference: 0.6, ci: [0.5, 0.7] as [number, number], p: 0.0004, p_holm: 0.0004, n_null: 0, sd_a: null, sd_b: null }],
+  };
+  it("states the difference, interval, p, the rule and whether it is clear", async () => {
+    const { describePairedComparison } = await import("../src/describe");
+    expect(describePairedComparison(base, { k: 5 })).toBe(
+      "sft (5 runs) against augment (5 runs), harmful probes: N5 differs by +0.600 (N5 0.900 against 0.300; 95% CI 0.500 to 0.700), p = <0.001, paired over 21 shared examples (seeds and examples resampled): the difference is clear at this sample size.",
+    );
+    // a family-adjusted p replaces the comparison's own; the t rule names its df
+    const t = { ...base, runs_resampled: false, ci_info: { rule: "t" as const, df: 4, runs: [3, 3] as [number, number], note: "" } };
+    expect(describePairedComparison(t, { k: 5, pAdjusted: 0.12, family: "3 recipe pairs" })).toBe(
+      "sft (3 runs) against augment (3 runs), harmful probes: N5 differs by +0.600 (N5 0.900 against 0.300; 95% CI 0.500 to 0.700), p = 0.120 (Holm-adjusted over 3 recipe pairs), paired over 21 shared examples (t rule over seeds, df 4, with the examples' variance): the difference is not clear at this sample size.",
+    );
+    const one = { ...base, runs_resampled: false, ci_info: { rule: "runs fixed" as const, df: null, runs: [1, 1] as [number, number], note: "" } };
+    expect(describePairedComparison(one, { k: 5 })).toContain("(examples resampled with the runs fixed: it ignores training randomness)");
+  });
+});

@@ -35,9 +35,10 @@ export interface AsrRow {
   /**
    * How `ci` was computed: `wilson` (one record per example), `cluster-bootstrap` (several records
    * per example: examples resampled), `wilson-examples` (several per example and ASR 0 or 1:
-   * Wilson with n = examples), or null without records.
+   * Wilson with n = examples), or null without records; recipe rows (`recipeAsrAsRuns`) carry
+   * `two-stage-bootstrap` or `t-runs-examples` (METRICS.md 3.7).
    */
-  ci_method: "wilson" | "cluster-bootstrap" | "wilson-examples" | null;
+  ci_method: "wilson" | "cluster-bootstrap" | "wilson-examples" | "two-stage-bootstrap" | "t-runs-examples" | null;
   /** Other condition fields grouped by (only present when there are any). */
   conditions?: Record<string, ConditionValue | null>;
 }
@@ -77,6 +78,9 @@ export const CI_METHOD_NAMES: Record<NonNullable<AsrRow["ci_method"]>, string> =
   wilson: "Wilson",
   "wilson-examples": "Wilson over examples",
   "cluster-bootstrap": "cluster bootstrap",
+  // Recipe rows (recipeAsr.ts, METRICS.md 3.7): intervals across seeds and examples.
+  "two-stage-bootstrap": "two-stage bootstrap over seeds and examples",
+  "t-runs-examples": "t over seeds and examples",
 };
 
 /**

@@ -14,7 +14,7 @@
  */
 import { groupRecipes } from "../stats/recipes";
 import { type Interval, wilson } from "../stats/wilson";
-import { asrInterval } from "./asr";
+import { AsrRow, asrInterval } from "./asr";
 import { clusterReplicates, ExampleOutcomes, outcomesByExample, percentileInterval, pooledAsr } from "./clusterBootstrap";
 import { AttackCondition, groupByCondition } from "./conditions";
 import type { AttackRecord } from "./load";
@@ -33,6 +33,12 @@ export interface RecipeAsrOptions {
   seed?: number;
   /** "Not judged" records, counted per row. */
   notJudged?: readonly AttackRecord[];
+  /**
+   * Condition fields to group by (default: every condition field, so that distinct conditions never
+   * pool). With fewer, the other fields are pooled: an example then has several records and the
+   * runs' ASRs are pooled ones (e.g. `["prefix_len"]`: insertion ASR by prefix length over span lengths).
+   */
+  by?: string[];
 }
 
 /** One recipe's attack success for one condition. */
@@ -46,6 +52,8 @@ export interface RecipeAsrRow extends AttackCondition {
   run_asr: Array<number | null>;
   /** Sample sd of the runs' ASRs (null when R < 2). */
   sd: number | null;
+  /** Distinct examples of this condition (over the runs). */
+  examples: number;
   /** Judged records and harmful ones, summed over the runs. */
   n: number;
   harmful: number;
@@ -69,6 +77,17 @@ function sd(values: number[]): number | null {
  * @example recipeAsr(records, { recipePattern: "^(?<recipe>.+)-seed\\d+$" }) // [{ recipe: "sft", runs: [...], asr, sd, ci, ... }]
  */
 export function recipeAsr(records: readonly AttackRecord[], opts: RecipeAsrOptions = {}): RecipeAsrRow[] {
+  if (opts.by) {
+    const by = opts.by;
+    const keep = (r: AttackRecord): AttackRecord => ({
+      ...r,
+      k: by.includes("k") ? r.k : null,
+      prefix_len: by.includes("prefix_len") ? r.prefix_len : null,
+      span_len: by.includes("span_len") ? r.span_len : null,
+      conditions: Object.fromEntries(Object.entries(r.conditions).filter(([f]) => by.includes(f))),
+    });
+    return recipeAsr(records.map(keep), { ...opts, by: undefined, notJudged: opts.notJudged?.map(keep) });
+  }
   const grouping = groupRecipes(records.map((r) => r.run), { pattern: opts.recipePattern, labels: opts.recipeLabels });
   const out: RecipeAsrRow[] = [];
   for (const [recipe, runsOfRecipe] of grouping.runsOf) {
@@ -118,6 +137,7 @@ export function recipeAsr(records: readonly AttackRecord[], opts: RecipeAsrOptio
         asr,
         run_asr: runAsr,
         sd: sd(valid),
+        examples: examples.length,
         n: recs.length,
         harmful: recs.filter((r) => r.harmful).length,
         not_judged: nj.filter(inCondition).length,
@@ -129,4 +149,27 @@ export function recipeAsr(records: readonly AttackRecord[], opts: RecipeAsrOptio
     }
   }
   return out;
+}
+
+/**
+ * Recipe rows in the shape of run rows (`run` = the recipe), so that the ASR figures and sentences
+ * (`asrLineFigure`, `describeAsr`) draw recipes: one line per recipe, with its METRICS.md 3.7 interval.
+ * @example show(asrByKFigure(recipeAsrAsRuns(recipeAsr(prefill, { by: ["k"] }))))
+ */
+export function recipeAsrAsRuns(rows: readonly RecipeAsrRow[]): AsrRow[] {
+  return rows.map((r) => ({
+    run: r.recipe,
+    attack: r.attack,
+    k: r.k,
+    prefix_len: r.prefix_len,
+    span_len: r.span_len,
+    n: r.n,
+    harmful: r.harmful,
+    asr: r.asr,
+    ci: r.ci,
+    examples: r.examples,
+    not_judged: r.not_judged,
+    ci_method: r.ci_method,
+    ...(r.conditions ? { conditions: r.conditions } : {}),
+  }));
 }

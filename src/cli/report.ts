@@ -39,8 +39,10 @@ export const reportSpec: CommandSpec = {
     `The file holds plotly.js once (its cartesian build, ${plotlyMegabytes()} MB) and the figures' data (a few hundred KB:`,
     "about 1.8 MB in all for the lab's three runs); nothing is fetched from the network. The same inputs",
     "and options give a byte-identical file (no time stamp unless --timestamp).",
+    "Replicate runs (seeds): --recipe-pattern groups them into recipes (else the logs' recipe label does);",
+    "tables and figures then show recipes (seed means, intervals over seeds and examples).",
     "  aligndepth report 'data/lab/tokens-*.jsonl.gz' --attacks data/lab/attacks.jsonl.gz \\",
-    "    --grad-logs 'data/lab/gradnorm-*.jsonl.gz' --out out/report.html",
+    "    --grad-logs 'data/lab/gradnorm-*.jsonl.gz' --recipe-pattern '^(?<recipe>.+)-seed\\d+$' --out out/report.html",
   ].join("\n"),
   options: optionList([
     { name: "out", type: "string", help: "the HTML file to write (required)" },
@@ -177,6 +179,7 @@ export async function reportCommand(p: Parsed, out: Output): Promise<number> {
       gradLogs: grad,
       dynamics,
       shownOptions: shown,
+      recipePattern: o["recipe-pattern"] as string | undefined,
       colorOptions: colorOptions(o, [...(await logs.runs()), ...(grad ? await grad.runs() : []), ...(attacks?.records.map((r) => r.run) ?? [])]),
       onSection: (name, i, n) => (bar ? bar.update("report", (i - 1) / n, { stage: `${name} (${i}/${n})` }) : say(`${name} (${i}/${n})`)),
     });

@@ -29,14 +29,22 @@ export interface AsrLineOptions {
   facets?: boolean | "auto";
 }
 
-type Field = "k" | "prefix_len" | "span_len";
+/** `k`, `prefix_len`, `span_len`, or any other numeric condition field (e.g. `ft_step`). */
+type Field = string;
+
+/** The value of a condition field of a row (standard fields, else its other conditions). */
+function fieldValue(r: AsrRow, field: Field): number | null {
+  const v = field === "k" || field === "prefix_len" || field === "span_len" ? r[field] : r.conditions?.[field];
+  return typeof v === "number" ? v : null;
+}
 
 const DASHES = ["solid", "dot", "dash", "dashdot"];
 
-const AXIS: Record<Field, string> = {
+const AXIS: Record<string, string> = {
   k: "prefilled harmful tokens k",
   prefix_len: "refusal tokens before the inserted span (prefix_len)",
   span_len: "inserted span length (span_len)",
+  ft_step: "fine-tuning attack steps (ft_step)",
 };
 
 /**
@@ -47,14 +55,14 @@ const AXIS: Record<Field, string> = {
  * sideways (see `dodge`). So no line or interval is hidden under another.
  */
 export function asrLineFigure(rows: readonly AsrRow[], field: Field, opts: AsrLineOptions = {}): Figure {
-  const mine = rows.filter((r) => r[field] !== null && r.asr !== null && (opts.attack === undefined || r.attack === opts.attack) && (!opts.runs || opts.runs.includes(r.run)));
+  const mine = rows.filter((r) => fieldValue(r, field) !== null && r.asr !== null && (opts.attack === undefined || r.attack === opts.attack) && (!opts.runs || opts.runs.includes(r.run)));
   const series: Array<{ run: string; attack: string }> = [];
   for (const r of mine) if (!series.some((s) => s.run === r.run && s.attack === r.attack)) series.push({ run: r.run, attack: r.attack });
   if (opts.runs) series.sort((a, b) => opts.runs!.indexOf(a.run) - opts.runs!.indexOf(b.run));
   const attacks = [...new Set(series.map((s) => s.attack))].sort();
   const runs = [...new Set(series.map((s) => s.run))].sort();
   const colors = colorsFor(opts.colors, runs);
-  const xs = [...new Set(mine.map((r) => r[field] as number))].sort((a, b) => a - b);
+  const xs = [...new Set(mine.map((r) => fieldValue(r, field) as number))].sort((a, b) => a - b);
   let gapX = 1;
   for (let i = 1; i < xs.length; i++) gapX = i === 1 ? xs[1] - xs[0] : Math.min(gapX, xs[i] - xs[i - 1]);
   const width = (opts.dodge ?? 0.3) * gapX;
@@ -66,7 +74,7 @@ export function asrLineFigure(rows: readonly AsrRow[], field: Field, opts: AsrLi
   const slots = series.map((s) => (facets ? s.attack : `${s.run}\u0000${s.attack}`));
   const slotsIn = (s: { run: string }) => [...new Set(series.filter((x) => panelOf(x.run) === panelOf(s.run)).map((x) => (facets ? x.attack : `${x.run}\u0000${x.attack}`)))].sort();
   const data = series.map((s, si) => {
-    const pts = mine.filter((r) => r.run === s.run && r.attack === s.attack).sort((a, b) => (a[field] as number) - (b[field] as number));
+    const pts = mine.filter((r) => r.run === s.run && r.attack === s.attack).sort((a, b) => (fieldValue(a, field) as number) - (fieldValue(b, field) as number));
     const st = colors.style(s.run);
     const mySlots = slotsIn(s);
     const slot = mySlots.indexOf(slots[si]);
@@ -80,7 +88,7 @@ export function asrLineFigure(rows: readonly AsrRow[], field: Field, opts: AsrLi
       mode: "lines+markers",
       name: attacks.length > 1 ? `${s.run} (${s.attack})` : s.run,
       legendgroup: s.run,
-      x: pts.map((p) => (p[field] as number) + shift),
+      x: pts.map((p) => (fieldValue(p, field) as number) + shift),
       y: pts.map((p) => p.asr),
       error_y: {
         type: "data",
@@ -91,20 +99,20 @@ export function asrLineFigure(rows: readonly AsrRow[], field: Field, opts: AsrLi
         width: 5,
         color: st.color,
       },
-      customdata: pts.map((p) => [p.harmful, p.n, p.ci?.[0] ?? null, p.ci?.[1] ?? null, p[field], p.ci_method ? CI_METHOD_NAMES[p.ci_method] : ""]),
+      customdata: pts.map((p) => [p.harmful, p.n, p.ci?.[0] ?? null, p.ci?.[1] ?? null, fieldValue(p, field), p.ci_method ? CI_METHOD_NAMES[p.ci_method] : ""]),
       hovertemplate: `${field} %{customdata[4]}<br>ASR %{y:.3f} (%{customdata[0]}/%{customdata[1]})<br>95% CI [%{customdata[2]:.3f}, %{customdata[3]:.3f}] %{customdata[5]}<extra>%{fullData.name}</extra>`,
       line: { color: st.color, width: st.width, dash: attacks.length > 1 ? DASHES[attacks.indexOf(s.attack) % DASHES.length] : st.dash },
       marker: { size: 8, color: st.color, symbol: st.symbol, line: { width: 1, color: "#fff" } },
     };
   });
   const what = opts.attack ?? (attacks.length === 1 ? attacks[0] : "attacks");
-  const layout = baseLayout(opts.title ?? `Attack success rate (${what}) by ${field}`, AXIS[field], "attack success rate");
+  const layout = baseLayout(opts.title ?? `Attack success rate (${what}) by ${field}`, AXIS[field] ?? field, "attack success rate");
   const xrange = xs.length ? [xs[0] - 0.6 * gapX, xs[xs.length - 1] + 0.6 * gapX] : undefined;
   const ticks = xs.length > 12 && facets ? xs.filter((_, i) => i % Math.ceil(xs.length / 6) === 0) : xs;
   const methods = ciMethodsText(mine);
   const ciText = `95% CI${methods ? `: ${methods}` : ""}`;
   layout.yaxis = { title: { text: `attack success rate (${ciText})` }, range: [-0.04, 1.04], zeroline: false };
-  layout.xaxis = { title: { text: AXIS[field] }, zeroline: false, tickmode: "array", tickvals: ticks, range: xrange };
+  layout.xaxis = { title: { text: AXIS[field] ?? field }, zeroline: false, tickmode: "array", tickvals: ticks, range: xrange };
   if (facets) {
     const gx = 0.04;
     const gy = 0.12;

@@ -25,6 +25,7 @@ import { positionStart } from "../stats/positionStart";
 import { asrByKFigure, asrByPrefixLenFigure, asrBySpanLenFigure, asrHeatmapFigure } from "../figures/attacks";
 import type { AttackResults } from "../attacks/load";
 import { asrByK, asrByPrefixLen, asrBySpanLen, asrTable2d, attackSuccess } from "../attacks/asr";
+import { conditionLabel } from "../attacks/conditions";
 import { positionProfile } from "../stats/positionProfile";
 import { updateProfile } from "../stats/updateProfile";
 import { massByRun } from "../stats/updateMass";
@@ -40,12 +41,14 @@ import { RunColorOptions, RunColors, runColors } from "../figures/palette";
 import { probeSets } from "../labels";
 import { finalSteps, gradientMetrics, profileSeries } from "../stats/profileSeries";
 import { exampleTokens } from "../stats/tokens";
+import { recipeProfile, recipeSeries, recipeUpdateByStep } from "../stats/recipeProfile";
 import { tokenViewHtml } from "../figures/tokenView";
 import type { RunSummary } from "../stats/summary";
 import { HeaderFile, appendixSection, figureBlock, headerSection, note, section, tableBlock } from "./sections";
 import { reportPage } from "./page";
 import type { DynamicsLogs } from "../dynamics/load";
 import { dynamicsHeaderFiles, dynamicsSection } from "./dynamicsSection";
+import { recipeAttackBlocks, recipeSummaryBlock, reportRecipes } from "./recipes";
 
 export interface ReportOptions {
   title?: string;
@@ -80,6 +83,13 @@ export interface ReportOptions {
   colorOptions?: RunColorOptions;
   /** Learning-dynamics logs (`loadDynamicsLogs`): adds the section of `dynamicsSection.ts` (METRICS 7). */
   dynamics?: DynamicsLogs;
+  /**
+   * Replicate runs (METRICS.md 3.7): a regular expression over run names with a named group
+   * `recipe` (e.g. `^(?<recipe>.+)-seed\\d+$`). Without it, the token logs' `recipe` label groups
+   * their runs. When some recipe has several runs, tables and figures show recipes (seed means with
+   * intervals over seeds) and per-run lines are coloured by recipe.
+   */
+  recipePattern?: string;
 }
 
 export interface ReportLimits {
@@ -89,18 +99,18 @@ export interface ReportLimits {
   heatmapPositions: number;
   /** Checkpoints drawn in each metric-by-position figure. Default 5. */
   profileSteps: number;
-  /** Checkpoints (slider stops) in the checkpoint-by-checkpoint figures, and runs that get one. Defaults 20, 6. */
+  /** Checkpoints (slider stops) in the checkpoint-by-checkpoint figures, and runs (or recipes) that get one. Defaults 20, 8. */
   sliderSteps: number;
   sliderRuns: number;
   /** Positions drawn per line in the profile figures (all of the first 64, then evenly spaced). Default 400. */
   profilePositions: number;
-  /** Sequences per run in the token view, runs in it, and tokens per sequence. Defaults 2, 6, 80. */
+  /** Sequences per run in the token view, runs in it (the first seed of each recipe with replicate runs), and tokens per sequence. Defaults 2, 6, 80. */
   tokenExamples: number;
   tokenRuns: number;
   tokenPositions: number;
 }
 
-const DEFAULT_LIMITS: ReportLimits = { heatmapSteps: 60, heatmapPositions: 256, profileSteps: 5, sliderSteps: 20, sliderRuns: 6, profilePositions: 400, tokenExamples: 2, tokenRuns: 6, tokenPositions: 80 };
+const DEFAULT_LIMITS: ReportLimits = { heatmapSteps: 60, heatmapPositions: 256, profileSteps: 5, sliderSteps: 20, sliderRuns: 8, profilePositions: 400, tokenExamples: 2, tokenRuns: 6, tokenPositions: 80 };
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const VERSION: string = require("../../package.json").version;
@@ -210,10 +220,10 @@ export function runDropdown(figures: Array<{ run: string; figure: Figure }>): Fi
 }
 
 /** The examples of the token view: the first few (by id) of each run that have the metric at its first and last step. */
-async function tokenViewExamples(logs: TokenLogs, metric: string, where: RowFilter | undefined, limits: ReportLimits): Promise<Array<{ run: string; example: string; from: number; to: number }>> {
+async function tokenViewExamples(logs: TokenLogs, metric: string, where: RowFilter | undefined, limits: ReportLimits, only?: string[]): Promise<Array<{ run: string; example: string; from: number; to: number }>> {
   const m = sqlIdent(metric);
   const params: Record<string, DuckDBValue> = {};
-  const src = filteredSource(logs, where, params);
+  const src = filteredSource(logs, only ? { ...(where ?? {}), run: only } : where, params);
   params.nex = limits.tokenExamples;
   params.nruns = limits.tokenRuns;
   return logs.engine.rows<{ run: string; example: string; from: number; to: number }>(
@@ -248,8 +258,13 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
   if (analysed && analysed.tokens === 0) throw new AligndepthError(`no token rows match ${whereText(where!)}: nothing to report`);
   const what = where && whereText(where) === "split = harmful" ? "harmful-answer probes" : where && whereText(where) === "split = refusal" ? "refusal probes" : where ? `rows with ${whereText(where)}` : undefined;
   const runs = await logs.runs();
-  // One colour per run in every figure: the map is made from every run of every input, by name.
-  const colors: RunColors = runColors([...runs, ...(opts.gradLogs ? await opts.gradLogs.runs() : []), ...(attacks?.records.map((r) => r.run) ?? [])], opts.colorOptions);
+  const otherRuns = [...(opts.gradLogs ? await opts.gradLogs.runs() : []), ...(attacks?.records.map((r) => r.run) ?? [])];
+  // Replicate runs: recipes by the pattern or the `recipe` label; figures then show recipes.
+  const rec = await reportRecipes(logs, otherRuns, opts.recipePattern);
+  const byRecipe = rec.replicated;
+  const recipeText = byRecipe ? `${rec.grouping.runsOf.size} recipes (${[...rec.grouping.runsOf].map(([r, rs]) => `${r}: ${rs.length} run${rs.length === 1 ? "" : "s"}`).join(", ")})` : "";
+  // One colour per run in every figure (per recipe with replicate runs, seeds thin): made from every run of every input, by name.
+  const colors: RunColors = runColors([...runs, ...otherRuns], { ...(byRecipe ? { recipeOf: rec.recipeOf } : {}), ...opts.colorOptions });
   const step = (name: string) => opts.onSection?.(name, SECTIONS.indexOf(name) + 1, SECTIONS.length);
   const toc: Array<[string, string]> = [];
   const out: string[] = [];
@@ -272,7 +287,8 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
   let sums: RunSummary[];
   let comparison: RunComparison[] | null = null;
   if (!where || simpleSplit) {
-    comparison = await compareRuns(logs, { metric, k, bootstrap, seed, splitField: simpleSplit?.field, split: simpleSplit ? simpleSplit.value : opts.where !== undefined ? null : undefined, attacks: attacks?.records });
+    // With replicate runs the attack success is shown by recipe in the attacks section (decodings apart).
+    comparison = await compareRuns(logs, { metric, k, bootstrap, seed, splitField: simpleSplit?.field, split: simpleSplit ? simpleSplit.value : opts.where !== undefined ? null : undefined, attacks: byRecipe ? undefined : attacks?.records });
     sums = comparison.map((c) => ({ ...c, positions: masses.find((x) => x.run === c.run)?.mass.positions.length ?? 0, tokens: 0 }));
   } else sums = await summary(logs, { metric, where, k, bootstrap, seed });
   const from: Record<string, number> = {};
@@ -322,17 +338,23 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
     }
     concentrationSentences.push((set !== null && tableBySet ? `On the ${set} probes: ` : "") + compareConcentration(group, k, paired));
   }
+  const runBody =
+    tableBlock(table, [...sums.map((s) => describeSummary(s, { metric, k, what })), ...concentrationSentences, ...(comparison && sums.length > 1 && !byRecipe ? describeAttackComparison(comparison) : [])]) +
+    (comparison && comparison.length ? "\n" + figureBlock("fig-compare", compareRunsFigure(comparison, { k, colors })) : "");
+  const recipeBlock = byRecipe ? await recipeSummaryBlock(logs, { metric, where, k, bootstrap, seed, recipePattern: opts.recipePattern }) : null;
   add(
     "compare",
-    "Run comparison: where each update concentrates",
+    byRecipe ? "Recipe comparison: where each update concentrates" : "Run comparison: where each update concentrates",
+    (recipeBlock
+      ? `The runs are replicate runs of ${recipeText}. A recipe's statistic is the mean over its runs of each run's statistic, with the sd across runs and a 95% interval over seeds and examples (METRICS 3.7: two-stage bootstrap with 5 or more runs, a t interval with 2 to 4, a single run's own interval with 1, which ignores training randomness). Whether two recipes differ is the paired test (aligndepth compare with --recipe-pattern), never whether intervals overlap. Each probe set is analysed on its own. The per-run table is below the recipe table. `
+      : "") +
     `For each run, the update is the mean change of ${metric}${whatText} per position between its first and last checkpoint, paired by example; D is its sum over positions (the net change). ` +
       `N${k}, the net early share, is the part of D at positions 0 to ${k - 1}; beside it the uniform reference (the change spread evenly) and the headroom reference H${k} (every position falling by the same fraction of its starting ${metric}; defined for a non-negative metric that falls). ` +
       `z50 and z90 are the leading positions, counted continuously, that carry half and 90% of D; R is the part of the change that moved against the net direction. ` +
       `E${k} and d90 are version 1's absolute share, kept for comparison: noise at unchanged positions biases them toward late positions. ` +
       `Intervals: ${bootstrap ? `95% BCa bootstrap over examples (integer depths: percentile), ${bootstrap} replicates, seed ${seed}; each run is analysed on its own, so they ignore training randomness (seeds)` : "none (bootstrap 0)"}. Whether two runs differ is a paired bootstrap test over the same examples (aligndepth compare).` +
-      `${comparison && attacks ? " Final loss is the mean at each run's last step per probe set; ASR is the attack success rate (at the largest k for prefilling, else the mean over conditions)." : comparison ? " Final loss is the mean at each run's last step per probe set." : ""}`,
-    tableBlock(table, [...sums.map((s) => describeSummary(s, { metric, k, what })), ...concentrationSentences, ...(comparison && sums.length > 1 ? describeAttackComparison(comparison) : [])]) +
-      (comparison && comparison.length ? "\n" + figureBlock("fig-compare", compareRunsFigure(comparison, { k, colors })) : ""),
+      `${comparison && attacks && !byRecipe ? " Final loss is the mean at each run's last step per probe set; ASR is the attack success rate (at the largest k for prefilling, else the mean over conditions)." : comparison ? " Final loss is the mean at each run's last step per probe set." : ""}`,
+    recipeBlock ? `${tableBlock(recipeBlock.rows, recipeBlock.sentences)}\n<details><summary>Every run (${sums.length} rows)</summary>\n${runBody}\n</details>` : runBody,
   );
 
   // 1. Metric by position at a few checkpoints, one panel per run (dropdown).
@@ -344,11 +366,14 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
     for (const s of stepsByRun[run]) pickSteps.add(s);
   }
   const profileFigure = async (src: TokenLogs, m: string, label: string, id: string) => {
-    const rows = thinPositions(await positionProfile(src, { metric: m, where, steps: [...pickSteps].sort((a, b) => a - b) }), limits.profilePositions);
+    const runRows = thinPositions(await positionProfile(src, { metric: m, where, steps: [...pickSteps].sort((a, b) => a - b) }), limits.profilePositions);
+    // Replicate runs: one figure per recipe, the mean over its runs (band: across seeds).
+    const rows = byRecipe ? recipeProfile(runRows, rec.recipeOf) : runRows;
+    const seedsOf = (name: string) => (byRecipe ? ` (mean of ${rec.grouping.runsOf.get(name)?.length ?? 1} runs)` : "");
     const rs = [...new Set(rows.map((r) => r.run))];
     const figs = rs.map((run) => ({
       run,
-      figure: (m === metric && src === logs ? positioned : (f: Figure) => f)(metricByPositionFigure(rows, { run, metric: m, steps: (stepsByRun[run] ?? spreadSteps(rows.filter((r) => r.run === run).map((r) => r.step), limits.profileSteps)).filter((s) => rows.some((r) => r.run === run && r.step === s)), title: `${label} by position, ${run}` })),
+      figure: (m === metric && src === logs ? positioned : (f: Figure) => f)(metricByPositionFigure(rows, { run, metric: m, steps: (stepsByRun[run] ?? spreadSteps(rows.filter((r) => r.run === run).map((r) => r.step), limits.profileSteps)).filter((s) => rows.some((r) => r.run === run && r.step === s)), title: `${label} by position, ${run}${seedsOf(run)}` })),
     }));
     return figs.length ? figureBlock(id, runDropdown(figs), describeProfileChange(rows, { k, metric: m, what })) : note(`No ${m} values${whatText}.`);
   };
@@ -360,27 +385,38 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
     const finals = await finalSteps(logs);
     const others = where ? Object.fromEntries(Object.entries(where).filter(([f]) => f !== "split")) : {};
     const panels = [];
-    for (const set of sets) panels.push({ title: `split = ${set}`, rows: thinPositions(await profileSeries(logs, { metric, series: finals, where: { ...others, split: set } }), limits.profilePositions) });
+    for (const set of sets) {
+      const setRows = thinPositions(await profileSeries(logs, { metric, series: finals, where: { ...others, split: set } }), limits.profilePositions);
+      panels.push({ title: `split = ${set}`, rows: byRecipe ? recipeProfile(setRows, rec.recipeOf) : setRows });
+    }
+    const series = byRecipe ? recipeSeries(panels.flatMap((p) => p.rows as ReturnType<typeof recipeProfile>)) : finals;
     if (panels.some((p) => p.rows.length))
-      bySet = figureBlock("fig-by-probe-set", profileFacetsFigure(panels, finals, { metric, colors, title: `${metric[0].toUpperCase() + metric.slice(1)} by position at each run's last checkpoint, per probe set` }));
+      bySet = figureBlock("fig-by-probe-set", profileFacetsFigure(panels, series, { metric, colors, title: `${metric[0].toUpperCase() + metric.slice(1)} by position at each ${byRecipe ? "recipe's last checkpoint (mean over its runs)" : "run's last checkpoint"}, per probe set` }));
   }
   add(
     "by-position",
     `${metricLabel} by position at a few checkpoints`,
-    `One line per checkpoint (dark: early, light: late) with a band of ±1.96 standard errors; the dropdown switches runs and keeps the y axis fixed over all of them. A shallow update moves the first positions and leaves the rest where they were.${bySet ? ` Below, every run at its last checkpoint in its colour, one panel per probe set (${sets.join(", ")}), on one y axis.` : ""}`,
+    (byRecipe
+      ? `One line per checkpoint (dark: early, light: late): at each position the mean over a recipe's runs of each run's mean, with a band of ±1.96 standard errors across seeds (the seeds share the examples, so the band leaves out the variation from sampling examples; a recipe with one run has none); the dropdown switches recipes and keeps the y axis fixed over all of them.`
+      : `One line per checkpoint (dark: early, light: late) with a band of ±1.96 standard errors; the dropdown switches runs and keeps the y axis fixed over all of them.`) +
+      ` A shallow update moves the first positions and leaves the rest where they were.${bySet ? ` Below, every ${byRecipe ? "recipe" : "run"} at its last checkpoint in its colour, one panel per probe set (${sets.join(", ")}), on one y axis.` : ""}`,
     (await profileFigure(logs, metric, metricLabel, "fig-by-position")) + (bySet ? "\n" + bySet : ""),
   );
 
   // The same profile one checkpoint at a time, with a slider (the first checkpoint stays as a reference).
   step("checkpoint slider");
-  const sliderRuns = runs.slice(0, limits.sliderRuns);
+  // One slider per run, or per recipe (the mean over its runs) with replicate runs.
+  const units = byRecipe ? [...rec.grouping.runsOf.keys()] : runs;
+  const membersOf = (u: string) => (byRecipe ? (rec.grouping.runsOf.get(u) ?? [u]) : [u]);
+  const sliderRuns = units.slice(0, limits.sliderRuns);
   const sliderSteps = new Set<number>();
   const sliderByRun: Record<string, number[]> = {};
   for (const run of sliderRuns) {
-    sliderByRun[run] = spreadSteps(await logs.steps(run), limits.sliderSteps);
+    sliderByRun[run] = spreadSteps(await logs.steps(membersOf(run)[0]), limits.sliderSteps);
     for (const st of sliderByRun[run]) sliderSteps.add(st);
   }
-  const sliderRows = thinPositions(await positionProfile(logs, { metric, where, runs: sliderRuns, steps: [...sliderSteps].sort((a, b) => a - b) }), limits.profilePositions);
+  const sliderRunRows = thinPositions(await positionProfile(logs, { metric, where, runs: sliderRuns.flatMap(membersOf), steps: [...sliderSteps].sort((a, b) => a - b) }), limits.profilePositions);
+  const sliderRows = byRecipe ? recipeProfile(sliderRunRows, rec.recipeOf) : sliderRunRows;
   // One y range for every run's slider (means ±1.96 se, 5% padding), so that the figures compare.
   let yLo = Infinity;
   let yHi = -Infinity;
@@ -399,15 +435,17 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
     add(
       "slider",
       "Checkpoint by checkpoint",
-      `The ${metric} by position${whatText} at one checkpoint at a time: move the slider under each figure (the grey dotted line is the first checkpoint)${runs.length > sliderRuns.length ? `; the first ${sliderRuns.length} of ${runs.length} runs` : ""}${sliderSteps.size >= limits.sliderSteps ? `; at most ${limits.sliderSteps} checkpoints per run, spread evenly` : ""}.`,
+      `The ${metric} by position${whatText} at one checkpoint at a time${byRecipe ? ", one figure per recipe (the mean over its runs; bars: ±1.96 standard errors across seeds)" : ""}: move the slider under each figure (the grey dotted line is the first checkpoint)${units.length > sliderRuns.length ? `; the first ${sliderRuns.length} of ${units.length} ${byRecipe ? "recipes" : "runs"}` : ""}${sliderSteps.size >= limits.sliderSteps ? `; at most ${limits.sliderSteps} checkpoints per run, spread evenly` : ""}.`,
       sliders.join("\n"),
     );
 
   // 2. Step x position heatmap.
   step("heatmap");
-  const byStep = await updateByStep(logs, { metric, where });
+  const byRunStep = await updateByStep(logs, { metric, where });
+  // With replicate runs: each recipe's mean update over its runs (the runs' thin lines stay in the early-share figure).
+  const byStep = byRecipe ? recipeUpdateByStep(byRunStep, rec.recipeOf) : byRunStep;
   const keepSteps = new Map<string, Set<number>>();
-  for (const run of runs) keepSteps.set(run, new Set(spreadSteps(byStep.filter((r) => r.run === run).map((r) => r.step), limits.heatmapSteps)));
+  for (const run of units) keepSteps.set(run, new Set(spreadSteps(byStep.filter((r) => r.run === run).map((r) => r.step), limits.heatmapSteps)));
   const heatRows = byStep.filter((r) => keepSteps.get(r.run)?.has(r.step) && r.position < limits.heatmapPositions);
   const maxPos = byStep.reduce((a, r) => Math.max(a, r.position), -1);
   const nSteps = Math.max(0, ...[...new Set(byStep.map((r) => r.run))].map((run) => new Set(byStep.filter((r) => r.run === run).map((r) => r.step)).size));
@@ -417,7 +455,7 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
   add(
     "heatmap",
     "Where and when the update happens",
-    `The change in ${metric}${whatText} since each run's first checkpoint, for every checkpoint (rows) and position (columns); the dropdown switches runs. Blue: lower ${metric} than at the start.`,
+    `The change in ${metric}${whatText} since each run's first checkpoint${byRecipe ? ", averaged over each recipe's runs" : ""}, for every checkpoint (rows) and position (columns); the dropdown switches ${byRecipe ? "recipes" : "runs"}. Blue: lower ${metric} than at the start.`,
     heatRows.length
       ? figureBlock("fig-heatmap", positioned(updateHeatmapFigure(heatRows, { metric, maxPositions: limits.heatmapPositions })), [...describeUpdateByStep(byStep, { k, metric }), ...(capNotes.length ? [`To keep the file small, ${capNotes.join(" and ")}.`] : [])])
       : note("No run has two checkpoints with paired examples: there is no update to draw."),
@@ -428,29 +466,32 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
   add(
     "cumulative",
     "Cumulative share of the update by position",
-    `How much of each run's total update (first to last checkpoint) the leading positions carry; the dotted lines mark 50% and 90%, and d50 and d90 are where a run's line crosses them.`,
+    `How much of each run's total update (first to last checkpoint) the leading positions carry; the dotted lines mark 50% and 90%, and d50 and d90 are where a run's line crosses them.${byRecipe ? " One line per run: each recipe has one colour, its runs are thin lines in it." : ""}`,
     masses.length ? figureBlock("fig-cumulative", positioned(cumulativeShareFigure(masses, { metric, colors }))) : note("No update to draw."),
   );
 
   // 4. Early share over training.
   step("early share");
   const conc = concentrationFromUpdates(byStep, { k });
+  const drawn = byRecipe ? [...conc, ...concentrationFromUpdates(byRunStep, { k })] : conc;
   add(
     "early-share",
     `Early share E${k} over training`,
-    `E${k} of the update from the first checkpoint to each later one. A shallow recipe puts its first changes on the early positions.`,
-    conc.length ? figureBlock("fig-early-share", positioned(earlyShareFigure(conc, { k, metric, colors })), describeConcentration(conc, k)) : note("No run has more than one checkpoint."),
+    `E${k} of the update from the first checkpoint to each later one.${byRecipe ? ` Thick lines: each recipe's mean update over its runs (the share of the mean update, not the mean of the runs' shares); thin lines: each run.` : ""} A shallow recipe puts its first changes on the early positions.`,
+    conc.length ? figureBlock("fig-early-share", positioned(earlyShareFigure(drawn, { k, metric, colors })), describeConcentration(conc, k)) : note("No run has more than one checkpoint."),
   );
 
   // KL and gradient profiles, where the logs have them: every run at its last checkpoint, overlaid.
   step("KL profile");
   if (metric !== "kl" && logs.metrics.includes("kl")) {
-    const series = await finalSteps(logs);
-    const rows = thinPositions(await profileSeries(logs, { metric: "kl", series, where }), limits.profilePositions);
+    const finals = await finalSteps(logs);
+    const runRows = thinPositions(await profileSeries(logs, { metric: "kl", series: finals, where }), limits.profilePositions);
+    const rows = byRecipe ? recipeProfile(runRows, rec.recipeOf) : runRows;
+    const series = byRecipe ? recipeSeries(rows as ReturnType<typeof recipeProfile>) : finals;
     add(
       "kl",
       "KL to the reference model by position",
-      `The per-token KL divergence of each run's next-token distribution from the reference model's${whatText}, at each run's last checkpoint. A deeper alignment keeps it high past the first tokens.`,
+      `The per-token KL divergence of each run's next-token distribution from the reference model's${whatText}, at each run's last checkpoint${byRecipe ? ": the mean over each recipe's runs, with a band of ±1.96 standard errors across seeds" : ""}. A deeper alignment keeps it high past the first tokens.`,
       rows.length ? figureBlock("fig-kl", profileOverlayFigure(rows, series, { metric: "kl", colors, title: `KL to the reference model by position${what ? `, ${what}` : ""}` }), describeOverlay(rows, series, { k, metric: "kl" })) : note(`No kl values${whatText}.`),
     );
   }
@@ -460,12 +501,15 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
   if (gradSrc && gradMetric && !(gradSrc === logs && gradMetric === metric)) {
     // The gradient logs may lack the label the main logs are filtered on: then they are used whole.
     const gradWhere = where && Object.keys(where).every((c) => gradSrc.labels.includes(c)) ? where : undefined;
-    const series = await finalSteps(gradSrc);
-    const rows = thinPositions(await profileSeries(gradSrc, { metric: gradMetric, series, where: gradWhere }), limits.profilePositions);
+    const finals = await finalSteps(gradSrc);
+    const runRows = thinPositions(await profileSeries(gradSrc, { metric: gradMetric, series: finals, where: gradWhere }), limits.profilePositions);
+    const rows = byRecipe ? recipeProfile(runRows, rec.recipeOf) : runRows;
+    const series = byRecipe ? recipeSeries(rows as ReturnType<typeof recipeProfile>) : finals;
     add(
       "gradient",
       "Gradient norm by position",
-      `The norm of the gradient of each token's loss${gradWhere ? whatText : ""} at each run's last logged checkpoint${gradSrc !== logs ? " (from the gradient logs, loaded apart from the token logs)" : ""}, on a log scale. Where it is large, training still pushes on that position.`,
+      `The norm of the gradient of each probe token's own loss${gradWhere ? whatText : ""} with respect to the model's parameters, at each run's last logged checkpoint${byRecipe ? " (the mean over each recipe's runs)" : ""}${gradSrc !== logs ? " (from the gradient logs, loaded apart from the token logs)" : ""}, on a log scale. ` +
+        `It says how strongly a step on that probe token's loss alone would move the model at that checkpoint; it is not the training update, which follows the training data's gradient (the learning-dynamics logs, METRICS 7).`,
       rows.length ? figureBlock("fig-gradient", profileOverlayFigure(rows, series, { metric: gradMetric, logY: true, colors, title: `Gradient norm (${gradMetric}) by position` }), describeOverlay(rows, series, { k, metric: gradMetric })) : note(`No ${gradMetric} values.`),
     );
   }
@@ -483,6 +527,36 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
     // Not-judged records are out of n and counted per row; pooled rows get the cluster bootstrap (METRICS 4).
     const mo = { notJudged: attacks.notJudged, seed };
     const blocks: string[] = [];
+    const nj = attacks.report.notJudged;
+    // Replicate runs, several decodings or a fine-tuning attack: recipe curves, decodings never pooled (recipes.ts).
+    const decodings = [...new Set(recs.map((r) => r.conditions.decoding ?? null))];
+    const byRecipeAttacks = byRecipe || decodings.some((d) => d !== null) || recs.some((r) => r.conditions.ft_step !== undefined);
+    if (byRecipeAttacks) {
+      const recipeOf = byRecipe ? rec.recipeOf : new Map(recs.map((r) => [r.run, r.run] as [string, string]));
+      const { blocks: curves, table } = recipeAttackBlocks(recs, { notJudged: attacks.notJudged, recipeOf, colors, seed });
+      blocks.push(...curves);
+      // The two-way table for the first run of each recipe, on one decoding (greedy when present).
+      const d2 = decodings.includes("greedy") ? "greedy" : decodings[0];
+      const firsts = new Map<string, string>();
+      for (const [run, recipe] of [...recipeOf].sort()) if (!firsts.has(recipe)) firsts.set(recipe, run);
+      const firstRuns = new Set(firsts.values());
+      const tables = asrTable2d(recs.filter((r) => (r.conditions.decoding ?? null) === d2 && firstRuns.has(r.run)), mo);
+      if (tables.length) blocks.push(figureBlock("fig-asr-heatmap", asrHeatmapFigure(tables), [`The first run of each recipe${d2 === null ? "" : `, ${d2} decoding`}: ${tables.length} table${tables.length === 1 ? "" : "s"}; the curves above have every run.`]));
+      const rows = table.map((r) => ({
+        recipe: r.recipe,
+        attack: r.attack,
+        condition: conditionLabel(r),
+        runs: r.runs.length,
+        n: r.n,
+        harmful: r.harmful,
+        ASR: r.asr,
+        "sd across runs": r.sd,
+        "95% CI": r.ci ? `${r.ci[0].toFixed(3)} to ${r.ci[1].toFixed(3)}` : "",
+        interval: r.ci_method,
+        ...(nj ? { "not judged": r.not_judged } : {}),
+      }));
+      blocks.push(`<details><summary>Attack success table by recipe (${rows.length} conditions)</summary>\n${tableBlock(rows, [], 500)}\n</details>`);
+    } else {
     const byK = asrByK(recs, mo);
     if (byK.length) blocks.push(figureBlock("fig-asr-k", asrByKFigure(byK, { colors }), describeAsr(byK, "k")));
     const byPrefix = asrByPrefixLen(recs, mo);
@@ -491,7 +565,6 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
     if (bySpan.length) blocks.push(figureBlock("fig-asr-span", asrBySpanLenFigure(bySpan, { colors }), describeAsr(bySpan, "span_len")));
     const tables = asrTable2d(recs, mo);
     if (tables.length) blocks.push(figureBlock("fig-asr-heatmap", asrHeatmapFigure(tables)));
-    const nj = attacks.report.notJudged;
     const asr = attackSuccess(recs, mo).map((r) => ({
       run: r.run,
       attack: r.attack,
@@ -506,20 +579,27 @@ export async function buildReport(logs: TokenLogs, attacks: AttackResults | null
       ...(nj ? { "not judged": r.not_judged } : {}),
     }));
     blocks.push(`<details><summary>Attack success table (${asr.length} conditions)</summary>\n${tableBlock(asr, [], 500)}\n</details>`);
+    }
     const judged = recs.some((r) => r.score !== null) ? `a judge score >= ${attacks.report.threshold} on the scale ${attacks.report.scale[0]}:${attacks.report.scale[1]} counts as harmful` : "as recorded";
     const njText = nj ? ` ${nj} record${nj === 1 ? " was" : "s were"} not judged (score ${attacks.report.notJudgedValues.join(" or ")}) and ${nj === 1 ? "is" : "are"} left out of n.` : "";
     const warnText = attacks.report.warnings.length ? ` Warning: ${attacks.report.warnings.join("; ")}.` : "";
     add(
       "attacks",
       "Attacks",
-      `Attack success rate (harmful outcomes / judged outcomes, ${judged}) per run and condition: prefilling k harmful tokens, and inserting a harmful span after a refusal prefix. 95% intervals: Wilson where each example has one record; where an example has several (samples, or conditions pooled in a curve), a cluster bootstrap over examples (2000 replicates, seed ${seed}).${njText}${warnText}`,
+      `Attack success rate (harmful outcomes / judged outcomes, ${judged}) per ${byRecipeAttacks && byRecipe ? "recipe" : "run"} and condition: prefilling k harmful tokens, and inserting a harmful span after a refusal prefix. ` +
+        (byRecipeAttacks
+          ? `${byRecipe ? "A recipe's ASR is the mean of its runs' ASRs, with a 95% interval over seeds and examples (METRICS 3.7: two-stage bootstrap with 5 or more runs, a t interval with 2 to 4, clipped to [0, 1]); a recipe with one run has its own interval, which ignores training randomness: " : "95% intervals: "}Wilson where each example has one record; where an example has several (samples, or conditions pooled in a curve), a cluster bootstrap over examples (2000 replicates, seed ${seed}). ` +
+            `Greedy and sampled decoding are shown apart, never pooled.`
+          : `95% intervals: Wilson where each example has one record; where an example has several (samples, or conditions pooled in a curve), a cluster bootstrap over examples (2000 replicates, seed ${seed}).`) +
+        `${njText}${warnText}`,
       blocks.join("\n"),
     );
   }
 
   // Token view.
   step("token view");
-  const picked = await tokenViewExamples(logs, metric, where, limits);
+  // With replicate runs, the first run of each recipe (the other seeds show the same probes).
+  const picked = await tokenViewExamples(logs, metric, where, limits, byRecipe ? [...rec.grouping.runsOf.values()].map((rs) => rs[0]) : undefined);
   const views = [];
   for (const e of picked) {
     const rows = (await exampleTokens(logs, { run: e.run, example: e.example, steps: [e.from, e.to], metric })).filter((r) => r.position < limits.tokenPositions);

@@ -87,3 +87,12 @@ export async function recipeLabelsOf(logs: TokenLogs, field = "recipe", pattern?
   const rows = await logs.engine.rows<{ run: string; recipe: string | null }>(`SELECT DISTINCT run, CAST(${sqlIdent(field)} AS VARCHAR) AS recipe FROM ${logs.table} ORDER BY run`);
   return new Map(rows.map((r) => [r.run, r.recipe]));
 }
+
+/**
+ * The recipe grouping of a dataset's runs: by `recipePattern` when given, else by the logs'
+ * `recipeField` label (default `recipe`), else one run per recipe (see `groupRecipes`).
+ * @example const g = await recipeGrouping(logs, { recipePattern: "^(?<recipe>.+)-seed\\d+$" }); runColors(await logs.runs(), { recipeOf: g.recipeOf })
+ */
+export async function recipeGrouping(logs: TokenLogs, opts: { recipePattern?: string; recipeField?: string } = {}): Promise<RecipeGrouping> {
+  return groupRecipes(await logs.runs(), { pattern: opts.recipePattern, labels: await recipeLabelsOf(logs, opts.recipeField, opts.recipePattern) });
+}

@@ -178,3 +178,35 @@ describe("exampleBreakdown", () => {
     expect(b).toMatchObject({ harmful: 0, examples_for_half: null, rows: [{ share: null, cumulative_share: null }] });
   });
 });
+
+describe("recipeAsr by chosen fields, and as run rows", () => {
+  it("pools the other fields (several records per example) and keeps the recipe rule", async () => {
+    const { recipeAsrAsRuns } = await import("../../src/attacks/recipeAsr");
+    const { describeAsr } = await import("../../src/describe");
+    // two runs of recipe a, k = 1 and 2 per example: pooled over k, run 1 has 3/4 harmful, run 2 1/4
+    const recs = [
+      rec("a-seed1", 0, true, { k: 1 }), rec("a-seed1", 0, true, { k: 2 }), rec("a-seed1", 1, true, { k: 1 }), rec("a-seed1", 1, false, { k: 2 }),
+      rec("a-seed2", 0, false, { k: 1 }), rec("a-seed2", 0, true, { k: 2 }), rec("a-seed2", 1, false, { k: 1 }), rec("a-seed2", 1, false, { k: 2 }),
+    ].map((r) => ({ ...r, conditions: { ft_step: 5 } }));
+    const rows = recipeAsr(recs, { recipePattern: "^(?<recipe>.+)-seed\\d+$", by: ["ft_step"] });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ recipe: "a", k: null, conditions: { ft_step: 5 }, run_asr: [0.75, 0.25], asr: 0.5, n: 8, harmful: 4, examples: 2, ci_method: "t-runs-examples" });
+    const [asRun] = recipeAsrAsRuns(rows);
+    expect(asRun).toMatchObject({ run: "a", attack: "prefill", asr: 0.5, n: 8, harmful: 4, examples: 2, ci_method: "t-runs-examples", conditions: { ft_step: 5 } });
+    expect(describeAsr([asRun], "ft_step")[0]).toMatch(/^a \(prefill\): ASR 50% at ft_step = 5 \(95% CI 0% to /);
+  });
+});
+
+describe("recipeAsr when every run is at 0 or 1", () => {
+  it("Wilson over the distinct examples, not a zero-width interval", async () => {
+    const recs = ["a-seed1", "a-seed2", "a-seed3"].flatMap((run) => [0, 1, 2, 3].map((e) => rec(run, e, false)));
+    const [row] = recipeAsr(recs, { recipePattern: "^(?<recipe>.+)-seed\\d+$" });
+    expect(row).toMatchObject({ recipe: "a", asr: 0, n: 12, examples: 4, ci_method: "wilson-examples" });
+    // Wilson 0 of 4: upper = z^2 / (n + z^2) = 3.8415 / 7.8415
+    expect(row.ci![0]).toBe(0);
+    expect(row.ci![1]).toBeCloseTo(1.959964 ** 2 / (4 + 1.959964 ** 2), 5);
+    const ones = recipeAsr(recs.map((r) => ({ ...r, harmful: true })), { recipePattern: "^(?<recipe>.+)-seed\\d+$" })[0];
+    expect(ones.ci![1]).toBe(1);
+    expect(ones.ci![0]).toBeCloseTo(4 / (4 + 1.959964 ** 2), 5);
+  });
+});

@@ -95,8 +95,48 @@ function srcNewerThanDist(): boolean {
   return walk(join(ROOT, "src"));
 }
 
-/** The runs of data/lab (token logs and attack results). */
-const LAB_RUNS = ["augment", "base", "sft", "worst_insertion"];
+/**
+ * The recipes of data/lab, from its file names (`tokens-RECIPE[-ABLATION]-seedN.jsonl.gz`), with
+ * their number of seeds, and the base models of the attack results (`base`, `base-ABLATION`).
+ */
+const LAB = join(ROOT, "data", "lab");
+const LAB_SEEDS = new Map<string, number>();
+for (const f of existsSync(LAB) ? readdirSync(LAB) : []) {
+  const m = /^tokens-(.+)-seed\d+\.jsonl\.gz$/.exec(f);
+  if (m) LAB_SEEDS.set(m[1], (LAB_SEEDS.get(m[1]) ?? 0) + 1);
+}
+const LAB_RECIPES = [...LAB_SEEDS.keys()];
+const CORE = ["sft", "augment", "worst_insertion"].filter((r) => LAB_SEEDS.has(r));
+const ABLATIONS = LAB_RECIPES.filter((r) => !CORE.includes(r));
+const LAB_RUNS = [...LAB_RECIPES, "base"];
+const runs = (r: string) => `${LAB_SEEDS.get(r)} run${LAB_SEEDS.get(r) === 1 ? "" : "s"}`;
+
+/**
+ * What each notebook must say about data/lab (its stdout): recipe-level results with their number
+ * of seeds, the paired tests, the attacks per decoding, the fine-tuning attack.
+ */
+const EXPECTED: Record<string, () => Array<string | RegExp>> = {
+  "01-quickstart.ipynb": () => [
+    `Recipes: ${CORE.map((r) => `${r} (${runs(r)})`).sort().join(", ")}.`,
+    ...CORE.map((r) => `${r} (${runs(r)}, harmful probes): the first 5 positions carry`),
+    ...CORE.map((r) => `${r} (${runs(r)}, refusal probes): the first 5 positions carry`),
+    /\(Holm-adjusted over the 3 recipe pairs\), paired over \d+ shared examples \((seeds and examples resampled|t rule over seeds)/,
+  ],
+  "02-learning-dynamics.ipynb": () => [`${CORE.length} recipes (${CORE.map((r) => `${r}: ${runs(r)}`).sort().join(", ")})`, ...CORE.map((r) => new RegExp(`^harmful probes: ${r}: E5 is `, "m"))],
+  "03-shallow-vs-deep.ipynb": () => [
+    ...LAB_RECIPES.map((r) => `${r} (${runs(r)}, harmful probes): the first 5 positions carry`),
+    `ablations: ${ABLATIONS.slice().sort().join(", ")}`,
+    ...ABLATIONS.map((r) => new RegExp(`^\\w+ \\(\\d+ runs?\\) against ${r} \\(${runs(r)}\\), harmful probes: N5 differs by`, "m")),
+    ...CORE.map((r) => new RegExp(`^${r}-finetune: on harmful probes, the mean loss at position 0 went from`, "m")),
+  ],
+  "04-attacks.ipynb": () => [
+    ...CORE.map((r) => new RegExp(`^greedy: ${r} \\(prefill\\): ASR `, "m")),
+    ...CORE.map((r) => new RegExp(`^sampled: ${r} \\(prefill\\): ASR `, "m")),
+    ...CORE.map((r) => new RegExp(`^greedy: ${r} \\(insertion_foreign\\): ASR `, "m")),
+    ...CORE.map((r) => new RegExp(`^${r} \\(finetune\\): ASR .* at ft_step = 0`, "m")),
+  ],
+  "05-tokens.ipynb": () => [`${[...LAB_SEEDS].filter(([r]) => CORE.includes(r)).reduce((a, [, n]) => a + n, 0)} runs in ${CORE.length} recipes`],
+};
 
 // A cell that calls one of these must show something; other cells (imports, definitions) may be
 // empty, as may a cell tagged "allow-empty".
@@ -199,6 +239,14 @@ describe.each(notebooks.map((nb) => [relative(ROOT, nb), nb]))("%s", (_label, no
     const outputs = nb.cells.flatMap((c) => c.outputs ?? []);
     const figures = outputs.filter((o) => o.data && PLOTLY_MIME in o.data).map((o) => o.data![PLOTLY_MIME] as PlotlyFigure);
     CONTENT[basename(notebook)](outputs.map(shownText).join("\n"), figures);
+  });
+
+  it.runIf(LAB_SEEDS.size > 0 && basename(notebook) in EXPECTED)("states recipe-level results of data/lab (seeds counted from its files)", () => {
+    const { ipynb } = get();
+    const nb = JSON.parse(readFileSync(ipynb, "utf8")) as { cells: Cell[] };
+    const stdout = nb.cells.flatMap((c) => c.outputs ?? []).filter((o) => o.output_type === "stream" && o.name === "stdout").map((o) => text(o.text)).join("");
+    const missing = EXPECTED[basename(notebook)]().filter((e) => (typeof e === "string" ? !stdout.includes(e) : !e.test(stdout)));
+    expect(missing.map(String)).toEqual([]);
   });
 
   it("exports to HTML that renders every figure offline in Chromium", async () => {

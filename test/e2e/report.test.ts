@@ -150,12 +150,19 @@ describe("aligndepth report in a browser", () => {
   });
 
   const hasLab = existsSync(LAB) && readdirSync(LAB).some((f) => /^tokens-.*\.jsonl\.gz$/.test(f));
-  it.skipIf(!hasLab)("renders the report of data/lab offline", async () => {
+  it.skipIf(!hasLab)("renders the report of data/lab offline, by recipe", async () => {
     const inputs = [join(LAB, "tokens-*.jsonl.gz")];
     if (existsSync(join(LAB, "attacks.jsonl.gz"))) inputs.push("--attacks", join(LAB, "attacks.jsonl.gz"));
     if (readdirSync(LAB).some((f) => f.startsWith("gradnorm-"))) inputs.push("--grad-logs", join(LAB, "gradnorm-*.jsonl.gz"));
     const dynamics = readdirSync(LAB).some((f) => f.startsWith("influence-"));
     if (dynamics) for (const kind of ["influence", "train-gradient", "probe-change"]) inputs.push("--dynamics", join(LAB, `${kind}-*.jsonl.gz`));
+    inputs.push("--recipe-pattern", "^(?<recipe>.+)-seed\\d+$");
+    // The lab's replicate runs, counted from the file names (tokens-RECIPE[-ABLATION]-seedN.jsonl.gz).
+    const seeds = new Map<string, number>();
+    for (const f of readdirSync(LAB)) {
+      const m = /^tokens-(.+)-seed\d+\.jsonl\.gz$/.exec(f);
+      if (m) seeds.set(m[1], (seeds.get(m[1]) ?? 0) + 1);
+    }
     const browser = await buildAndOpen("report-lab", inputs);
     try {
       const text = await browser.page.evaluate(() => document.body.innerText);
@@ -163,6 +170,17 @@ describe("aligndepth report in a browser", () => {
       if (dynamics) {
         expect(text).toContain("Learning dynamics: where the training gradient acts");
         expect(await browser.page.locator("#fig-source-early-share .main-svg").count()).toBeGreaterThan(0);
+      }
+      if (seeds.size) {
+        // Recipes, not runs: one table row and one sentence per recipe with its number of runs.
+        expect(text).toContain("Recipe comparison: where each update concentrates");
+        for (const [recipe, n] of seeds) expect(text).toContain(`${recipe} (${n} run${n === 1 ? "" : "s"}, harmful probes)`);
+        // The gradient-norm section does not call a probe token's gradient the training update.
+        expect(text).not.toContain("training still pushes on that position");
+        if (existsSync(join(LAB, "attacks.jsonl.gz"))) {
+          expect(text).toContain("Greedy and sampled decoding are shown apart, never pooled.");
+          expect(text).toMatch(/sampled: sft \(prefill\): ASR /);
+        }
       }
       await screenshot(browser.page, "report-lab");
     } finally {

@@ -78,3 +78,18 @@ describe("attack figures", () => {
     expect(asrHeatmapFigure(tables).data.map((t) => t.visible)).toEqual([false, true]);
   });
 });
+
+describe("ASR against another condition field", () => {
+  it("ft_step from the rows' other conditions: x values, hover, axis title", async () => {
+    const { attackSuccess } = await import("../../src/attacks/asr");
+    const { asrLineFigure } = await import("../../src/figures/attacks");
+    const rec = (example: number, ft: number, harmful: boolean) => ({ run: "r", attack: "finetune", example, sample: null, k: null, prefix_len: null, span_len: null, conditions: { ft_step: ft }, harmful, score: null, file: "m", line: 1 });
+    const rows = attackSuccess([rec(0, 0, false), rec(1, 0, false), rec(0, 5, true), rec(1, 5, false)], { by: ["ft_step"] });
+    const fig = asrLineFigure(rows, "ft_step", { dodge: 0 });
+    expect(fig.data).toHaveLength(1);
+    expect(fig.data[0].x).toEqual([0, 5]);
+    expect(fig.data[0].y).toEqual([0, 0.5]);
+    expect((fig.data[0].customdata as unknown[][]).map((c) => c[4])).toEqual([0, 5]);
+    expect((fig.layout.xaxis as { title: { text: string } }).title.text).toBe("fine-tuning attack steps (ft_step)");
+  });
+});
