@@ -13,7 +13,9 @@
  *   (1 + #{D* >= 0}) / (B + 1))), percentile interval; 2-4 runs (the fewer side), the t rule over
  *   runs with v_ex the variance of D* under the paired cluster bootstrap with runs fixed (interval
  *   clipped to [-1, 1] and marked); one run on a side, the paired cluster bootstrap with runs fixed,
- *   which ignores training randomness (said in `warnings`).
+ *   which ignores training randomness (said in `warnings`). When every record of each side has one
+ *   outcome (all runs at ASR 0, or all at 1), any rule gives a zero-width interval: McNemar's exact
+ *   test and Newcombe's paired interval on the distinct examples instead (`mcnemar-newcombe-examples`).
  * Examples only one side has are dropped from a paired comparison and counted.
  * The p-values of the conditions of one attack form a family: Holm-adjusted (`p_holm`).
  */
@@ -46,7 +48,7 @@ export interface CompareAttacksOptions {
 }
 
 /** How a row was compared. */
-export type AttackComparisonMethod = "mcnemar-newcombe-paired" | "newcombe-independent" | "paired-cluster-bootstrap" | "paired-t-runs";
+export type AttackComparisonMethod = "mcnemar-newcombe-paired" | "newcombe-independent" | "paired-cluster-bootstrap" | "paired-t-runs" | "mcnemar-newcombe-examples";
 
 /** One condition of one attack, A against B. */
 export interface AttackComparisonRow extends AttackCondition {
@@ -251,6 +253,26 @@ function compareCondition(
   let dropped: number | null = null;
   let clipped = false;
   const rule = recipeComparisonRule(outA.length, outB.length);
+  // Every record of each side has one outcome (all runs at ASR 0, or all at 1): every replicate of
+  // either rule gives the same difference, an interval of zero width and p at its floor (or 0 from
+  // the t rule) that say nothing. As for a recipe's own ASR of 0 or 1 (wilson-examples), fall back to
+  // the distinct examples: McNemar's exact test and Newcombe's paired interval on the table of the
+  // examples, which counts each example once however many runs and samples agree.
+  const constant = (o: typeof outA) => {
+    const xs = o.map(pooledAsr);
+    return xs.length > 0 && xs.every((x) => x === xs[0]) && (xs[0] === 0 || xs[0] === 1) ? xs[0] : null;
+  };
+  const ca = constant(outA);
+  const cb = constant(outB);
+  if (examples.length > 0 && ca !== null && cb !== null) {
+    const n = examples.length;
+    const t: PairedTable = { a: ca === 1 && cb === 1 ? n : 0, b: ca === 1 && cb === 0 ? n : 0, c: ca === 0 && cb === 1 ? n : 0, d: ca === 0 && cb === 0 ? n : 0 };
+    const np = newcombePaired(t)!;
+    return {
+      ...base, method: "mcnemar-newcombe-examples", rule, ci_clipped: false, asr_a: ca, asr_b: cb, n_a: usedA.length, harmful_a: usedA.filter((r) => r.harmful).length, n_b: usedB.length, harmful_b: usedB.filter((r) => r.harmful).length,
+      examples: n, dropped_examples: all.size - n, diff: np.diff, ci: np.ci, p: mcnemarExact(t.b, t.c), p_holm: null, cohen_h: h(ca, cb), table: t, replicates: null, replicates_dropped: null,
+    };
+  }
   if (examples.length > 0 && outA.length && outB.length) {
     const [ra, rb] = clusterReplicates([outA, outB], { replicates: bs.replicates, seed: bs.seed, drawRuns: rule === "two-stage bootstrap" });
     const deltas = ra.map((v, i) => v - rb[i]);

@@ -49,7 +49,7 @@ export const attacksSpec: CommandSpec = {
   ],
 };
 
-const METHOD_SHORT: Record<string, string> = { "mcnemar-newcombe-paired": "mcnemar", "newcombe-independent": "indep", "paired-cluster-bootstrap": "boot", "paired-t-runs": "t" };
+const METHOD_SHORT: Record<string, string> = { "mcnemar-newcombe-paired": "mcnemar", "newcombe-independent": "indep", "paired-cluster-bootstrap": "boot", "paired-t-runs": "t", "mcnemar-newcombe-examples": "mcnemar-ex" };
 
 export async function attacksCommand(p: Parsed, out: Output): Promise<number> {
   const o = p.options;

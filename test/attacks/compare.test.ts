@@ -5,6 +5,7 @@ import type { AttackRecord } from "../../src/attacks/load";
 import { UsageError } from "../../src/errors";
 import { percentile, rng } from "../../src/stats/bootstrap";
 import { wilson } from "../../src/stats/wilson";
+import { newcombePaired } from "../../src/stats/newcombe";
 
 let line = 0;
 const rec = (run: string, k: number, example: number | string, harmful: boolean, sample: number | null = null): AttackRecord => ({
@@ -167,6 +168,19 @@ describe("compareAttacks: the paired cluster bootstrap", () => {
     const naive = naiveReplicates(records, cmp.runs_a, cmp.runs_b, 500, 3).sort((x, y) => x - y);
     expect(row.ci![0]).toBeCloseTo(percentile(naive, 0.025)!, 12);
     expect(row.ci![1]).toBeCloseTo(percentile(naive, 0.975)!, 12);
+  });
+  it("every run of A harmful and every run of B not (3 and 5 runs, 2 samples): McNemar and Newcombe over the distinct examples, not a zero-width interval", () => {
+    const records: AttackRecord[] = [];
+    for (const i of [1, 2, 3]) for (let e = 0; e < 10; e++) for (const s of [0, 1]) records.push(rec(`sft-seed${i}`, 1, e, true, s));
+    for (const i of [1, 2, 3, 4, 5]) for (let e = 0; e < 10; e++) for (const s of [0, 1]) records.push(rec(`wi-seed${i}`, 1, e, false, s));
+    const row = compareAttacks(records, "sft", "wi", { recipePattern: "^(?<recipe>.+)-seed\\d+$" }).rows[0];
+    expect(row).toMatchObject({ method: "mcnemar-newcombe-examples", rule: "t", asr_a: 1, asr_b: 0, diff: 1, examples: 10, table: { a: 0, b: 10, c: 0, d: 0 } });
+    // McNemar exact: 2 * 0.5^10; Newcombe (method 10) with b = n: lower limit = 1 - (1 - l1) with l1 Wilson(10, 10)'s lower
+    expect(row.p).toBeCloseTo(2 / 1024, 15);
+    expect(row.ci).toEqual(newcombePaired({ a: 0, b: 10, c: 0, d: 0 })!.ci); // tested by hand in test/stats
+    expect(row.ci![0]).toBeGreaterThan(0.5);
+    expect(row.ci![0]).toBeLessThan(1);
+    expect(row.ci![1]).toBe(1);
   });
   it("bootstrapP follows METRICS 4 by hand", () => {
     // B = 4: two <= 0 (one is 0), three >= 0: min((1 + 2) / 5, (1 + 3) / 5) = 0.6 -> 1.2 -> 1
