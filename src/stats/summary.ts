@@ -196,6 +196,11 @@ export async function updateSummary(logs: TokenLogs, opts: SummaryOptions = {}):
         singleNoted.add(recipe);
       }
       if (rr.info.reason) warnings.push(`recipe ${recipe}${label}: ${intervalReason(rr.info.reason)}`);
+      // A run whose own net change cannot be told from 0 still has a point estimate, and it enters
+      // the recipe's mean (METRICS 3.7 leaves out null statistics only): a ratio near 0/0 can dominate it.
+      const shaky = members.length > 1 ? members.filter((m) => results.get(m)!.info.reason === NET_NOT_DISTINGUISHABLE) : [];
+      if (shaky.length)
+        warnings.push(`recipe ${recipe}${label}: the net change of ${shaky.join(", ")} is not distinguishable from 0, yet its net statistics (N_k, z50, z90) enter the recipe's mean; read the mean with the per-run values`);
       recipes.push({
         recipe,
         runs: members.length,

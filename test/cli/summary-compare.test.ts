@@ -7,6 +7,8 @@
  *   refusal deltas: [-1, 0, 0] in every run: D = -1, N1 = 1, headroom H1 = 2 / 6 = 1/3.
  * Recipe sft, harmful: mean N1 0.9, sd 0.1, t rule (R = 3): 0.9 +/- 4.302653 * 0.1 / sqrt(3) = 0.9 +/- 0.248414.
  */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { run } from "./run";
@@ -151,6 +153,26 @@ describe("a one-run recipe beside recipes with replicates", () => {
     expect(w).toContain("recipe sft-seed3 has one run: its interval covers the sampling of examples only and ignores training randomness (seeds)");
     expect(w).toContain("recipe aug-seed3 has one run: its interval covers the sampling of examples only and ignores training randomness (seeds)");
     expect(w.join("\n")).not.toMatch(/one run per recipe/);
+  });
+});
+
+describe("a run whose net change cannot be told from 0", () => {
+  it("is named when its net statistics enter the recipe's mean", async () => {
+    // r-seed1: both examples rise at position 0 (D = 1); r-seed2: one rises by 1, one falls by 0.8 (D = 0.1,
+    // and the bootstrap over its 2 examples gives D* in {1, 0.1, -0.8}: not distinguishable from 0)
+    const f = join(mkdtempSync(join(tmpdir(), "shaky-")), "shaky.jsonl");
+    const rows: object[] = [];
+    const add = (run: string, ex: string, d0: number) => {
+      rows.push({ run, step: 0, example: ex, loss: [1, 1] }, { run, step: 10, example: ex, loss: [1 + d0, 1] });
+    };
+    add("r-seed1", "e1", 1); add("r-seed1", "e2", 1); add("r-seed2", "e1", 1); add("r-seed2", "e2", -0.8);
+    writeFileSync(f, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    const r = await run(["summary", f, "--k", "1", "--bootstrap", "200", "--recipe-pattern", "^(?<recipe>.+)-seed\\d+$", "--json"]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.warnings).toContain("r-seed2: net change not distinguishable from 0: no interval for the net statistics");
+    expect(j.warnings).toContain("recipe r: the net change of r-seed2 is not distinguishable from 0, yet its net statistics (N_k, z50, z90) enter the recipe's mean; read the mean with the per-run values");
+    expect(j.recipes[0].net_early_share).toBeCloseTo(1, 12); // both runs' N1 is 1 (all change at position 0)
   });
 });
 
