@@ -17,7 +17,7 @@ const pctFine = (x: number) => percentFine(x);
 /** "60% (95% CI across 2 seeds -67% to 187%)", or the one-seed caveat. */
 function withInterval(iv: SeedInterval, f: (x: number) => string): string {
   if (iv.mean === null) return "n/a";
-  if (iv.ci) return `${f(iv.mean)} (95% CI across ${iv.runs} seeds ${f(iv.ci[0])} to ${f(iv.ci[1])})`;
+  if (iv.ci) return `${f(iv.mean)} (95% CI across ${iv.runs} seeds ${f(iv.ci[0])} to ${f(iv.ci[1])}${iv.ci_clipped ? ", clipped to the share's range" : ""})`;
   return `${f(iv.mean)} (one seed: no interval; it ignores training randomness)`;
 }
 

@@ -27,6 +27,8 @@ export interface SeedInterval {
   ci_method: "bootstrap-runs" | "t" | "none";
   /** Set when R = 1: the interval cannot reflect training randomness. */
   note: string | null;
+  /** True when the t interval left the statistic's `bounds` and was clipped to them. */
+  ci_clipped?: boolean;
 }
 
 export interface SeedIntervalOptions {
@@ -34,6 +36,12 @@ export interface SeedIntervalOptions {
   replicates?: number;
   /** Bootstrap seed (default 0). */
   seed?: number;
+  /**
+   * The range the statistic cannot leave (a share of a non-negative quantity: [0, 1]). The t
+   * interval is clipped to it and marked `ci_clipped`, as for a recipe's ASR; the bootstrap over
+   * runs stays inside it by construction. Default: none (a net share can leave [0, 1]).
+   */
+  bounds?: [number, number];
 }
 
 /**
@@ -50,7 +58,10 @@ export function seedInterval(values: ReadonlyArray<number | null>, opts: SeedInt
   const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (R - 1));
   if (R < 5) {
     // The t rule of the update statistics' recipes (stats/replicates.ts), with v_ex = 0.
-    return { mean, sd, runs: R, n_null: nNull, ci: tInterval(mean, sd, R, 0), ci_method: "t", note: null };
+    const ci = tInterval(mean, sd, R, 0);
+    if (opts.bounds && ci && (ci[0] < opts.bounds[0] || ci[1] > opts.bounds[1]))
+      return { mean, sd, runs: R, n_null: nNull, ci: [Math.max(opts.bounds[0], ci[0]), Math.min(opts.bounds[1], ci[1])], ci_method: "t", note: null, ci_clipped: true };
+    return { mean, sd, runs: R, n_null: nNull, ci, ci_method: "t", note: null };
   }
   const B = opts.replicates ?? 1000;
   const rand = rng(opts.seed ?? 0);

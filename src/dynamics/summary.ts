@@ -150,7 +150,7 @@ export function dynamicsSummary(logs: DynamicsLogs, opts: DynamicsOptions = {}):
       step: g[0].step,
       run_names: g.map((r) => r.run),
       source_early_share: col((r) => r.source_early_share),
-      token_share: col((r) => r.token_share),
+      token_share: seedInterval(g.map((r) => r.token_share), { ...iv, bounds: [0, 1] }),
       source_z50: col((r) => r.source_z50),
       source_z90: col((r) => r.source_z90),
       cross_influence: col((r) => r.cross_influence),
@@ -168,7 +168,7 @@ export function dynamicsSummary(logs: DynamicsLogs, opts: DynamicsOptions = {}):
     recipe: g[0].recipe,
     step: g[0].step,
     run_names: g.map((r) => r.run),
-    level_early_share: seedInterval(g.map((r) => r.level_early_share), iv),
+    level_early_share: seedInterval(g.map((r) => r.level_early_share), { ...iv, bounds: [0, 1] }),
     level_z50: seedInterval(g.map((r) => r.level_z50), iv),
     level_z90: seedInterval(g.map((r) => r.level_z90), iv),
   }));

@@ -59,3 +59,19 @@ describe("seedInterval", () => {
     expect(seedInterval(xs, { replicates: 500, seed: 7 })).toEqual(iv);
   });
 });
+
+describe("seedInterval with bounds (a share of a non-negative quantity)", () => {
+  it("clips the t interval to [0, 1] and marks it; inside the bounds nothing changes", () => {
+    // 3 seeds 0.9, 0.5, 0.4: mean 0.6, sd 0.26458; t(2) = 4.302653: 0.6 +/- 0.65722 -> [-0.0572, 1.2572]
+    const r = seedInterval([0.9, 0.5, 0.4], { bounds: [0, 1] });
+    expect(r.mean).toBeCloseTo(0.6, 12);
+    expect(r.ci).toEqual([0, 1]);
+    expect(r.ci_clipped).toBe(true);
+    const free = seedInterval([0.9, 0.5, 0.4]);
+    expect(free.ci![0]).toBeCloseTo(0.6 - 4.302652729749464 * Math.sqrt(0.07 / 3), 10);
+    expect(free.ci_clipped).toBeUndefined();
+    const inside = seedInterval([0.5, 0.51, 0.49], { bounds: [0, 1] });
+    expect(inside.ci_clipped).toBeUndefined();
+    expect(inside.ci![0]).toBeGreaterThan(0);
+  });
+});
