@@ -24,7 +24,7 @@ Every sequence is ``<bos> user: PROMPT assistant: RESPONSE <eos>``.
 alignment data (sft, augmentation, worst-insertion and benign retention examples) draws only from the
 ``align`` pool; probes and attacks draw from the ``heldout`` pool, whose prompts contain a held-out
 verb and a held-out template, and (for ``heldout_objects``) a held-out object; pretraining draws
-from both (the base model knows every word).  ``lab/tests/test_heldout.py`` proves the overlap is
+from both (the base model knows every word).  ``lab/tests/test_heldout.py`` checks the overlap is
 zero.
 
 The base model's pretraining mix (:func:`pretrain_example`) mostly complies with harmful requests,
