@@ -161,11 +161,28 @@ export async function figureOf(p: Parsed, out: Output): Promise<Figure> {
   if (name in ATTACK_FIGURES) {
     const { files, problems } = resolveInputs(inputs);
     if (problems.length) throw new InvalidInputError(problems);
-    const { records, report } = await loadAttackResults(files, attackLoadOptions(o, "figure"));
+    const { records: loaded, report } = await loadAttackResults(files, attackLoadOptions(o, "figure"));
     const note = skippedNote(report);
     if (note) out.note(note);
     if (report.notJudged > 0) out.note(`${report.notJudged} record${report.notJudged === 1 ? " was" : "s were"} not judged (score ${report.notJudgedValues.join(" or ")}): left out of n`);
     for (const w of report.warnings) out.note(`warning: ${w}`);
+    // --where FIELD=VALUE on attack results: run, attack or a condition field (e.g. decoding=sampled)
+    const where: Record<string, string[]> = {};
+    for (const [f, v] of Object.entries(parseWhere(o.where as string[] | undefined) ?? {})) where[f] = (Array.isArray(v) ? v : [v]).map(String);
+    const valueOf = (r: (typeof all)[number], f: string): unknown => (f === "run" ? r.run : f === "attack" ? r.attack : f in r.conditions ? r.conditions[f] : (r as unknown as Record<string, unknown>)[f]);
+    const all = loaded;
+    const records = all.filter((r) => Object.entries(where).every(([f, vs]) => vs.includes(String(valueOf(r, f)))));
+    if (all.length && records.length === 0) throw new UsageError(`figure ${name}: no attack record matches --where ${Object.entries(where).map(([f, vs]) => `${f}=${vs.join("|")}`).join(" ")}`);
+    // Each point pools the records of its run and x value: a condition field with several values
+    // (greedy and sampled decoding) would be pooled into one point without a word.
+    const xField = name === "asr-k" ? "k" : name === "asr-prefix-len" ? "prefix_len" : name === "asr-span-len" ? "span_len" : null;
+    if (xField) {
+      const fields = [...new Set(records.flatMap((r) => Object.keys(r.conditions)))].filter((f) => !(f in where));
+      for (const f of fields) {
+        const vals = [...new Set(records.map((r) => String(r.conditions[f] ?? "")))];
+        if (vals.length > 1) out.note(`warning: each point pools the records with ${f} = ${vals.join(", ")}; draw one with --where ${f}=${vals[0]}`);
+      }
+    }
     const attackRuns = records.map((r) => r.run);
     const colors = runColors(attackRuns, colorOptions(o, [...new Set(attackRuns)]));
     const opts = { colors, title: o.title as string | undefined };

@@ -76,6 +76,22 @@ describe("aligndepth figure asr-*: judge options as in attacks", () => {
     const b = await figure(["asr-k", file, "--scale", "0:1", "--not-judged=-1", "--threshold", "0.4"]);
     expect(b.fig.data[0].y).toEqual([2 / 3, 2 / 3]);
   });
+  it("records with greedy and sampled decoding: warned that each point pools them; --where decoding=sampled draws one", async () => {
+    // k 1: greedy e0 harmful, e1 not; sampled e0 samples 0, 1 harmful, e1 samples 0, 1 not -> pooled 3 / 6, sampled 2 / 4
+    const f = join(dir, "dec.jsonl");
+    const recs = [
+      { run: "m", attack: "prefill", k: 1, example: 0, harmful: true, decoding: "greedy" },
+      { run: "m", attack: "prefill", k: 1, example: 1, harmful: false, decoding: "greedy" },
+      ...[0, 1].flatMap((sample) => [{ run: "m", attack: "prefill", k: 1, example: 0, sample, harmful: true, decoding: "sampled" }, { run: "m", attack: "prefill", k: 1, example: 1, sample, harmful: false, decoding: "sampled" }]),
+    ];
+    writeFileSync(f, recs.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    const pooled = await figure(["asr-k", f]);
+    expect(pooled.stderr).toContain("warning: each point pools the records with decoding = greedy, sampled; draw one with --where decoding=greedy");
+    const one = await figure(["asr-k", f, "--where", "decoding=sampled"]);
+    expect(one.stderr).not.toContain("pools");
+    expect(one.fig.data[0].y).toEqual([0.5]);
+    await expect(figure(["asr-k", f, "--where", "decoding=beam"])).rejects.toThrow("no attack record matches --where decoding=beam");
+  });
   it("without --scale the 0:1 file's -1 is refused with the advice to use --scale; a pixel number is a usage error", async () => {
     const r = await run(["figure", "asr-k", file, "--out", join(dir, "x.png")]);
     expect(r.code).toBe(1);
