@@ -2,6 +2,7 @@
  * The `aligndepth` command line. Exit codes: 0 success, 1 invalid input, 2 usage error.
  * Problems print as one line each, never as a stack trace (set ALIGNDEPTH_DEBUG=1 for one).
  */
+import { totalmem } from "node:os";
 import { AligndepthError, InvalidInputError, UsageError, formatProblems } from "../errors";
 import { CommandSpec, Parsed, helpText, parseArgs } from "./args";
 import { Output, exitQuietlyOnClosedPipe, stdio } from "./output";
@@ -85,6 +86,11 @@ export function reportError(e: unknown, out: Output): number {
     return 1;
   }
   const err = e as Error;
+  if (/Out of Memory Error/i.test(err?.message ?? "")) {
+    // The engine's memory limit, not a bug of the input: say which option raises it.
+    out.note(`error: DuckDB ran out of memory under its limit (--memory-limit, default 2GB; this machine has ${Math.round(totalmem() / 2 ** 30)} GB): give a larger --memory-limit, e.g. --memory-limit ${Math.max(4, Math.floor((totalmem() / 2 ** 30) * 0.5))}GB, or fewer files at a time`);
+    return 3;
+  }
   out.note(`internal error: ${err?.message ?? String(e)}${process.env.ALIGNDEPTH_DEBUG ? `\n${err?.stack}` : " (set ALIGNDEPTH_DEBUG=1 for details; please report this)"}`);
   return 3;
 }

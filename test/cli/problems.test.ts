@@ -37,3 +37,14 @@ describe("formatProblems", () => {
     ]);
   });
 });
+
+describe("reportError: the engine's memory limit", () => {
+  it("names --memory-limit instead of calling it an internal error (exit 3)", () => {
+    const lines: string[] = [];
+    const out: Output = { json: () => undefined, text: () => undefined, note: (s) => lines.push(s) };
+    expect(reportError(new Error("Out of Memory Error: failed to pin block of size 256.0 KiB (1.8 GiB/1.8 GiB used)"), out)).toBe(3);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^error: DuckDB ran out of memory under its limit \(--memory-limit, default 2GB; this machine has \d+ GB\): give a larger --memory-limit, e\.g\. --memory-limit \d+GB, or fewer files at a time$/);
+    expect(lines[0]).not.toContain("please report");
+  });
+});
