@@ -81,7 +81,7 @@ const cases: Case[] = [
   { file: "01-quickstart.ipynb", set: TOKEN_SET, mention: [DROPPED, ...hf.runs, "The logs have no split label", `${hf.runs.length} runs, ${hf.steps} checkpoints, ${hf.examples * hf.runs.length} probe sequences, ${hf.scored} token rows`], runs: hf.runs },
   { file: "02-learning-dynamics.ipynb", set: TOKEN_SET, mention: [DROPPED, ...hf.runs, "all probe sequences", `${hf.scored} token rows`], runs: hf.runs },
   { file: "03-shallow-vs-deep.ipynb", set: { ...TOKEN_SET, FINETUNE: "null" }, mention: [DROPPED, ...hf.runs, "No split label", "The logs have no kl column", "No fine-tuning-attack logs (FINETUNE is null)."], runs: hf.runs },
-  { file: "04-attacks.ipynb", set: { ATTACKS: JSON.stringify(JUDGE_FILES), LOAD: JUDGE_LOAD, RUNS: "null", COMPARE: "[]" }, mention: ["modelx", "modely", "m1", "6 records not judged (score -1)", "no insertion attack to show", "modelx (a) against modely (b)"], runs: ["modelx", "modely", "m1"] },
+  { file: "04-attacks.ipynb", set: { ATTACKS: JSON.stringify(JUDGE_FILES), LOAD: JUDGE_LOAD, RUNS: "null", COMPARE: "[]" }, mention: ["modelx", "modely", "m1", "6 records not judged (score -1)", "no insertion attack to show", "m1 (a) against modelx (b)"], runs: ["modelx", "modely", "m1"] },
   { file: "05-tokens.ipynb", set: TOKEN_SET, mention: [DROPPED, ...hf.runs, "all probe sequences"], runs: hf.runs },
   { file: "06-your-logs.ipynb", set: TOKEN_SET, mention: [DROPPED, "hf_tokens.csv.gz", `In all: ${hf.runs.length} runs, ${hf.steps} checkpoints, ${hf.examples * hf.runs.length} probe sequences, ${hf.scored} token rows`], runs: hf.runs },
 ];
