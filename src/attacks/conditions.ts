@@ -49,9 +49,18 @@ export function compareValues(a: unknown, b: unknown): number {
   return sa < sb ? -1 : sa > sb ? 1 : 0;
 }
 
-/** Orders conditions by attack, k, prefix_len, span_len (nulls first), then the other fields' text. */
+/** Orders conditions by attack, k, prefix_len, span_len (nulls first), then the other fields by name, each by value. */
 export function compareConditions(a: AttackCondition, b: AttackCondition): number {
-  return compareValues(a.attack, b.attack) || compareValues(a.k, b.k) || compareValues(a.prefix_len, b.prefix_len) || compareValues(a.span_len, b.span_len) || compareValues(JSON.stringify(a.conditions ?? {}), JSON.stringify(b.conditions ?? {}));
+  const base = compareValues(a.attack, b.attack) || compareValues(a.k, b.k) || compareValues(a.prefix_len, b.prefix_len) || compareValues(a.span_len, b.span_len);
+  if (base) return base;
+  // other fields one by one, by name, each by value (ft_step 5 before 10, not as text)
+  const ca = a.conditions ?? {};
+  const cb = b.conditions ?? {};
+  for (const f of [...new Set([...Object.keys(ca), ...Object.keys(cb)])].sort()) {
+    const c = compareValues(ca[f], cb[f]);
+    if (c) return c;
+  }
+  return 0;
 }
 
 /** Records grouped by condition, in condition order. */

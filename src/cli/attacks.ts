@@ -45,6 +45,7 @@ export const attacksSpec: CommandSpec = {
     { name: "bootstrap", type: "int", default: 2000, help: "cluster-bootstrap replicates (a comparison raises it to 20 m / 0.05 for m conditions)" },
     { name: "seed", type: "int", default: 0, help: "bootstrap seed" },
     { name: "skip-invalid", type: "flag", help: "use the valid lines and report the skipped ones by reason, instead of failing" },
+    { name: "no-progress", type: "flag", help: "accepted as in every other command (attack results show no progress bar)" },
     { name: "json", type: "flag", help: "print JSON: {threshold, scale, not_judged, warnings, rows} (see docs/METRICS.md)" },
   ],
 };

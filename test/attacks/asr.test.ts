@@ -117,3 +117,12 @@ describe("marginal tables count not-judged records per row", () => {
     expect(rows.map((r) => [r.k, r.n, r.harmful, r.not_judged])).toEqual([[5, 2, 1, 1], [10, 1, 1, 2]]);
   });
 });
+
+describe("compareConditions", () => {
+  it("orders other condition fields by value (ft_step 0, 5, 10, 20), not as text", async () => {
+    const { compareConditions } = await import("../../src/attacks/conditions");
+    const c = (ft: number, decoding = "greedy") => ({ attack: "finetune", k: null, prefix_len: null, span_len: null, conditions: { decoding, ft_step: ft } });
+    const sorted = [c(10), c(20), c(0), c(5), c(5, "sampled")].sort(compareConditions);
+    expect(sorted.map((x) => [x.conditions.decoding, x.conditions.ft_step])).toEqual([["greedy", 0], ["greedy", 5], ["greedy", 10], ["greedy", 20], ["sampled", 5]]);
+  });
+});
