@@ -3,10 +3,16 @@
  * each run, the paired differences (m_b - m_a) and starting values m_a by (example, position), and,
  * for a level share, the level metric's values at one checkpoint. Example ids share one numbering
  * across runs, so replicate runs and paired comparisons can draw the same example ids.
+ *
+ * Out of core: the pairs are never JS objects. The distinct (run, example) ids come first (a few
+ * rows per example); the numbering is bound back into SQL as a list, and the pairs then stream in
+ * DuckDB chunks, sorted by (run, example number, position), straight into typed arrays in the CSR
+ * layout of `ExampleTable` (about 20 bytes per pair: 10^9 token rows with 20M pairs take 400 MB).
  */
-import { sqlIdent } from "../load/engine";
+import type { DuckDBDataChunk, DuckDBValue } from "@duckdb/node-api";
+import { param, sqlIdent } from "../load/engine";
 import type { TokenLogs } from "../load";
-import { ExampleTable, exampleTable, examplesWithEntries } from "./exampleTable";
+import { ExampleTable, examplesWithEntries } from "./exampleTable";
 import { clampLevelValues } from "./levelShare";
 import type { RunData } from "./runIntervals";
 import { RowFilter, metricQuery } from "./source";
@@ -37,14 +43,15 @@ export interface RunDataOptions extends UpdateOptions {
 
 /**
  * Fetches the per-example data of every run (or `opts.runs`) for the rows `opts.where` selects.
+ * Examples are numbered in order of first appearance over the runs in name order (within a run:
+ * its pairs' examples in SQL text order, then examples only its level rows have), so that the
+ * numbering, and with it every seeded bootstrap draw, does not depend on how the rows reach JS.
  * @returns runs in name order, and the example numbering they share.
  */
 export async function loadRunData(logs: TokenLogs, opts: RunDataOptions = {}): Promise<{ runs: LoadedRun[]; index: Map<string, number> }> {
-  const { sql, boundsSql, params, source, has } = pairsSql(logs, opts);
-  const cols = await logs.engine.columns(
-    `${sql} SELECT run, CAST(example AS VARCHAR) AS example, "position", diff, va, vb FROM pairs ORDER BY run, example, "position"`,
-    params,
-  );
+  const q = pairsSql(logs, opts);
+  const { sql, boundsSql, source, has } = q;
+  const params = q.params as Record<string, DuckDBValue>; // named parameters (metricQuery)
   const m = sqlIdent(logs.metric(opts.metric ?? "loss"));
   const bounds = await logs.engine.rows<{ run: string; s_from: number; s_to: number; tokens: number }>(
     `${boundsSql}
@@ -53,76 +60,198 @@ export async function loadRunData(logs: TokenLogs, opts: RunDataOptions = {}): P
      GROUP BY b.run, b.s_from, b.s_to ORDER BY b.run`,
     params,
   );
-  let level: Record<string, unknown[]> | null = null;
+  // The level rows (metric value at one checkpoint per run), as a query over `bounds`.
+  let level: { sql: string; params: Record<string, DuckDBValue>; step: string } | null = null;
   if (opts.levelMetric !== undefined) {
     const lq = metricQuery(logs, { metric: opts.levelMetric, where: opts.where, runs: opts.runs });
-    const { params: bp } = pairsSql(logs, opts);
-    Object.assign(lq.params, bp);
+    Object.assign(lq.params, pairsSql(logs, opts).params);
     if (opts.levelStep !== undefined) lq.params.level_step = opts.levelStep;
     const step = opts.levelStep !== undefined ? "CAST($level_step AS INTEGER)" : "b.s_to";
-    level = await logs.engine.columns(
-      `${boundsSql}
-       SELECT x.run, CAST(x.example AS VARCHAR) AS example, x."position", x.${lq.m} AS value, ${step} AS step
-       FROM ${lq.source} x JOIN bounds b ON x.run = b.run AND x.step = ${step} WHERE ${lq.has(`x.${lq.m}`)}
-       ORDER BY x.run, example, x."position"`,
-      lq.params,
-    );
+    level = {
+      sql: `${boundsSql}, level AS (SELECT x.run, x.example, x."position", x.${lq.m} AS value, ${step} AS step FROM ${lq.source} x JOIN bounds b ON x.run = b.run AND x.step = ${step} WHERE ${lq.has(`x.${lq.m}`)})`,
+      params: lq.params,
+      step,
+    };
   }
+
+  // 1. Example ids per run (small: one row per example and run), numbered as described above.
+  const pairIds = await idsByRun(logs, `${sql} SELECT DISTINCT run, CAST(example AS VARCHAR) AS example FROM pairs ORDER BY run, example`, params);
+  const levelIds = level ? await idsByRun(logs, `${level.sql} SELECT DISTINCT run, CAST(example AS VARCHAR) AS example FROM level ORDER BY run, example`, level.params) : null;
   const index = new Map<string, number>();
-  const runsCol = cols.run as string[];
-  const out: LoadedRun[] = [];
-  const slice = (c: Record<string, unknown[]>, run: string) => {
-    const r = c.run as string[];
-    const lo = r.indexOf(run);
-    if (lo < 0) return [0, 0];
-    let hi = lo;
-    while (hi < r.length && r[hi] === run) hi++;
-    return [lo, hi];
-  };
-  for (const b of bounds) {
-    const [lo, hi] = slice(cols, b.run);
-    const ex = (cols.example as string[]).slice(lo, hi);
-    const pos = (cols.position as number[]).slice(lo, hi);
-    const diff = Float64Array.from((cols.diff as number[]).slice(lo, hi));
-    const va = (cols.va as number[]).slice(lo, hi);
-    const vb = (cols.vb as number[]).slice(lo, hi);
-    let nonNegative = true;
-    for (let i = 0; i < va.length; i++) if (va[i] < 0 || vb[i] < 0) nonNegative = false;
-    const pairs = exampleTable(ex, pos, [diff, Float64Array.from(va)], index);
+  for (const b of bounds)
+    for (const ids of [pairIds.get(b.run), levelIds?.get(b.run)]) for (const id of ids ?? []) if (!index.has(id)) index.set(id, index.size);
+  const ids = new Array<string>(index.size);
+  for (const [id, e] of index) ids[e] = id;
+  const numbering = `ids AS (SELECT unnest($ids::VARCHAR[]) AS example, (generate_subscripts($ids::VARCHAR[], 1) - 1)::INTEGER AS e),
+    run_numbers AS (SELECT run, (row_number() OVER (ORDER BY run) - 1)::INTEGER AS r FROM bounds)`;
+
+  // 2. The pairs, streamed in (run, example number, position) order into typed arrays.
+  const pairCols = await streamTables(
+    logs,
+    `${sql}, ${numbering}
+     SELECT n.r, i.e, CAST(p."position" AS DOUBLE) AS pos, CAST(p.diff AS DOUBLE) AS diff, CAST(p.va AS DOUBLE) AS va, CAST(p.vb AS DOUBLE) AS vb
+     FROM pairs p JOIN run_numbers n ON n.run = p.run JOIN ids i ON i.example = CAST(p.example AS VARCHAR)
+     ORDER BY n.r, i.e, pos`,
+    { ...params, ids: param(ids) },
+    bounds.length,
+    ids.length,
+    3,
+  );
+  const levelCols = level
+    ? await streamTables(
+        logs,
+        `${level.sql}, ${numbering}
+         SELECT n.r, i.e, CAST(l."position" AS DOUBLE) AS pos, CAST(l.value AS DOUBLE) AS value, CAST(l.step AS DOUBLE) AS step
+         FROM level l JOIN run_numbers n ON n.run = l.run JOIN ids i ON i.example = CAST(l.example AS VARCHAR)
+         ORDER BY n.r, i.e, pos`,
+        { ...level.params, ids: param(ids) },
+        bounds.length,
+        ids.length,
+        2,
+      )
+    : null;
+
+  const out: LoadedRun[] = bounds.map((b, r) => {
+    const t = pairCols[r];
+    const pairs = tableOf(ids, t, [t.values[0], t.values[1]]);
+    // nonNegative: every va and vb of the run's pairs is >= 0 (vb is not kept).
+    const nonNegative = t.nonNegativeFrom(1) && t.nonNegativeFrom(2);
+    // Squares per position, summed in the row order of the pairs sorted by example id text (as before).
     const squares = new Float64Array(pairs.positionValues.length);
-    const at = new Map(pairs.positionValues.map((p, i) => [p, i]));
-    for (let i = 0; i < pos.length; i++) squares[at.get(pos[i])!] += diff[i] * diff[i];
+    const diff = pairs.columns[0];
+    for (const id of pairIds.get(b.run) ?? []) {
+      const e = index.get(id)!;
+      for (let j = pairs.offsets[e]; j < pairs.offsets[e + 1]; j++) squares[pairs.positionIndex[j]] += diff[j] * diff[j];
+    }
     let levelTable: ExampleTable | null = null;
     let levelInfo: LoadedRun["level"];
-    if (level) {
-      const [l0, l1] = slice(level, b.run);
-      const values = Float64Array.from((level.value as number[]).slice(l0, l1));
+    if (levelCols) {
+      const lt = levelCols[r];
+      const values = lt.values[0];
       const c = clampLevelValues(values);
-      const step = l1 > l0 ? Number((level.step as number[])[l0]) : (opts.levelStep ?? b.s_to);
-      levelInfo = { metric: opts.levelMetric!, step, clamped: c.clamped, refused: null, rows: l1 - l0 };
+      const step = lt.rows > 0 ? lt.values[1][0] : (opts.levelStep ?? b.s_to);
+      levelInfo = { metric: opts.levelMetric!, step, clamped: c.clamped, refused: null, rows: lt.rows };
       if (c.refused) levelInfo.refused = `${c.refused.count} values of ${opts.levelMetric} are negative (down to ${c.refused.min}), below -1e-6 max|m|: not a non-negative metric, no level share`;
-      else levelTable = exampleTable((level.example as string[]).slice(l0, l1), (level.position as number[]).slice(l0, l1), [values], index);
+      else levelTable = tableOf(ids, lt, [values]);
     }
-    out.push({ run: b.run, from: b.s_from, to: b.s_to, data: { pairs, level: levelTable, pool: new Int32Array(0) }, tokens: Number(b.tokens), rowsUsed: 2 * (hi - lo), nonNegative, squares, level: levelInfo });
-  }
-  // Tables built before later runs added ids: pad offsets so every table spans the whole numbering.
-  for (const r of out) {
-    r.data.pairs = pad(r.data.pairs, index);
-    if (r.data.level) r.data.level = pad(r.data.level, index);
-    r.data.pool = Int32Array.from(examplesWithEntries(r.data.pairs, ...(r.data.level ? [r.data.level] : [])));
-  }
+    const data: RunData = { pairs, level: levelTable, pool: new Int32Array(0) };
+    data.pool = Int32Array.from(examplesWithEntries(pairs, ...(levelTable ? [levelTable] : [])));
+    return { run: b.run, from: b.s_from, to: b.s_to, data, tokens: Number(b.tokens), rowsUsed: 2 * t.rows, nonNegative, squares, level: levelInfo };
+  });
   return { runs: out, index };
 }
 
-/** The same table with ids (and empty offsets) for every example of the shared numbering. */
-function pad(t: ExampleTable, index: Map<string, number>): ExampleTable {
-  if (t.ids.length === index.size) return t;
-  const ids = new Array<string>(index.size);
-  for (const [id, e] of index) ids[e] = id;
-  const offsets = new Int32Array(index.size + 1);
-  offsets.set(t.offsets);
-  offsets.fill(t.offsets[t.offsets.length - 1], t.offsets.length);
-  return { ...t, ids, offsets };
+/** Distinct example ids per run, in the query's order (columns run, example). */
+async function idsByRun(logs: TokenLogs, sql: string, params: Record<string, DuckDBValue>): Promise<Map<unknown, string[]>> {
+  const cols = await logs.engine.columns(sql, params);
+  const out = new Map<unknown, string[]>();
+  const runs = cols.run;
+  const examples = cols.example as string[];
+  for (let i = 0; i < runs.length; i++) {
+    let list = out.get(runs[i]);
+    if (!list) out.set(runs[i], (list = []));
+    list.push(examples[i]);
+  }
+  return out;
+}
+
+/** One run's streamed rows: entries per example number, positions, and value columns, in (example, position) order. */
+interface RunColumns {
+  rows: number;
+  /** counts[e + 1] = entries of example e (turned into offsets by `tableOf`). */
+  counts: Int32Array;
+  positions: Float64Array;
+  values: Float64Array[];
+  /** Whether every value of column c (including columns not kept) is >= 0. */
+  nonNegativeFrom(c: number): boolean;
+}
+
+/**
+ * Streams rows (r, e, position, value columns...) sorted by (r, e, position) into one RunColumns per
+ * run number r. Columns past `keep` are only checked for negative values (the pairs' vb).
+ */
+async function streamTables(logs: TokenLogs, sql: string, params: Record<string, DuckDBValue>, runs: number, examples: number, valueCols: number): Promise<RunColumns[]> {
+  const keep = valueCols === 3 ? 2 : valueCols;
+  const grow = Array.from({ length: runs }, () => ({
+    rows: 0,
+    counts: new Int32Array(examples + 1),
+    positions: new Float64Array(1024),
+    values: Array.from({ length: keep }, () => new Float64Array(1024)),
+    negative: new Array<boolean>(valueCols).fill(false),
+  }));
+  await logs.engine.forEachChunk(sql, params, (chunk: DuckDBDataChunk) => {
+    const n = chunk.rowCount;
+    const rv = chunk.getColumnVector(0);
+    const ev = chunk.getColumnVector(1);
+    const pv = chunk.getColumnVector(2);
+    const vv = Array.from({ length: valueCols }, (_, c) => chunk.getColumnVector(3 + c));
+    for (let i = 0; i < n; i++) {
+      const g = grow[rv.getItem(i) as number];
+      const j = g.rows++;
+      if (j === g.positions.length) {
+        g.positions = enlarge(g.positions);
+        g.values = g.values.map(enlarge);
+      }
+      g.counts[(ev.getItem(i) as number) + 1]++;
+      g.positions[j] = pv.getItem(i) as number;
+      for (let c = 0; c < valueCols; c++) {
+        const v = vv[c].getItem(i) as number;
+        if (v < 0) g.negative[c] = true;
+        if (c < keep) g.values[c][j] = v;
+      }
+    }
+  });
+  return grow.map((g) => ({
+    rows: g.rows,
+    counts: g.counts,
+    positions: g.positions.slice(0, g.rows),
+    values: g.values.map((v) => v.slice(0, g.rows)),
+    nonNegativeFrom: (c: number) => !g.negative[c],
+  }));
+}
+
+function enlarge(a: Float64Array): Float64Array {
+  const b = new Float64Array(a.length * 2);
+  b.set(a);
+  return b;
+}
+
+/** The CSR table of one run's streamed rows over the shared numbering `ids`. */
+function tableOf(ids: string[], t: RunColumns, columns: Float64Array[]): ExampleTable {
+  const offsets = Int32Array.from(t.counts);
+  for (let e = 0; e < ids.length; e++) offsets[e + 1] += offsets[e];
+  const { positionValues, positionIndex } = indexPositions(t.positions);
+  return { ids, offsets, positionIndex, positionValues, columns };
+}
+
+/**
+ * Distinct positions (ascending) and each row's index into them. Integral positions within a span
+ * of 2^22 (every real log) go through a lookup array; anything else through a Map.
+ */
+export function indexPositions(positions: Float64Array): { positionValues: number[]; positionIndex: Int32Array } {
+  const n = positions.length;
+  const positionIndex = new Int32Array(n);
+  let lo = Infinity;
+  let hi = -Infinity;
+  let integral = true;
+  for (let j = 0; j < n; j++) {
+    const p = positions[j];
+    if (p < lo) lo = p;
+    if (p > hi) hi = p;
+    if (!Number.isInteger(p)) integral = false;
+  }
+  if (n > 0 && integral && hi - lo < 1 << 22) {
+    const slot = new Int32Array(hi - lo + 1).fill(-1);
+    for (let j = 0; j < n; j++) slot[positions[j] - lo] = 0;
+    const positionValues: number[] = [];
+    for (let k = 0; k < slot.length; k++) if (slot[k] === 0) slot[k] = positionValues.push(lo + k) - 1;
+    for (let j = 0; j < n; j++) positionIndex[j] = slot[positions[j] - lo];
+    return { positionValues, positionIndex };
+  }
+  const positionValues = [...new Set(positions)].sort((a, b) => a - b);
+  const at = new Map(positionValues.map((p, i) => [p, i]));
+  for (let j = 0; j < n; j++) positionIndex[j] = at.get(positions[j])!;
+  return { positionValues, positionIndex };
 }
 
 export type { RowFilter };
