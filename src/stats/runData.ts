@@ -49,22 +49,37 @@ export interface RunDataOptions extends UpdateOptions {
  * @returns runs in name order, and the example numbering they share.
  */
 export async function loadRunData(logs: TokenLogs, opts: RunDataOptions = {}): Promise<{ runs: LoadedRun[]; index: Map<string, number> }> {
-  const q = pairsSql(logs, opts);
+  // Each run's steps (a scan of every row's run and step) are found once and kept in a temporary
+  // table that the queries below read instead of scanning again.
+  const first = pairsSql(logs, opts);
+  const boundsTable = `aligndepth_bounds_${process.pid}_${++tempTables}`;
+  await logs.engine.run(`CREATE TEMP TABLE ${boundsTable} AS ${first.boundsSql} SELECT run, s_from, s_to FROM bounds`, first.params);
+  try {
+    return await loadWithBounds(logs, opts, boundsTable);
+  } finally {
+    await logs.engine.run(`DROP TABLE IF EXISTS ${boundsTable}`);
+  }
+}
+
+let tempTables = 0;
+
+async function loadWithBounds(logs: TokenLogs, opts: RunDataOptions, boundsTable: string): Promise<{ runs: LoadedRun[]; index: Map<string, number> }> {
+  const q = pairsSql(logs, opts, boundsTable);
   const { sql, boundsSql, source, has } = q;
   const params = q.params as Record<string, DuckDBValue>; // named parameters (metricQuery)
   const m = sqlIdent(logs.metric(opts.metric ?? "loss"));
+  // Token rows with the metric at the two steps (two equality joins: the step filters reach the scan).
+  const at = (step: string, extra = "") => `SELECT x.run, count(*)::BIGINT AS n FROM ${source} x JOIN bounds b ON x.run = b.run AND x.step = b.${step} WHERE ${has(`x.${m}`)} ${extra} GROUP BY x.run`;
   const bounds = await logs.engine.rows<{ run: string; s_from: number; s_to: number; tokens: number }>(
-    `${boundsSql}
-     SELECT b.run, b.s_from, b.s_to, count(x.run)::BIGINT AS tokens
-     FROM bounds b LEFT JOIN ${source} x ON x.run = b.run AND (x.step = b.s_from OR x.step = b.s_to) AND ${has(`x.${m}`)}
-     GROUP BY b.run, b.s_from, b.s_to ORDER BY b.run`,
+    `${boundsSql}, nf AS (${at("s_from")}), nt AS (${at("s_to", "AND b.s_to <> b.s_from")})
+     SELECT b.run, b.s_from, b.s_to, (COALESCE(nf.n, 0) + COALESCE(nt.n, 0))::BIGINT AS tokens
+     FROM bounds b LEFT JOIN nf ON nf.run = b.run LEFT JOIN nt ON nt.run = b.run ORDER BY b.run`,
     params,
   );
   // The level rows (metric value at one checkpoint per run), as a query over `bounds`.
   let level: { sql: string; params: Record<string, DuckDBValue>; step: string } | null = null;
   if (opts.levelMetric !== undefined) {
-    const lq = metricQuery(logs, { metric: opts.levelMetric, where: opts.where, runs: opts.runs });
-    Object.assign(lq.params, pairsSql(logs, opts).params);
+    const lq = metricQuery(logs, { metric: opts.levelMetric, where: opts.where });
     if (opts.levelStep !== undefined) lq.params.level_step = opts.levelStep;
     const step = opts.levelStep !== undefined ? "CAST($level_step AS INTEGER)" : "b.s_to";
     level = {

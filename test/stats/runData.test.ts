@@ -113,7 +113,7 @@ describe("loadRunData (typed columns streamed from DuckDB)", () => {
     it(`equals the per-row path bit for bit, with bit-identical intervals: ${name}`, async () => {
       const logs = await logsOf(generate([...ids]));
       try {
-        for (const opts of [{ metric: "loss" }, { metric: "loss", levelMetric: "kl" }, { metric: "loss", from: 10, to: 20, runs: ["mid", "zeta"] }]) {
+        for (const opts of [{ metric: "loss" }, { metric: "loss", levelMetric: "kl" }, { metric: "loss", levelMetric: "kl", levelStep: 10, runs: ["alpha", "mid"] }, { metric: "loss", from: 10, to: 20, runs: ["mid", "zeta"] }]) {
           const typed = await loadRunData(logs, opts);
           const legacy = await legacyLoadRunData(logs, opts);
           expect([...typed.index.entries()]).toEqual([...legacy.index.entries()]);
