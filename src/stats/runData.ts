@@ -104,7 +104,7 @@ async function loadWithBounds(logs: TokenLogs, opts: RunDataOptions, boundsTable
   const pairCols = await streamTables(
     logs,
     `${sql}, ${numbering}
-     SELECT n.r, i.e, CAST(p."position" AS DOUBLE) AS pos, CAST(p.diff AS DOUBLE) AS diff, CAST(p.va AS DOUBLE) AS va, CAST(p.vb AS DOUBLE) AS vb
+     SELECT n.r, i.e, CAST(p."position" AS INTEGER) AS pos, CAST(p.diff AS DOUBLE) AS diff, CAST(p.va AS DOUBLE) AS va, CAST(p.vb AS DOUBLE) AS vb
      FROM pairs p JOIN run_numbers n ON n.run = p.run JOIN ids i ON i.example = CAST(p.example AS VARCHAR)
      ORDER BY n.r, i.e, pos`,
     { ...params, ids: param(ids) },
@@ -116,7 +116,7 @@ async function loadWithBounds(logs: TokenLogs, opts: RunDataOptions, boundsTable
     ? await streamTables(
         logs,
         `${level.sql}, ${numbering}
-         SELECT n.r, i.e, CAST(l."position" AS DOUBLE) AS pos, CAST(l.value AS DOUBLE) AS value, CAST(l.step AS DOUBLE) AS step
+         SELECT n.r, i.e, CAST(l."position" AS INTEGER) AS pos, CAST(l.value AS DOUBLE) AS value, CAST(l.step AS DOUBLE) AS step
          FROM level l JOIN run_numbers n ON n.run = l.run JOIN ids i ON i.example = CAST(l.example AS VARCHAR)
          ORDER BY n.r, i.e, pos`,
         { ...level.params, ids: param(ids) },
@@ -175,7 +175,8 @@ interface RunColumns {
   rows: number;
   /** counts[e + 1] = entries of example e (turned into offsets by `tableOf`). */
   counts: Int32Array;
-  positions: Float64Array;
+  /** Positions (0-based; validated integers below 2^31). */
+  positions: Int32Array;
   values: Float64Array[];
   /** Whether every value of column c (including columns not kept) is >= 0. */
   nonNegativeFrom(c: number): boolean;
@@ -190,7 +191,7 @@ async function streamTables(logs: TokenLogs, sql: string, params: Record<string,
   const grow = Array.from({ length: runs }, () => ({
     rows: 0,
     counts: new Int32Array(examples + 1),
-    positions: new Float64Array(1024),
+    positions: new Int32Array(1024),
     values: Array.from({ length: keep }, () => new Float64Array(1024)),
     negative: new Array<boolean>(valueCols).fill(false),
   }));
@@ -204,7 +205,9 @@ async function streamTables(logs: TokenLogs, sql: string, params: Record<string,
       const g = grow[rv.getItem(i) as number];
       const j = g.rows++;
       if (j === g.positions.length) {
-        g.positions = enlarge(g.positions);
+        const p = new Int32Array(j * 2);
+        p.set(g.positions);
+        g.positions = p;
         g.values = g.values.map(enlarge);
       }
       g.counts[(ev.getItem(i) as number) + 1]++;
@@ -219,8 +222,9 @@ async function streamTables(logs: TokenLogs, sql: string, params: Record<string,
   return grow.map((g) => ({
     rows: g.rows,
     counts: g.counts,
-    positions: g.positions.slice(0, g.rows),
-    values: g.values.map((v) => v.slice(0, g.rows)),
+    // Views, not copies: a copy would double the memory of the largest arrays for a moment.
+    positions: g.positions.subarray(0, g.rows),
+    values: g.values.map((v) => v.subarray(0, g.rows)),
     nonNegativeFrom: (c: number) => !g.negative[c],
   }));
 }
@@ -243,7 +247,7 @@ function tableOf(ids: string[], t: RunColumns, columns: Float64Array[]): Example
  * Distinct positions (ascending) and each row's index into them. Integral positions within a span
  * of 2^22 (every real log) go through a lookup array; anything else through a Map.
  */
-export function indexPositions(positions: Float64Array): { positionValues: number[]; positionIndex: Int32Array } {
+export function indexPositions(positions: ArrayLike<number>): { positionValues: number[]; positionIndex: Int32Array } {
   const n = positions.length;
   const positionIndex = new Int32Array(n);
   let lo = Infinity;
@@ -263,7 +267,7 @@ export function indexPositions(positions: Float64Array): { positionValues: numbe
     for (let j = 0; j < n; j++) positionIndex[j] = slot[positions[j] - lo];
     return { positionValues, positionIndex };
   }
-  const positionValues = [...new Set(positions)].sort((a, b) => a - b);
+  const positionValues = [...new Set(Array.from(positions))].sort((a, b) => a - b);
   const at = new Map(positionValues.map((p, i) => [p, i]));
   for (let j = 0; j < n; j++) positionIndex[j] = at.get(positions[j])!;
   return { positionValues, positionIndex };
