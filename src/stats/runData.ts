@@ -195,7 +195,8 @@ async function streamTables(logs: TokenLogs, sql: string, params: Record<string,
     values: Array.from({ length: keep }, () => new Float64Array(1024)),
     negative: new Array<boolean>(valueCols).fill(false),
   }));
-  await logs.engine.forEachChunk(sql, params, (chunk: DuckDBDataChunk) => {
+  // No example has a pair (or a level value): nothing to stream (and an empty list has no type to bind).
+  if (examples > 0) await logs.engine.forEachChunk(sql, params, (chunk: DuckDBDataChunk) => {
     const n = chunk.rowCount;
     const rv = chunk.getColumnVector(0);
     const ev = chunk.getColumnVector(1);

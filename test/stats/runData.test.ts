@@ -156,6 +156,18 @@ describe("loadRunData (typed columns streamed from DuckDB)", () => {
       logs.close();
     }
   });
+  it("no pairs in any run (a step no run has): empty tables, as before", async () => {
+    const logs = await logsOf(generate(["a", "b"]));
+    try {
+      const opts = { metric: "loss", from: 3, to: 20, levelMetric: "kl", levelStep: 7 };
+      const typed = await loadRunData(logs, opts);
+      sameRuns(typed.runs, (await legacyLoadRunData(logs, opts)).runs);
+      expect(typed.index.size).toBe(0);
+      expect(typed.runs.map((r) => r.rowsUsed)).toEqual([0, 0, 0]);
+    } finally {
+      logs.close();
+    }
+  });
 });
 
 describe("indexPositions", () => {
