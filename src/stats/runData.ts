@@ -10,7 +10,7 @@
  * layout of `ExampleTable` (about 20 bytes per pair: 10^9 token rows with 20M pairs take 400 MB).
  */
 import type { DuckDBDataChunk, DuckDBValue } from "@duckdb/node-api";
-import { param, sqlIdent } from "../load/engine";
+import { sqlIdent } from "../load/engine";
 import type { TokenLogs } from "../load";
 import { ExampleTable, examplesWithEntries } from "./exampleTable";
 import { clampLevelValues } from "./levelShare";
@@ -77,7 +77,7 @@ async function loadWithBounds(logs: TokenLogs, opts: RunDataOptions, boundsTable
     params,
   );
   // The level rows (metric value at one checkpoint per run), as a query over `bounds`.
-  let level: { sql: string; params: Record<string, DuckDBValue>; step: string } | null = null;
+  let level: { sql: string; params: Record<string, DuckDBValue> } | null = null;
   if (opts.levelMetric !== undefined) {
     const lq = metricQuery(logs, { metric: opts.levelMetric, where: opts.where });
     if (opts.levelStep !== undefined) lq.params.level_step = opts.levelStep;
@@ -85,147 +85,156 @@ async function loadWithBounds(logs: TokenLogs, opts: RunDataOptions, boundsTable
     level = {
       sql: `${boundsSql}, level AS (SELECT x.run, x.example, x."position", x.${lq.m} AS value, ${step} AS step FROM ${lq.source} x JOIN bounds b ON x.run = b.run AND x.step = ${step} WHERE ${lq.has(`x.${lq.m}`)})`,
       params: lq.params,
-      step,
     };
   }
 
-  // 1. Example ids per run (small: one row per example and run), numbered as described above.
-  const pairIds = await idsByRun(logs, `${sql} SELECT DISTINCT run, CAST(example AS VARCHAR) AS example FROM pairs ORDER BY run, example`, params);
-  const levelIds = level ? await idsByRun(logs, `${level.sql} SELECT DISTINCT run, CAST(example AS VARCHAR) AS example FROM level ORDER BY run, example`, level.params) : null;
-  const index = new Map<string, number>();
-  for (const b of bounds)
-    for (const ids of [pairIds.get(b.run), levelIds?.get(b.run)]) for (const id of ids ?? []) if (!index.has(id)) index.set(id, index.size);
-  const ids = new Array<string>(index.size);
-  for (const [id, e] of index) ids[e] = id;
-  const numbering = `ids AS (SELECT unnest($ids::VARCHAR[]) AS example, (generate_subscripts($ids::VARCHAR[], 1) - 1)::INTEGER AS e),
-    run_numbers AS (SELECT run, (row_number() OVER (ORDER BY run) - 1)::INTEGER AS r FROM bounds)`;
-
-  // 2. The pairs, streamed in (run, example number, position) order into typed arrays.
-  const pairCols = await streamTables(
-    logs,
-    `${sql}, ${numbering}
-     SELECT n.r, i.e, CAST(p."position" AS INTEGER) AS pos, CAST(p.diff AS DOUBLE) AS diff, CAST(p.va AS DOUBLE) AS va, CAST(p.vb AS DOUBLE) AS vb
-     FROM pairs p JOIN run_numbers n ON n.run = p.run JOIN ids i ON i.example = CAST(p.example AS VARCHAR)
-     ORDER BY n.r, i.e, pos`,
-    { ...params, ids: param(ids) },
-    bounds.length,
-    ids.length,
-    3,
+  // 1. Every example that can have a pair (a row at its run's first step) or a level value, in SQL
+  //    text order: a temporary table (example -> s) the streams join to, and the texts in JS.
+  const textTable = `aligndepth_examples_${process.pid}_${++tempTables}`;
+  const firstRows = `SELECT DISTINCT CAST(x.example AS VARCHAR) AS example FROM ${source} x JOIN bounds b ON x.run = b.run AND x.step = b.s_from WHERE ${has(`x.${m}`)}`;
+  await logs.engine.run(
+    level
+      ? `CREATE TEMP TABLE ${textTable} AS ${level.sql}, candidates AS (${firstRows} UNION SELECT DISTINCT CAST(example AS VARCHAR) FROM level)
+         SELECT example, (row_number() OVER (ORDER BY example) - 1)::INTEGER AS s FROM candidates`
+      : `CREATE TEMP TABLE ${textTable} AS ${boundsSql}, candidates AS (${firstRows}) SELECT example, (row_number() OVER (ORDER BY example) - 1)::INTEGER AS s FROM candidates`,
+    level ? { ...params, ...level.params } : params,
   );
-  const levelCols = level
-    ? await streamTables(
-        logs,
-        `${level.sql}, ${numbering}
-         SELECT n.r, i.e, CAST(l."position" AS INTEGER) AS pos, CAST(l.value AS DOUBLE) AS value, CAST(l.step AS DOUBLE) AS step
-         FROM level l JOIN run_numbers n ON n.run = l.run JOIN ids i ON i.example = CAST(l.example AS VARCHAR)
-         ORDER BY n.r, i.e, pos`,
-        { ...level.params, ids: param(ids) },
-        bounds.length,
-        ids.length,
-        2,
-      )
-    : null;
+  try {
+    const texts = (await logs.engine.columns(`SELECT example FROM ${textTable} ORDER BY s`)).example as string[];
+    const runNumbers = `run_numbers AS (SELECT run, (row_number() OVER (ORDER BY run) - 1)::INTEGER AS r FROM bounds)`;
+    // 2. The pairs (and level rows), streamed in (run, example text, position) order into typed arrays.
+    const pairCols = await streamTables(
+      logs,
+      `${sql}, ${runNumbers}
+       SELECT n.r, t.s, CAST(p."position" AS INTEGER) AS pos, CAST(p.diff AS DOUBLE) AS diff, CAST(p.va AS DOUBLE) AS va, CAST(p.vb AS DOUBLE) AS vb
+       FROM pairs p JOIN run_numbers n ON n.run = p.run JOIN ${textTable} t ON t.example = CAST(p.example AS VARCHAR)
+       ORDER BY n.r, t.s, pos`,
+      params,
+      bounds.length,
+      texts.length,
+      3,
+    );
+    const levelCols = level
+      ? await streamTables(
+          logs,
+          `${level.sql}, ${runNumbers}
+           SELECT n.r, t.s, CAST(l."position" AS INTEGER) AS pos, CAST(l.value AS DOUBLE) AS value, CAST(l.step AS DOUBLE) AS step
+           FROM level l JOIN run_numbers n ON n.run = l.run JOIN ${textTable} t ON t.example = CAST(l.example AS VARCHAR)
+           ORDER BY n.r, t.s, pos`,
+          level.params,
+          bounds.length,
+          texts.length,
+          2,
+        )
+      : null;
+    // 3. Example numbers by first appearance: run by run, its pairs' examples (text order), then
+    //    examples only its level rows have.
+    const numberOf = new Int32Array(texts.length).fill(-1);
+    const ids: string[] = [];
+    for (let r = 0; r < bounds.length; r++)
+      for (const t of [pairCols[r], levelCols?.[r]])
+        if (t) for (const k of t.segmentText) if (numberOf[k] < 0) numberOf[k] = ids.push(texts[k]) - 1;
+    const index = new Map(ids.map((id, e) => [id, e]));
 
-  const out: LoadedRun[] = bounds.map((b, r) => {
-    const t = pairCols[r];
-    const pairs = tableOf(ids, t, [t.values[0], t.values[1]]);
-    // nonNegative: every va and vb of the run's pairs is >= 0 (vb is not kept).
-    const nonNegative = t.nonNegativeFrom(1) && t.nonNegativeFrom(2);
-    // Squares per position, summed in the row order of the pairs sorted by example id text (as before).
-    const squares = new Float64Array(pairs.positionValues.length);
-    const diff = pairs.columns[0];
-    for (const id of pairIds.get(b.run) ?? []) {
-      const e = index.get(id)!;
-      for (let j = pairs.offsets[e]; j < pairs.offsets[e + 1]; j++) squares[pairs.positionIndex[j]] += diff[j] * diff[j];
-    }
-    let levelTable: ExampleTable | null = null;
-    let levelInfo: LoadedRun["level"];
-    if (levelCols) {
-      const lt = levelCols[r];
-      const values = lt.values[0];
-      const c = clampLevelValues(values);
-      const step = lt.rows > 0 ? lt.values[1][0] : (opts.levelStep ?? b.s_to);
-      levelInfo = { metric: opts.levelMetric!, step, clamped: c.clamped, refused: null, rows: lt.rows };
-      if (c.refused) levelInfo.refused = `${c.refused.count} values of ${opts.levelMetric} are negative (down to ${c.refused.min}), below -1e-6 max|m|: not a non-negative metric, no level share`;
-      else levelTable = tableOf(ids, lt, [values]);
-    }
-    const data: RunData = { pairs, level: levelTable, pool: new Int32Array(0) };
-    data.pool = Int32Array.from(examplesWithEntries(pairs, ...(levelTable ? [levelTable] : [])));
-    return { run: b.run, from: b.s_from, to: b.s_to, data, tokens: Number(b.tokens), rowsUsed: 2 * t.rows, nonNegative, squares, level: levelInfo };
-  });
-  return { runs: out, index };
-}
-
-/** Distinct example ids per run, in the query's order (columns run, example). */
-async function idsByRun(logs: TokenLogs, sql: string, params: Record<string, DuckDBValue>): Promise<Map<unknown, string[]>> {
-  const cols = await logs.engine.columns(sql, params);
-  const out = new Map<unknown, string[]>();
-  const runs = cols.run;
-  const examples = cols.example as string[];
-  for (let i = 0; i < runs.length; i++) {
-    let list = out.get(runs[i]);
-    if (!list) out.set(runs[i], (list = []));
-    list.push(examples[i]);
+    const out: LoadedRun[] = bounds.map((b, r) => {
+      const t = pairCols[r];
+      const { table: pairs, arrivalIndex } = tableOf(ids, numberOf, t, 2);
+      // nonNegative: every va and vb of the run's pairs is >= 0 (vb is not kept).
+      const nonNegative = t.nonNegativeFrom(1) && t.nonNegativeFrom(2);
+      // Squares per position, summed in the rows' order by example text (as before).
+      const squares = new Float64Array(pairs.positionValues.length);
+      const diff = t.values[0];
+      for (let j = 0; j < t.rows; j++) squares[arrivalIndex[j]] += diff[j] * diff[j];
+      let levelTable: ExampleTable | null = null;
+      let levelInfo: LoadedRun["level"];
+      if (levelCols) {
+        const lt = levelCols[r];
+        const c = clampLevelValues(lt.values[0]);
+        const step = lt.rows > 0 ? lt.values[1][0] : (opts.levelStep ?? b.s_to);
+        levelInfo = { metric: opts.levelMetric!, step, clamped: c.clamped, refused: null, rows: lt.rows };
+        if (c.refused) levelInfo.refused = `${c.refused.count} values of ${opts.levelMetric} are negative (down to ${c.refused.min}), below -1e-6 max|m|: not a non-negative metric, no level share`;
+        else levelTable = tableOf(ids, numberOf, lt, 1).table;
+      }
+      const data: RunData = { pairs, level: levelTable, pool: new Int32Array(0) };
+      data.pool = Int32Array.from(examplesWithEntries(pairs, ...(levelTable ? [levelTable] : [])));
+      return { run: b.run, from: b.s_from, to: b.s_to, data, tokens: Number(b.tokens), rowsUsed: 2 * t.rows, nonNegative, squares, level: levelInfo };
+    });
+    return { runs: out, index };
+  } finally {
+    await logs.engine.run(`DROP TABLE IF EXISTS ${textTable}`);
   }
-  return out;
 }
 
-/** One run's streamed rows: entries per example number, positions, and value columns, in (example, position) order. */
+/**
+ * One run's streamed rows in arrival order (example text, then position): positions, value
+ * columns, and the segments of consecutive rows of one example.
+ */
 interface RunColumns {
   rows: number;
-  /** counts[e + 1] = entries of example e (turned into offsets by `tableOf`). */
-  counts: Int32Array;
   /** Positions (0-based; validated integers below 2^31). */
   positions: Int32Array;
   values: Float64Array[];
+  /** Per segment: the example's index in text order; its rows are segmentStart[i] .. segmentStart[i + 1]. */
+  segmentText: Int32Array;
+  segmentStart: Int32Array;
   /** Whether every value of column c (including columns not kept) is >= 0. */
   nonNegativeFrom(c: number): boolean;
 }
 
 /**
- * Streams rows (r, e, position, value columns...) sorted by (r, e, position) into one RunColumns per
- * run number r. Columns past `keep` are only checked for negative values (the pairs' vb).
+ * Streams rows (r, s, position, value columns...) sorted by (r, s, position) into one RunColumns per
+ * run number r (s: the example's index in text order). Columns past the first two of three are only
+ * checked for negative values (the pairs' vb).
  */
 async function streamTables(logs: TokenLogs, sql: string, params: Record<string, DuckDBValue>, runs: number, examples: number, valueCols: number): Promise<RunColumns[]> {
   const keep = valueCols === 3 ? 2 : valueCols;
   const grow = Array.from({ length: runs }, () => ({
     rows: 0,
-    counts: new Int32Array(examples + 1),
     positions: new Int32Array(1024),
     values: Array.from({ length: keep }, () => new Float64Array(1024)),
+    segText: [] as number[],
+    segStart: [] as number[],
+    last: -1,
     negative: new Array<boolean>(valueCols).fill(false),
   }));
-  // No example has a pair (or a level value): nothing to stream (and an empty list has no type to bind).
-  if (examples > 0) await logs.engine.forEachChunk(sql, params, (chunk: DuckDBDataChunk) => {
-    const n = chunk.rowCount;
-    const rv = chunk.getColumnVector(0);
-    const ev = chunk.getColumnVector(1);
-    const pv = chunk.getColumnVector(2);
-    const vv = Array.from({ length: valueCols }, (_, c) => chunk.getColumnVector(3 + c));
-    for (let i = 0; i < n; i++) {
-      const g = grow[rv.getItem(i) as number];
-      const j = g.rows++;
-      if (j === g.positions.length) {
-        const p = new Int32Array(j * 2);
-        p.set(g.positions);
-        g.positions = p;
-        g.values = g.values.map(enlarge);
+  // No example can have a pair (or a level value): nothing to stream.
+  if (examples > 0)
+    await logs.engine.forEachChunk(sql, params, (chunk: DuckDBDataChunk) => {
+      const n = chunk.rowCount;
+      const rv = chunk.getColumnVector(0);
+      const sv = chunk.getColumnVector(1);
+      const pv = chunk.getColumnVector(2);
+      const vv = Array.from({ length: valueCols }, (_, c) => chunk.getColumnVector(3 + c));
+      for (let i = 0; i < n; i++) {
+        const g = grow[rv.getItem(i) as number];
+        const j = g.rows++;
+        if (j === g.positions.length) {
+          const p = new Int32Array(j * 2);
+          p.set(g.positions);
+          g.positions = p;
+          g.values = g.values.map(enlarge);
+        }
+        const k = sv.getItem(i) as number;
+        if (k !== g.last) {
+          g.segText.push(k);
+          g.segStart.push(j);
+          g.last = k;
+        }
+        g.positions[j] = pv.getItem(i) as number;
+        for (let c = 0; c < valueCols; c++) {
+          const v = vv[c].getItem(i) as number;
+          if (v < 0) g.negative[c] = true;
+          if (c < keep) g.values[c][j] = v;
+        }
       }
-      g.counts[(ev.getItem(i) as number) + 1]++;
-      g.positions[j] = pv.getItem(i) as number;
-      for (let c = 0; c < valueCols; c++) {
-        const v = vv[c].getItem(i) as number;
-        if (v < 0) g.negative[c] = true;
-        if (c < keep) g.values[c][j] = v;
-      }
-    }
-  });
+    });
   return grow.map((g) => ({
     rows: g.rows,
-    counts: g.counts,
     // Views, not copies: a copy would double the memory of the largest arrays for a moment.
     positions: g.positions.subarray(0, g.rows),
     values: g.values.map((v) => v.subarray(0, g.rows)),
+    segmentText: Int32Array.from(g.segText),
+    segmentStart: Int32Array.from([...g.segStart, g.rows]),
     nonNegativeFrom: (c: number) => !g.negative[c],
   }));
 }
@@ -236,12 +245,27 @@ function enlarge(a: Float64Array): Float64Array {
   return b;
 }
 
-/** The CSR table of one run's streamed rows over the shared numbering `ids`. */
-function tableOf(ids: string[], t: RunColumns, columns: Float64Array[]): ExampleTable {
-  const offsets = Int32Array.from(t.counts);
+/**
+ * The CSR table of one run's streamed rows over the shared numbering: each example's block of rows
+ * moved to its number's place (rows within a block keep their position order). Also returns each
+ * arrival row's position index.
+ */
+function tableOf(ids: string[], numberOf: Int32Array, t: RunColumns, columns: number): { table: ExampleTable; arrivalIndex: Int32Array } {
+  const { positionValues, positionIndex: arrivalIndex } = indexPositions(t.positions);
+  const offsets = new Int32Array(ids.length + 1);
+  const segs = t.segmentText.length;
+  for (let k = 0; k < segs; k++) offsets[numberOf[t.segmentText[k]] + 1] = t.segmentStart[k + 1] - t.segmentStart[k];
   for (let e = 0; e < ids.length; e++) offsets[e + 1] += offsets[e];
-  const { positionValues, positionIndex } = indexPositions(t.positions);
-  return { ids, offsets, positionIndex, positionValues, columns };
+  const positionIndex = new Int32Array(t.rows);
+  const cols = Array.from({ length: columns }, () => new Float64Array(t.rows));
+  for (let k = 0; k < segs; k++) {
+    const from = t.segmentStart[k];
+    const to = t.segmentStart[k + 1];
+    const at = offsets[numberOf[t.segmentText[k]]];
+    positionIndex.set(arrivalIndex.subarray(from, to), at);
+    for (let c = 0; c < columns; c++) cols[c].set(t.values[c].subarray(from, to), at);
+  }
+  return { table: { ids, offsets, positionIndex, positionValues, columns: cols }, arrivalIndex };
 }
 
 /**
