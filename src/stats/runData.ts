@@ -4,10 +4,12 @@
  * for a level share, the level metric's values at one checkpoint. Example ids share one numbering
  * across runs, so replicate runs and paired comparisons can draw the same example ids.
  *
- * Out of core: the pairs are never JS objects. The distinct (run, example) ids come first (a few
- * rows per example); the numbering is bound back into SQL as a list, and the pairs then stream in
- * DuckDB chunks, sorted by (run, example number, position), straight into typed arrays in the CSR
- * layout of `ExampleTable` (about 20 bytes per pair: 10^9 token rows with 20M pairs take 400 MB).
+ * Out of core: the pairs are never JS objects. The examples that can have a pair are numbered in
+ * SQL text order in a temporary table (a scan of each run's first checkpoint only); the pairs then
+ * stream in DuckDB chunks, sorted by (run, that number, position), straight into typed arrays, and
+ * each example's block of rows moves to its place in the CSR layout of `ExampleTable` (about 20
+ * bytes per pair: 10^9 token rows with 20M pairs take about 400 MB). One join of the two
+ * checkpoints, one sort.
  */
 import type { DuckDBDataChunk, DuckDBValue } from "@duckdb/node-api";
 import { sqlIdent } from "../load/engine";
