@@ -184,18 +184,41 @@ async function main(): Promise<void> {
   const c50 = billion ? await ensureWorkload(scaled(BILLION_PARTS, scale), log) : null;
   const mpath = (m: Manifest) => join(BENCH_DIR, "data", m.spec.name, "manifest.json");
   const noParquet = "cannot read Parquet here (see (b'))";
-  const plans: Plan[] = [
-    { label: "a", inputs: { aligndepth: a, "aligndepth-warm": a, "duckdb-sql": a, pandas: a, "danfo.js": a } },
-    { label: "a-gz", inputs: { aligndepth: agz, "aligndepth-warm": agz, "duckdb-sql": agz } },
-    { label: "b", inputs: { aligndepth: b, "aligndepth-warm": b, "duckdb-sql": b, pandas: noParquet, "danfo.js": noParquet } },
-    { label: "b-subset", inputs: { aligndepth: bsubPq, "aligndepth-warm": bsubPq, "duckdb-sql": bsubPq, pandas: bsubCsv, "danfo.js": bsubCsv } },
-  ];
+  const plans: Plan[] = [];
+  // The 10^9-row workloads first (the longest and the ones the targets are about), then the rest.
   const billionFlags = { aligndepth: ["--tasks", "profile,summary"], "aligndepth-warm": ["--tasks", "profile,summary"], "duckdb-sql": ["--tasks", "profile"] };
   if (c1 && c50) {
     plans.push({ label: "c", inputs: { aligndepth: c1, "aligndepth-warm": c1, "duckdb-sql": c1 }, flags: billionFlags });
     plans.push({ label: "c50", inputs: { aligndepth: c50, "aligndepth-warm": c50, "duckdb-sql": c50 }, flags: billionFlags });
   }
+  plans.push(
+    { label: "b", inputs: { aligndepth: b, "aligndepth-warm": b, "duckdb-sql": b, pandas: noParquet, "danfo.js": noParquet } },
+    { label: "a", inputs: { aligndepth: a, "aligndepth-warm": a, "duckdb-sql": a, pandas: a, "danfo.js": a } },
+    { label: "a-gz", inputs: { aligndepth: agz, "aligndepth-warm": agz, "duckdb-sql": agz } },
+    { label: "b-subset", inputs: { aligndepth: bsubPq, "aligndepth-warm": bsubPq, "duckdb-sql": bsubPq, pandas: bsubCsv, "danfo.js": bsubCsv } },
+  );
   const outcomes: Outcome[] = [];
+  const done: Plan[] = [];
+  let extras: Outcome | undefined;
+  // Results and BENCH.md are rewritten after every workload: a bench stopped part way (a deadline)
+  // still leaves what it measured, with the workloads it did not reach marked as not run.
+  const save = (final: boolean) => {
+    const pending = plans.filter((p) => !done.includes(p)).map((p) => p.label);
+    const results = {
+      scale,
+      machine: { ...info, ...(final ? {} : { finished: `partial: written ${new Date().toISOString().slice(11, 16)} UTC, after ${done.map((p) => p.label).join(", ") || "no workload"}` }) },
+      workloads: { a, agz, b, bsubPq, bsubCsv, ...(c1 && c50 ? { c1, c50 } : {}) },
+      plans: done.map((p) => ({ label: p.label, inputs: Object.fromEntries(Object.entries(p.inputs).map(([k, v]) => [k, typeof v === "string" ? v : v.spec.name])) })),
+      pending,
+      billionSkipped: !billion,
+      outcomes: outcomes.map(({ result, partial, ...o }) => ({ ...o, times: result?.times ?? partial })),
+      extras: extras && { ...extras, result: extras.result && { times: extras.result.times, extra: extras.result.extra } },
+      agreement: agreement(outcomes, done),
+    };
+    writeFileSync(join(BENCH_DIR, `results${scale === 1 ? "" : `-x${scale}`}.json`), JSON.stringify(results, null, 2));
+    writeFileSync(out, writeReport(results));
+  };
+  const out = scale === 1 ? join(ROOT, "BENCH.md") : join(BENCH_DIR, `BENCH-x${scale}.md`);
   for (const plan of plans) {
     log(`workload ${plan.label}`);
     const reps: Record<string, number> = {};
@@ -212,16 +235,14 @@ async function main(): Promise<void> {
         if (!o.ok || o.wallSeconds > 60) reps[name] = Math.min(reps[name], rep + 1);
       }
     }
+    done.push(plan);
+    save(false);
   }
   // aligndepth extras on (b): the bootstrap summary and the notebook-sized output, in their own child.
   log("aligndepth extras on b (summary with 1000 bootstrap replicates, figures)");
-  const extras = await runChild(CONTENDERS.aligndepth, b, mpath(b), 0, ["--extras"]);
+  extras = await runChild(CONTENDERS.aligndepth, b, mpath(b), 0, ["--extras"]);
   log(`  extras: ${extras.ok ? JSON.stringify(extras.result!.times) : extras.stopped}`);
-  const agree: Agreement[] = agreement(outcomes, plans);
-  const results = { scale, machine: info, workloads: { a, agz, b, bsubPq, bsubCsv, ...(c1 && c50 ? { c1, c50 } : {}) }, plans: plans.map((p) => ({ label: p.label, inputs: Object.fromEntries(Object.entries(p.inputs).map(([k, v]) => [k, typeof v === "string" ? v : v.spec.name])) })), outcomes: outcomes.map(({ result, partial, ...o }) => ({ ...o, times: result?.times ?? partial })), extras: { ...extras, result: extras.result && { times: extras.result.times, extra: extras.result.extra } }, agreement: agree };
-  writeFileSync(join(BENCH_DIR, `results${scale === 1 ? "" : `-x${scale}`}.json`), JSON.stringify(results, null, 2));
-  const out = scale === 1 ? join(ROOT, "BENCH.md") : join(BENCH_DIR, `BENCH-x${scale}.md`);
-  writeFileSync(out, writeReport(results));
+  save(true);
   log(`wrote ${out}`);
 }
 

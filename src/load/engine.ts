@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DuckDBConnection, DuckDBInstance, DuckDBValue, listValue } from "@duckdb/node-api";
+import { DuckDBConnection, DuckDBDataChunk, DuckDBInstance, DuckDBValue, listValue } from "@duckdb/node-api";
 import { ProgressSink } from "../progress";
 
 export interface EngineOptions {
@@ -88,6 +88,20 @@ export class Engine {
       if (c.length && typeof c.find((v) => v !== null) === "bigint") cols[k] = c.map((v) => (typeof v === "bigint" ? Number(v) : v));
     }
     return cols;
+  }
+
+  /**
+   * Runs a query and hands its result to `onChunk` one DuckDB data chunk (up to 2048 rows) at a
+   * time, as DuckDB produces them: the result is never held whole, neither in DuckDB nor as JS
+   * values. Read a chunk's columns with `chunk.getColumnVector(i).getItem(row)` into typed arrays.
+   */
+  async forEachChunk(sql: string, params: Params | undefined, onChunk: (chunk: DuckDBDataChunk) => void): Promise<void> {
+    const result = await this.conn.stream(sql, params);
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) return;
+      onChunk(chunk);
+    }
   }
 
   /** Polls DuckDB's query progress while a query runs. */

@@ -96,3 +96,28 @@ export function metricRowsFromStats(prepared: PreparedFile[], metrics: string[],
   }
   return { rows, metricRows };
 }
+
+const INTEGER_TYPE = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)$/;
+
+/**
+ * Key fields whose row checks the statistics of one file settle, so the validation scan need not
+ * test them per row: no nulls (every row group counted them), and for `run` and a text `example` a
+ * minimum that is not the empty string (a writer's truncated minimum is still a lower bound), for
+ * an integer `step` or `position` a range within [0, 2^31 - 1]. `types`: field -> DuckDB type;
+ * `raw`: field -> the file's own column. A missing statistic proves nothing.
+ */
+export function keysProvenByStats(stats: Map<string, ColumnStats> | undefined, types: Map<string, string>, raw: (field: string) => string): Set<string> {
+  const proven = new Set<string>();
+  if (!stats) return proven;
+  for (const field of ["run", "step", "example", "position"]) {
+    const t = types.get(field);
+    const s = stats.get(raw(field));
+    if (!t || !s || s.nulls !== 0) continue;
+    const nonEmptyText = s.minText !== null && s.minText !== "";
+    const intRange = INTEGER_TYPE.test(t) && s.minNumber !== null && s.maxNumber !== null && s.minNumber >= 0 && s.maxNumber <= 2147483647;
+    if (field === "run" && t === "VARCHAR" && nonEmptyText) proven.add(field);
+    if (field === "example" && (INTEGER_TYPE.test(t) || (t === "VARCHAR" && nonEmptyText))) proven.add(field);
+    if ((field === "step" || field === "position") && intRange) proven.add(field);
+  }
+  return proven;
+}

@@ -12,6 +12,7 @@ import { Column, ColumnKind, Layout, REQUIRED_METRIC, fixedKind } from "./schema
 import { ColumnMapping, candidatesText, fieldOf } from "./mapping";
 import { ScoredRows, keepCondition, scoredColumns } from "./scored";
 import { isFileReport } from "./cache";
+import { keysProvenByStats, parquetColumnStats } from "./parquetStats";
 
 export interface ParquetFile {
   layout: Layout;
@@ -172,14 +173,23 @@ export async function validateParquet(
     check(`${lead} IS NULL`, firstMetric, "no-metric", "a record with no metric measured (every per-token list is null)");
     check(`len(${lead}) = 0`, firstMetric, "empty-record", "per-token arrays are empty");
   }
-  const whens = checks.map((c, i) => `WHEN ${c[0]} THEN ${i}`);
-  if (keep !== "true") whens.splice(keyChecks, 0, `WHEN NOT (${keep}) THEN NULL`);
-  const caseExpr = `CASE ${whens.join(" ")} END`;
+  const caseOf = (skip: Set<string>) => {
+    const whens = checks.flatMap((c, i) => (i < keyChecks && skip.has(c[1]) ? [] : [`WHEN ${c[0]} THEN ${i}`]));
+    if (keep !== "true") whens.splice(checks.slice(0, keyChecks).filter((c) => !skip.has(c[1])).length, 0, `WHEN NOT (${keep}) THEN NULL`);
+    return `CASE ${whens.join(" ")} END`;
+  };
+  const caseExpr = caseOf(new Set());
   // The scans: skipped when the validation cache holds what they proved for this file and these options.
   const scan = async (): Promise<ParquetProof> => {
     // A clean long file (the common case) is proven clean in one scan: the checks and the duplicate
     // bitmap together. Otherwise the queries below name every problem row.
-    const clean = layout === "long" && INTEGER_TYPES.test(types.get("position")!) && (await provenCleanLong(engine, read, caseExpr));
+    // The key checks the file's statistics settle (no nulls, ranges) are left out of that scan.
+    const fast = async () => {
+      const stats = (await parquetColumnStats(engine, [file]))?.get(file);
+      const raw = (field: string) => rawFields.find((c) => fieldOf(o.mapping, c) === field) ?? field;
+      return provenCleanLong(engine, read, caseOf(keysProvenByStats(stats, types, raw)));
+    };
+    const clean = layout === "long" && INTEGER_TYPES.test(types.get("position")!) && (await fast());
     const counts = clean ? [] : await engine.rows<{ problem: number; n: number; first: number; rows: number[] }>(
       `SELECT problem, count(*) AS n, list(file_row_number ORDER BY file_row_number)[1:${o.maxProblems}] AS rows
        FROM (SELECT ${caseExpr} AS problem, file_row_number FROM ${read}) WHERE problem IS NOT NULL GROUP BY problem ORDER BY problem`,

@@ -90,6 +90,44 @@ export function weightedSums(t: ExampleTable, weights: ArrayLike<number> | null,
   const { offsets, positionIndex, columns } = t;
   const nw = weights === null ? 0 : weights.length;
   // The hot loop of every bootstrap replicate: one and two value columns get their own loops.
+  if (columns.length === 2 && (weights === null || integral(weights))) {
+    // Examples whose positions are consecutive (ragged sequences 0..len-1, the usual case) add
+    // their values without the position index, and their counts through a difference array over
+    // positions. Every sum still adds the same terms in the same (example) order, and counts are
+    // sums of integers (exact in any order), so the result is bit for bit the general loop's.
+    const first = consecutiveStarts(t);
+    const c0 = columns[0];
+    const c1 = columns[1];
+    const s0 = sums[0];
+    const s1 = sums[1];
+    const P = count.length;
+    const steps = new Float64Array(P + 1);
+    for (let e = 0; e < nEx; e++) {
+      const w = weights === null ? 1 : e < nw ? weights[e] : 0;
+      if (w === 0) continue;
+      const j0 = offsets[e];
+      const j1 = offsets[e + 1];
+      const k0 = first[e];
+      if (k0 >= 0) {
+        steps[k0] += w;
+        steps[k0 + j1 - j0] -= w;
+        const d = k0 - j0;
+        for (let j = j0; j < j1; j++) {
+          s0[j + d] += w * c0[j];
+          s1[j + d] += w * c1[j];
+        }
+      } else
+        for (let j = j0; j < j1; j++) {
+          const p = positionIndex[j];
+          count[p] += w;
+          s0[p] += w * c0[j];
+          s1[p] += w * c1[j];
+        }
+    }
+    let level = 0;
+    for (let p = 0; p < P; p++) count[p] += level += steps[p];
+    return out;
+  }
   if (columns.length === 2) {
     const c0 = columns[0];
     const c1 = columns[1];
@@ -112,6 +150,37 @@ export function weightedSums(t: ExampleTable, weights: ArrayLike<number> | null,
     if (w !== 0) addExample(t, e, w, out);
   }
   return out;
+}
+
+/** Whether every weight is an integer (bootstrap counts are). */
+function integral(weights: ArrayLike<number>): boolean {
+  for (let i = 0; i < weights.length; i++) if (!Number.isInteger(weights[i])) return false;
+  return true;
+}
+
+const STARTS = new WeakMap<ExampleTable, Int32Array>();
+
+/**
+ * Per example: the index (into positionValues) of its first entry when its entries cover
+ * consecutive position indices k0, k0 + 1, ... (in order), else -1 (also for no entries).
+ * Computed once per table.
+ */
+export function consecutiveStarts(t: ExampleTable): Int32Array {
+  let first = STARTS.get(t);
+  if (first) return first;
+  const nEx = t.ids.length;
+  first = new Int32Array(nEx).fill(-1);
+  for (let e = 0; e < nEx; e++) {
+    const j0 = t.offsets[e];
+    const j1 = t.offsets[e + 1];
+    if (j1 <= j0) continue;
+    const k0 = t.positionIndex[j0];
+    let ok = true;
+    for (let j = j0 + 1; j < j1 && ok; j++) ok = t.positionIndex[j] === k0 + (j - j0);
+    if (ok) first[e] = k0;
+  }
+  STARTS.set(t, first);
+  return first;
 }
 
 /** Example numbers that have at least one entry in any of the tables. */

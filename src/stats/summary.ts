@@ -13,7 +13,8 @@ import type { MassOptions } from "./updateMass";
 import { groupRecipes, recipeLabelsOf } from "./recipes";
 import { ONE_RUN_NOTE, RecipeResult, oneRunRecipeNote, recipeIntervals } from "./replicates";
 import { LoadedRun, RunDataOptions, loadRunData } from "./runData";
-import { CiInfo, Interval, NET_NOT_DISTINGUISHABLE, runIntervals } from "./runIntervals";
+import { CiInfo, Interval, NET_NOT_DISTINGUISHABLE, intervalsFrom } from "./runIntervals";
+import { runBootstraps } from "./parallelBootstrap";
 import { RowFilter, filteredSource } from "./source";
 import { UPDATE_STATISTICS, UpdateStatistic, usedProfile } from "./updateStatistics";
 import { weightedSums } from "./exampleTable";
@@ -135,9 +136,12 @@ export async function updateSummary(logs: TokenLogs, opts: SummaryOptions = {}):
     const so = { k, minPairs: opts.minPairs ?? 1 };
     const label = value === null ? "" : ` (${sets.field} = ${value})`;
     const results = new Map<string, { l: LoadedRun; estimate: Float64Array; ci: Cis; info: CiInfo }>();
-    for (const l of loaded) {
+    // The runs' bootstraps side by side (worker threads; the same numbers as one after another).
+    const boots = await runBootstraps(loaded.map((l) => ({ data: l.data, opts: { ...so, nonNegative: l.nonNegative, B, seed, method } })));
+    loaded.forEach((l, i) => (l.data = boots[i].data));
+    for (const [i, l] of loaded.entries()) {
       const o = { ...so, nonNegative: l.nonNegative };
-      const r = runIntervals(l.data, { ...o, B, seed, method });
+      const r = { estimate: boots[i].boot.estimate, ...intervalsFrom(boots[i].boot, method) };
       results.set(l.run, { l, ...r, ci: r.ci as Cis });
       const prof = usedProfile(l.data.pairs, weightedSums(l.data.pairs, null), l.squares, o);
       const est = fromVector(r.estimate);

@@ -39,12 +39,26 @@ export interface UpdateMoments extends Moments {
   position: number;
 }
 
-/** The SQL of the paired differences (run, example, position, diff, va, vb, s_from, s_to), with its parameters. */
-export function pairsSql(logs: TokenLogs, opts: UpdateOptions): { sql: string; boundsSql: string; params: Params; source: string; has: (expr?: string) => string } {
+/**
+ * The SQL of the paired differences (run, example, position, diff, va, vb, s_from, s_to), with its
+ * parameters. `boundsTable`: a table (run, s_from, s_to) holding the bounds already computed (from
+ * `boundsSql`), so that queries after the first do not scan every row for each run's steps again.
+ */
+export function pairsSql(
+  logs: TokenLogs,
+  opts: UpdateOptions,
+  boundsTable?: string,
+): { sql: string; boundsSql: string; params: Params; source: string; has: (expr?: string) => string } {
   const { m, params, source: t, runFilter, has } = metricQuery(logs, opts);
-  const from = stepOr(opts.from, "from", "min(step)", params);
-  const to = stepOr(opts.to, "to", "max(step)", params);
-  const boundsSql = `WITH bounds AS (SELECT run, ${from} AS s_from, ${to} AS s_to FROM ${t} WHERE ${has()} ${runFilter} GROUP BY run)`;
+  let boundsSql: string;
+  if (boundsTable) {
+    delete params.runs; // the run filter and the steps are in the table
+    boundsSql = `WITH bounds AS (SELECT run, s_from, s_to FROM ${boundsTable})`;
+  } else {
+    const from = stepOr(opts.from, "from", "min(step)", params);
+    const to = stepOr(opts.to, "to", "max(step)", params);
+    boundsSql = `WITH bounds AS (SELECT run, ${from} AS s_from, ${to} AS s_to FROM ${t} WHERE ${has()} ${runFilter} GROUP BY run)`;
+  }
   const sql = `${boundsSql},
   pa AS (SELECT x.run, x.example, x."position", x.${m} AS va, b.s_from, b.s_to FROM ${t} x JOIN bounds b ON x.run = b.run AND x.step = b.s_from WHERE ${has(`x.${m}`)}),
   pb AS (SELECT x.run, x.example, x."position", x.${m} AS vb FROM ${t} x JOIN bounds b ON x.run = b.run AND x.step = b.s_to WHERE ${has(`x.${m}`)}),

@@ -8,8 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Engine } from "../../src/load/engine";
-import { parquetColumnStats } from "../../src/load/parquetStats";
-import { loadTokenLogs } from "../../src/index";
+import { keysProvenByStats, parquetColumnStats } from "../../src/load/parquetStats";
+import { InvalidInputError, loadTokenLogs } from "../../src/index";
 
 let engine: Engine;
 let dir: string;
@@ -59,5 +59,42 @@ describe("Parquet statistics", () => {
     expect(logs.report.tokens).toBe(4);
     expect(await logs.runs()).toEqual(["a", "b"]);
     logs.close();
+  });
+
+  it("settle the key checks they can: no nulls, non-empty text minimum, integer range in [0, 2^31 - 1]", async () => {
+    const f = await write("keys.parquet", [["r", 0, "e1", 0, 2, 1], ["r", 5, "e2", 3, 1, 1]]);
+    const st = (await parquetColumnStats(engine, [f]))!.get(f)!;
+    const types = new Map([["run", "VARCHAR"], ["step", "INTEGER"], ["example", "VARCHAR"], ["position", "INTEGER"]]);
+    expect([...keysProvenByStats(st, types, (x) => x)].sort()).toEqual(["example", "position", "run", "step"]);
+    // A float step is not settled (integral values need the scan); a missing statistic settles nothing.
+    expect([...keysProvenByStats(st, new Map([...types, ["step", "DOUBLE"]]), (x) => x)].sort()).toEqual(["example", "position", "run"]);
+    expect(keysProvenByStats(undefined, types, (x) => x).size).toBe(0);
+    const stat = (o: Partial<{ nulls: number | null; minNumber: number | null; maxNumber: number | null; minText: string | null }>) => ({ values: 2, nulls: 0, minNumber: 0, maxNumber: 9, minText: "a", maxText: "z", ...o });
+    const one = (field: string, t: string, s: ReturnType<typeof stat>) => keysProvenByStats(new Map([[field, s]]), new Map([[field, t]]), (x) => x).has(field);
+    expect(one("run", "VARCHAR", stat({ nulls: 1 }))).toBe(false);
+    expect(one("run", "VARCHAR", stat({ minText: "" }))).toBe(false);
+    expect(one("run", "VARCHAR", stat({ minText: null }))).toBe(false);
+    expect(one("example", "BIGINT", stat({ minText: null }))).toBe(true);
+    expect(one("position", "INTEGER", stat({ minNumber: -1 }))).toBe(false);
+    expect(one("position", "BIGINT", stat({ maxNumber: 2 ** 31 }))).toBe(false);
+    expect(one("step", "INTEGER", stat({ nulls: null }))).toBe(false);
+  });
+
+  it("key problems the statistics do not settle are still found by the scan", async () => {
+    for (const [name, rows, reason] of [
+      ["neg.parquet", [["r", 0, "e1", 0, 2, 1], ["r", 0, "e1", -1, 2, 1]], "bad-key"],
+      ["emptyrun.parquet", [["r", 0, "e1", 0, 2, 1], ["", 0, "e1", 1, 2, 1]], "bad-key"],
+      ["nan.parquet", [["r", 0, "e1", 0, 2, 1], ["r", 0, "e1", 1, "NaN", 1]], "not-finite"],
+    ] as const) {
+      const f = join(dir, name);
+      const v = rows.map((r) => `(${r.map((x) => (x === "NaN" ? "'NaN'::DOUBLE" : typeof x === "string" ? `'${x}'` : String(x))).join(", ")})`).join(", ");
+      await engine.run(`COPY (SELECT * FROM (VALUES ${v}) t(run, step, example, "position", loss, kl)) TO '${f}' (FORMAT parquet)`);
+      const err = await loadTokenLogs([f], { progress: false, cache: false }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err, name).toBeInstanceOf(InvalidInputError);
+      expect((err as InvalidInputError).problems.map((p) => [p.reason, p.line]), name).toEqual([[reason, 2]]);
+    }
   });
 });
