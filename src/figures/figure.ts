@@ -95,3 +95,21 @@ export function profileYRange(rows: ReadonlyArray<{ mean: number | null; se: num
   const pad = hi > lo ? 0.05 * (hi - lo) : 0.5;
   return [lo - pad, hi + pad];
 }
+
+/**
+ * The parts of a +-1.96 se band around a line (a closed polygon, hidden from the legend and from
+ * hovers) over the points that have an se; the caller adds `type` (and axes).
+ */
+export function seBand(points: ReadonlyArray<{ x: number; mean: number | null; se: number | null }>, fillcolor: string, legendgroup: string): Record<string, unknown> {
+  const withSe = points.filter((p) => p.se !== null);
+  return {
+    x: [...withSe.map((p) => p.x), ...withSe.map((p) => p.x).reverse()],
+    y: [...withSe.map((p) => (p.mean as number) + 1.96 * (p.se as number)), ...withSe.map((p) => (p.mean as number) - 1.96 * (p.se as number)).reverse()],
+    fill: "toself",
+    fillcolor,
+    line: { width: 0 },
+    hoverinfo: "skip",
+    showlegend: false,
+    legendgroup,
+  };
+}

@@ -1,5 +1,5 @@
 import type { PositionProfileRow } from "../stats/positionProfile";
-import { Figure, baseLayout, downsample, sequentialColor, spreadSteps } from "./figure";
+import { Figure, baseLayout, downsample, seBand, sequentialColor, spreadSteps } from "./figure";
 
 export interface MetricByPositionOptions {
   /** Checkpoints to draw (default up to 5 spread over the run). */
@@ -27,20 +27,8 @@ export function metricByPositionFigure(rows: PositionProfileRow[], opts: MetricB
   steps.forEach((step, i) => {
     const pts = downsample(mine.filter((r) => r.step === step).sort((a, b) => a.position - b.position));
     const color = sequentialColor(steps.length > 1 ? i / (steps.length - 1) : 0);
-    if (opts.band !== false && pts.some((p) => p.se !== null)) {
-      const withSe = pts.filter((p) => p.se !== null);
-      data.push({
-        type: "scatter",
-        x: [...withSe.map((p) => p.position), ...withSe.map((p) => p.position).reverse()],
-        y: [...withSe.map((p) => (p.mean as number) + 1.96 * (p.se as number)), ...withSe.map((p) => (p.mean as number) - 1.96 * (p.se as number)).reverse()],
-        fill: "toself",
-        fillcolor: color.replace("rgb", "rgba").replace(")", ",0.15)"),
-        line: { width: 0 },
-        hoverinfo: "skip",
-        showlegend: false,
-        legendgroup: `step ${step}`,
-      });
-    }
+    if (opts.band !== false && pts.some((p) => p.se !== null))
+      data.push({ type: "scatter", ...seBand(pts.map((p) => ({ x: p.position, mean: p.mean, se: p.se })), color.replace("rgb", "rgba").replace(")", ",0.15)"), `step ${step}`) });
     data.push({
       type: "scatter",
       mode: "lines+markers",

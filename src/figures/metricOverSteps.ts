@@ -4,7 +4,7 @@
  * harmful answers over the steps of a harmful fine-tuning attack: position 0 against later ones).
  */
 import type { PositionProfileRow } from "../stats/positionProfile";
-import { Figure, baseLayout, sequentialColor } from "./figure";
+import { Figure, baseLayout, seBand, sequentialColor } from "./figure";
 
 export interface MetricOverStepsOptions {
   /** The run (or recipe, with `recipeProfile` rows) to draw (default the first in the rows). */
@@ -44,20 +44,8 @@ export function metricOverStepsFigure(rows: readonly PositionProfileRow[], opts:
     const pts = mine.filter((r) => r.position === p).sort((a, b) => a.step - b.step);
     if (!pts.length) return;
     const color = sequentialColor(nLines > 1 ? i / (nLines - 1) : 0);
-    const withSe = pts.filter((r) => r.se !== null);
-    if (opts.band !== false && withSe.length) {
-      data.push({
-        type: "scatter",
-        x: [...withSe.map((r) => r.step), ...withSe.map((r) => r.step).reverse()],
-        y: [...withSe.map((r) => (r.mean as number) + 1.96 * (r.se as number)), ...withSe.map((r) => (r.mean as number) - 1.96 * (r.se as number)).reverse()],
-        fill: "toself",
-        fillcolor: color.replace("rgb", "rgba").replace(")", ",0.15)"),
-        line: { width: 0 },
-        hoverinfo: "skip",
-        showlegend: false,
-        legendgroup: `position ${p}`,
-      });
-    }
+    if (opts.band !== false && pts.some((r) => r.se !== null))
+      data.push({ type: "scatter", ...seBand(pts.map((r) => ({ x: r.step, mean: r.mean, se: r.se })), color.replace("rgb", "rgba").replace(")", ",0.15)"), `position ${p}`) });
     data.push({
       type: "scatter",
       mode: "lines+markers",

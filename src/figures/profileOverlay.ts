@@ -1,6 +1,6 @@
 import type { PositionProfileRow } from "../stats/positionProfile";
 import type { ProfileSeries } from "../stats/profileSeries";
-import { Figure, baseLayout, downsample } from "./figure";
+import { Figure, baseLayout, downsample, seBand } from "./figure";
 import { RunColors, colorsFor, hexToRgba } from "./palette";
 
 export interface ProfileOverlayOptions {
@@ -64,23 +64,9 @@ export function profileFacetsFigure(panels: readonly ProfilePanel[], series: rea
       const st = colors.style(s.run);
       const dash = mine.length > 1 ? STEP_DASHES[mine.indexOf(s.step) % STEP_DASHES.length] : st.dash;
       const pts = downsample(panel.rows.filter((r) => r.run === s.run && r.step === s.step && r.mean !== null).sort((a, b) => a.position - b.position));
-      const withSe = pts.filter((p) => p.se !== null);
       const axes = { xaxis: `x${ax}`, yaxis: `y${ax}` };
-      if (opts.band !== false && withSe.length) {
-        data.push({
-          type: "scatter",
-          mode: "lines",
-          ...axes,
-          x: [...withSe.map((p) => p.position), ...withSe.map((p) => p.position).reverse()],
-          y: [...withSe.map((p) => (p.mean as number) + 1.96 * (p.se as number)), ...withSe.map((p) => (p.mean as number) - 1.96 * (p.se as number)).reverse()],
-          fill: "toself",
-          fillcolor: hexToRgba(st.color, 0.15),
-          line: { width: 0 },
-          hoverinfo: "skip",
-          showlegend: false,
-          legendgroup: name,
-        });
-      }
+      if (opts.band !== false && pts.some((p) => p.se !== null))
+        data.push({ type: "scatter", mode: "lines", ...axes, ...seBand(pts.map((p) => ({ x: p.position, mean: p.mean, se: p.se })), hexToRgba(st.color, 0.15), name) });
       data.push({
         type: "scatter",
         mode: "lines+markers",
