@@ -169,14 +169,12 @@ export async function figureOf(p: Parsed, out: Output): Promise<Figure> {
     // --where FIELD=VALUE on attack results: run, attack or a condition field (e.g. decoding=sampled)
     const where: Record<string, string[]> = {};
     for (const [f, v] of Object.entries(parseWhere(o.where as string[] | undefined) ?? {})) where[f] = (Array.isArray(v) ? v : [v]).map(String);
-    const valueOf = (r: (typeof all)[number], f: string): unknown => (f === "run" ? r.run : f === "attack" ? r.attack : f in r.conditions ? r.conditions[f] : (r as unknown as Record<string, unknown>)[f]);
-    const all = loaded;
-    const records = all.filter((r) => Object.entries(where).every(([f, vs]) => vs.includes(String(valueOf(r, f)))));
-    if (all.length && records.length === 0) throw new UsageError(`figure ${name}: no attack record matches --where ${Object.entries(where).map(([f, vs]) => `${f}=${vs.join("|")}`).join(" ")}`);
+    const valueOf = (r: (typeof loaded)[number], f: string): unknown => (f === "run" ? r.run : f === "attack" ? r.attack : f in r.conditions ? r.conditions[f] : (r as unknown as Record<string, unknown>)[f]);
+    const records = loaded.filter((r) => Object.entries(where).every(([f, vs]) => vs.includes(String(valueOf(r, f)))));
+    if (loaded.length && records.length === 0) throw new UsageError(`figure ${name}: no attack record matches --where ${Object.entries(where).map(([f, vs]) => `${f}=${vs.join("|")}`).join(" ")}`);
     // Each point pools the records of its run and x value: a condition field with several values
     // (greedy and sampled decoding) would be pooled into one point without a word.
-    const xField = name === "asr-k" ? "k" : name === "asr-prefix-len" ? "prefix_len" : name === "asr-span-len" ? "span_len" : null;
-    if (xField) {
+    if (name !== "asr-heatmap") {
       const fields = [...new Set(records.flatMap((r) => Object.keys(r.conditions)))].filter((f) => !(f in where));
       for (const f of fields) {
         const vals = [...new Set(records.map((r) => String(r.conditions[f] ?? "")))];
