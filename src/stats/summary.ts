@@ -170,9 +170,10 @@ export async function updateSummary(logs: TokenLogs, opts: SummaryOptions = {}):
       if (l.level?.refused) warnings.push(`${l.run}${label}: ${l.level.refused}`);
       // BCa shifts an interval by the bootstrap's bias estimate; for a strongly biased statistic
       // (version 1's absolute share E_k, METRICS 3.3) it can leave out the estimate itself: say so.
-      const outside = estimatesOutsideIntervals(est as Record<string, number | null>, r.ci as Cis, UPDATE_STATISTICS);
+      const ci = r.ci as Cis;
+      const outside = estimatesOutsideIntervals(est, ci, UPDATE_STATISTICS);
       if (outside.length)
-        warnings.push(`${l.run}${label}: the interval of ${outside.join(", ")} does not contain its estimate (${outside.map((st) => `${st} ${fmt((est as Record<string, number>)[st])} [${fmt((r.ci as Cis)[st as UpdateStatistic]![0])}, ${fmt((r.ci as Cis)[st as UpdateStatistic]![1])}]`).join("; ")}): the bootstrap finds the statistic strongly biased; report the net share N_k (METRICS 3.4)`);
+        warnings.push(`${l.run}${label}: the interval of ${outside.join(", ")} does not contain its estimate (${outside.map((st) => `${st} ${fmt(est[st] as number)} [${fmt(ci[st]![0])}, ${fmt(ci[st]![1])}]`).join("; ")}): the bootstrap finds the statistic strongly biased; report the net share N_k (METRICS 3.4)`);
       if (l.level?.clamped) warnings.push(`${l.run}${label}: ${l.level.clamped} small negative values of ${l.level.metric} (float noise) counted as 0 in the level share`);
       if (value === null && sets.present.length > 1) {
         const signs = await probeSetSigns(logs, opts, where, sets.field!, sets.present, l.run);
@@ -274,7 +275,7 @@ async function probeSetSigns(logs: TokenLogs, opts: SummaryOptions, where: RowFi
  * The statistics whose interval does not contain their own estimate (a BCa interval can, for a
  * strongly biased statistic): `stats` in order, those with a finite estimate outside `[lo, hi]`.
  */
-export function estimatesOutsideIntervals(estimate: Record<string, number | null | undefined>, ci: Record<string, readonly [number, number] | null | undefined>, stats: readonly string[]): string[] {
+export function estimatesOutsideIntervals<K extends string>(estimate: Partial<Record<K, number | null>>, ci: Partial<Record<K, readonly [number, number] | null>>, stats: readonly K[]): K[] {
   return stats.filter((st) => {
     const c = ci[st];
     const x = estimate[st];
