@@ -117,8 +117,10 @@ export async function validateParquet(
   if (metricCols.length === 0) schemaProblem(REQUIRED_METRIC, "no metric column (a token log holds at least one numeric metric, such as loss)");
 
   // One reason per bad row: the first check it fails.
-  const checks: Array<[string, string, string, string]> = [];
-  const check = (cond: string, field: string, reason: string, message: string) => checks.push([cond, field, reason, message]);
+  // A check may name columns that settle it when the file's statistics show one of them has no null
+  // (a missing label, a row with every metric null): the fast scan leaves it out.
+  const checks: Array<[string, string, string, string, string[]?]> = [];
+  const check = (cond: string, field: string, reason: string, message: string, settledByNoNulls?: string[]) => checks.push([cond, field, reason, message, settledByNoNulls]);
   check(`run IS NULL OR run = ''`, "run", "bad-key", "expected a non-empty string");
   const intCheck = (col: string) => `${col} IS NULL OR ${col} < 0 OR ${col} > 2147483647 OR ${col} <> floor(${col})`;
   check(intCheck("step"), "step", "bad-key", "expected an integer >= 0");
@@ -156,7 +158,7 @@ export async function validateParquet(
     if (layout === "long" || c.scalar) {
       if (c.kind === "metric") {
         if (!dropValues) check(`${col} IS NOT NULL AND NOT isfinite(${col})`, c.name, "not-finite", "expected a finite number (NaN or infinite; a null is a value not measured)");
-      } else check(`${col} IS NULL`, c.name, "missing-value", "missing value (null)");
+      } else check(`${col} IS NULL`, c.name, "missing-value", "missing value (null)", [c.name]);
     } else {
       check(`${col} IS NOT NULL AND len(${col}) <> len(${lead})`, c.name, "length-mismatch", "array length differs from the other per-token arrays (they must have equal lengths)");
       if (c.kind === "metric" && !dropValues) {
@@ -168,13 +170,14 @@ export async function validateParquet(
     }
   }
   const firstMetric = metricCols[0].name;
-  if (layout === "long") check(`COALESCE(${metricCols.map((c) => sqlIdent(c.name)).join(", ")}) IS NULL`, firstMetric, "no-metric", "a scored row with no metric value (every metric is null; rows that are not tokens of the log are named with --mask, --unscored or --span)");
+  if (layout === "long") check(`COALESCE(${metricCols.map((c) => sqlIdent(c.name)).join(", ")}) IS NULL`, firstMetric, "no-metric", "a scored row with no metric value (every metric is null; rows that are not tokens of the log are named with --mask, --unscored or --span)", metricCols.map((c) => c.name));
   else {
     check(`${lead} IS NULL`, firstMetric, "no-metric", "a record with no metric measured (every per-token list is null)");
     check(`len(${lead}) = 0`, firstMetric, "empty-record", "per-token arrays are empty");
   }
-  const caseOf = (skip: Set<string>) => {
-    const whens = checks.flatMap((c, i) => (i < keyChecks && skip.has(c[1]) ? [] : [`WHEN ${c[0]} THEN ${i}`]));
+  /** The checks' CASE, without the key checks of the fields in `skip` and the checks at the indices in `settled`. */
+  const caseOf = (skip: Set<string>, settled = new Set<number>()) => {
+    const whens = checks.flatMap((c, i) => ((i < keyChecks && skip.has(c[1])) || settled.has(i) ? [] : [`WHEN ${c[0]} THEN ${i}`]));
     if (keep !== "true") whens.splice(checks.slice(0, keyChecks).filter((c) => !skip.has(c[1])).length, 0, `WHEN NOT (${keep}) THEN NULL`);
     return `CASE ${whens.join(" ")} END`;
   };
@@ -187,7 +190,8 @@ export async function validateParquet(
     const fast = async () => {
       const stats = (await parquetColumnStats(engine, [file]))?.get(file);
       const raw = (field: string) => rawFields.find((c) => fieldOf(o.mapping, c) === field) ?? field;
-      return provenCleanLong(engine, read, caseOf(keysProvenByStats(stats, types, raw)));
+      const settled = new Set(checks.flatMap((c, i) => (c[4]?.some((f) => stats?.get(raw(f))?.nulls === 0) ? [i] : [])));
+      return provenCleanLong(engine, read, caseOf(keysProvenByStats(stats, types, raw), settled));
     };
     const clean = layout === "long" && INTEGER_TYPES.test(types.get("position")!) && (await fast());
     const counts = clean ? [] : await engine.rows<{ problem: number; n: number; first: number; rows: number[] }>(
@@ -289,23 +293,53 @@ export async function validateParquet(
   return { layout, columns, report, source, rawFields, proof: { report, bad, dupRows } };
 }
 
-/** Widest position range the duplicate test handles with a bitmap (bytes per (run, step, example) = range / 8). */
+/** Positions per BIGINT word of the duplicate test (the sign bit is not used). */
+const WORD = 63;
+/** Widest position range tested with BIGINT words, one bit_or per word (native, fixed-size state). */
+const MAX_WORD_POSITIONS = 8 * WORD;
+/** Widest position range tested at all: above MAX_WORD_POSITIONS, one bitstring per group (bytes = range / 8). */
 const MAX_BITMAP_POSITIONS = 1024;
 
 /**
+ * The aggregates of the duplicate test for positions in [lo, hi], for a query grouped by (run,
+ * step, example): `aggregates` hold the bitmap of a group's positions (rows where `where` holds),
+ * `bits` counts the bits set. A group has no duplicate iff `bits` equals its row count. Ranges up to
+ * MAX_WORD_POSITIONS use bit_or over BIGINT words (about a third faster on 10^8 rows than
+ * bitstring_agg, whose state is a heap string per group); wider ones bitstring_agg. Null when the
+ * range is wider than MAX_BITMAP_POSITIONS.
+ */
+export function positionBitmapSql(lo: number, hi: number, where = "true"): { aggregates: string; bits: string } | null {
+  const range = hi - lo + 1;
+  if (range > MAX_BITMAP_POSITIONS) return null;
+  if (range > MAX_WORD_POSITIONS)
+    return { aggregates: `bitstring_agg(CAST("position" AS BIGINT), ${lo}, ${hi}) FILTER (WHERE ${where}) AS __bits0`, bits: "COALESCE(bit_count(__bits0), 0)" };
+  const words = Math.ceil(range / WORD);
+  const aggregates: string[] = [];
+  const bits: string[] = [];
+  for (let w = 0; w < words; w++) {
+    const first = lo + w * WORD;
+    const inWord = words === 1 ? where : `${where} AND "position" BETWEEN ${first} AND ${first + WORD - 1}`;
+    aggregates.push(`bit_or(CASE WHEN ${inWord} THEN CAST(1 AS BIGINT) << CAST("position" - ${first} AS BIGINT) ELSE 0 END) AS __bits${w}`);
+    bits.push(`CAST(bit_count(__bits${w}) AS BIGINT)`);
+  }
+  return { aggregates: aggregates.join(", "), bits: bits.join(" + ") };
+}
+
+/**
  * Whether rows (run, step, example, "position") may hold a key twice; false only when they
- * certainly do not. Exact and cheap: one aggregate per (run, step, example), no sort. A group has
- * no duplicate iff the bitmap of its positions has as many bits set as the group has rows. When
- * positions span more than MAX_BITMAP_POSITIONS it answers true (the caller's exact query decides).
+ * certainly do not. Exact and cheap: one aggregate per (run, step, example), no sort (see
+ * positionBitmapSql). When positions span more than MAX_BITMAP_POSITIONS it answers true (the
+ * caller's exact query decides).
  */
 export async function mayHaveDuplicateKeys(engine: Engine, keys: string): Promise<boolean> {
   const [{ lo, hi }] = await engine.rows<{ lo: number | null; hi: number | null }>(
     `SELECT CAST(min("position") AS BIGINT) AS lo, CAST(max("position") AS BIGINT) AS hi FROM (${keys})`,
   );
   if (lo === null || hi === null) return false;
-  if (Number(hi) - Number(lo) >= MAX_BITMAP_POSITIONS) return true;
+  const bitmap = positionBitmapSql(Number(lo), Number(hi));
+  if (bitmap === null) return true;
   const [{ n }] = await engine.rows<{ n: number }>(
-    `SELECT count(*) AS n FROM (SELECT count(*) AS c, bitstring_agg(CAST("position" AS BIGINT), ${Number(lo)}, ${Number(hi)}) AS b FROM (${keys}) GROUP BY run, step, example) WHERE bit_count(b) <> c`,
+    `SELECT count(*) AS n FROM (SELECT count(*) AS c, ${bitmap.aggregates} FROM (${keys}) GROUP BY run, step, example) WHERE ${bitmap.bits} <> c`,
   );
   return Number(n) > 0;
 }
@@ -318,11 +352,12 @@ export async function mayHaveDuplicateKeys(engine: Engine, keys: string): Promis
 async function provenCleanLong(engine: Engine, read: string, caseExpr: string): Promise<boolean> {
   try {
     const [{ lo, hi }] = await engine.rows<{ lo: number | null; hi: number | null }>(`SELECT CAST(min("position") AS BIGINT) AS lo, CAST(max("position") AS BIGINT) AS hi FROM ${read}`);
-    if (lo === null || hi === null || Number(hi) - Number(lo) >= MAX_BITMAP_POSITIONS) return false;
+    if (lo === null || hi === null) return false;
+    const bitmap = positionBitmapSql(Number(lo), Number(hi), "p IS NULL");
+    if (bitmap === null) return false;
     const [{ bad, dup }] = await engine.rows<{ bad: number; dup: number }>(
-      `SELECT COALESCE(sum(nbad), 0) AS bad, count(*) FILTER (WHERE bit_count(b) <> c) AS dup FROM (
-         SELECT count(*) FILTER (WHERE p IS NOT NULL) AS nbad, count(*) FILTER (WHERE p IS NULL) AS c,
-                bitstring_agg(CAST("position" AS BIGINT), ${Number(lo)}, ${Number(hi)}) FILTER (WHERE p IS NULL) AS b
+      `SELECT COALESCE(sum(nbad), 0) AS bad, count(*) FILTER (WHERE ${bitmap.bits} <> c) AS dup FROM (
+         SELECT count(*) FILTER (WHERE p IS NOT NULL) AS nbad, count(*) FILTER (WHERE p IS NULL) AS c, ${bitmap.aggregates}
          FROM (SELECT ${caseExpr} AS p, run, step, example, "position" FROM ${read}) GROUP BY run, step, example)`,
     );
     return Number(bad) === 0 && Number(dup) === 0;

@@ -97,4 +97,21 @@ describe("Parquet statistics", () => {
       expect((err as InvalidInputError).problems.map((p) => [p.reason, p.line]), name).toEqual([[reason, 2]]);
     }
   });
+  it("a missing label and a row with no metric are left to the statistics only when these show no null", async () => {
+    const at = (name: string) => join(dir, name);
+    // split null in row 2: the column's null count is 1, so the scan checks it
+    await engine.run(`COPY (SELECT * FROM (VALUES ('r', 0, 'e1', 0, 2.0, 'a'), ('r', 0, 'e1', 1, 2.0, NULL)) t(run, step, example, "position", loss, split)) TO '${at("nolabel.parquet")}' (FORMAT parquet)`);
+    // every metric null in row 2
+    await engine.run(`COPY (SELECT * FROM (VALUES ('r', 0, 'e1', 0, 2.0, 1.0), ('r', 0, 'e1', 1, NULL, NULL)) t(run, step, example, "position", loss, kl)) TO '${at("nometric.parquet")}' (FORMAT parquet)`);
+    for (const [name, reason] of [["nolabel.parquet", "missing-value"], ["nometric.parquet", "no-metric"]]) {
+      const err = await loadTokenLogs([at(name)], { progress: false, cache: false }).then(() => null, (e: unknown) => e);
+      expect(err, name).toBeInstanceOf(InvalidInputError);
+      expect((err as InvalidInputError).problems.map((p) => [p.reason, p.line]), name).toEqual([[reason, 2]]);
+    }
+    // kl null where loss is measured: no problem (a metric not measured), and the statistics settle no-metric
+    await engine.run(`COPY (SELECT * FROM (VALUES ('r', 0, 'e1', 0, 2.0, 1.0, 'a'), ('r', 0, 'e1', 1, 3.0, NULL, 'b')) t(run, step, example, "position", loss, kl, split)) TO '${at("klnull.parquet")}' (FORMAT parquet)`);
+    const logs = await loadTokenLogs([at("klnull.parquet")], { progress: false, cache: false });
+    expect(logs.report.tokens).toBe(2);
+    await logs.close();
+  });
 });

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Engine } from "../../src/load/engine";
-import { mayHaveDuplicateKeys } from "../../src/load/readParquet";
+import { mayHaveDuplicateKeys, positionBitmapSql } from "../../src/load/readParquet";
 import { InvalidInputError, loadTokenLogs } from "../../src/index";
 import { rng } from "../../src/stats/bootstrap";
 
@@ -48,6 +48,39 @@ describe("mayHaveDuplicateKeys", () => {
       expect(await mayHaveDuplicateKeys(engine, sql)).toBe(await exactHasDuplicates(sql));
     }
   }, 60_000);
+  it("agrees with the exact GROUP BY whether the positions fit one BIGINT word, several, or need the bitstring", async () => {
+    const rand = rng(11);
+    // widths: 1 word (<= 63 positions), 2 and 8 words (<= 504), the bitstring (<= 1024)
+    for (const width of [40, 100, 504, 900]) {
+      let dups = 0;
+      // positions at word edges (multiples of 63 from lo), where an off-by-one would hide a repeat
+      const lo = 3;
+      const edges = [...new Set([0, 1, 61, 62, 63, 64, 125, 126, 127, 440, 441, width - 2, width - 1])].filter((d) => d < width).map((d) => lo + d);
+      for (let t = 0; t < 40; t++) {
+        // the range's two ends in e9, then draws with replacement: some sets repeat a key, some do not
+        const rows: Array<[string, number, string, number]> = [["a", 0, "e9", lo], ["a", 0, "e9", lo + width - 1]];
+        const n = 1 + Math.floor(rand() * 6);
+        for (let i = 0; i < n; i++) rows.push(["a", 0, `e${Math.floor(rand() * 2)}`, edges[Math.floor(rand() * edges.length)]]);
+        const sql = keys(rows);
+        const exact = await exactHasDuplicates(sql);
+        if (exact) dups++;
+        expect(await mayHaveDuplicateKeys(engine, sql)).toBe(exact);
+      }
+      expect(dups).toBeGreaterThan(0); // the cases include repeats
+      expect(dups).toBeLessThan(40); // and duplicate-free sets
+    }
+  }, 60_000);
+});
+
+describe("positionBitmapSql", () => {
+  it("uses BIGINT words up to 504 positions, a bitstring up to 1024, and nothing wider", () => {
+    expect(positionBitmapSql(0, 62)!.aggregates.match(/bit_or/g)).toHaveLength(1);
+    expect(positionBitmapSql(0, 63)!.aggregates.match(/bit_or/g)).toHaveLength(2);
+    expect(positionBitmapSql(10, 513)!.aggregates.match(/bit_or/g)).toHaveLength(8);
+    expect(positionBitmapSql(10, 514)!.aggregates).toMatch(/^bitstring_agg/);
+    expect(positionBitmapSql(0, 1023)!.aggregates).toMatch(/^bitstring_agg/);
+    expect(positionBitmapSql(0, 1024)).toBeNull();
+  });
 });
 
 describe("Parquet loads with the fast duplicate checks", () => {
