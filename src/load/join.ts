@@ -32,6 +32,25 @@ function taggedUnion(usable: PreparedFile[], columns: Column[]): string {
 }
 
 /**
+ * The files' rows as one UNION ALL, where files that can be read together (PreparedFile.readsWith,
+ * same key) are one read over their list, in the order of their first file.
+ */
+export function mergedUnion(usable: PreparedFile[], columns: Column[]): string {
+  const parts: Array<{ file: PreparedFile; paths: string[] }> = [];
+  const byKey = new Map<string, { file: PreparedFile; paths: string[] }>();
+  for (const p of usable) {
+    const group = p.readsWith ? byKey.get(p.readsWith.key) : undefined;
+    if (group) group.paths.push(p.path);
+    else {
+      const part = { file: p, paths: [p.path] };
+      parts.push(part);
+      if (p.readsWith) byKey.set(p.readsWith.key, part);
+    }
+  }
+  return parts.map(({ file, paths }) => (paths.length > 1 && file.readsWith ? file.readsWith.source(columns, paths) : file.source(columns))).join("\nUNION ALL\n");
+}
+
+/**
  * Whether rows of different files share a key. Cheap exact tests first: Parquet files whose
  * (run, step) sets are disjoint cannot share a key (each file's own duplicates are handled by its
  * validation); otherwise the bitmap test over the built table; only then the GROUP BY.
@@ -55,7 +74,7 @@ async function sharesKeys(engine: Engine, table: string, usable: PreparedFile[],
  * @throws InvalidInputError for a metric given twice for one key, or labels that disagree.
  */
 export async function joinFiles(engine: Engine, name: string, usable: PreparedFile[], columns: Column[], progress?: ProgressSink, shared?: boolean): Promise<boolean> {
-  const union = usable.map((p) => p.source(columns)).join("\nUNION ALL\n");
+  const union = mergedUnion(usable, columns);
   const materialize = usable.some((p) => p.format !== "parquet");
   await engine.rows(`CREATE ${materialize ? "TABLE" : "VIEW"} ${name} AS ${union}`, undefined, progress, "building the token table");
   // `shared` is what an earlier load of the same files found (the validation cache).

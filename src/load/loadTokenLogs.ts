@@ -335,6 +335,6 @@ async function prepareParquet(
   proven?: ParquetProof,
 ): Promise<PreparedFile> {
   const pq: ParquetFile = await validateParquet(engine, file, { skipInvalid: Boolean(options.skipInvalid), layout: options.layout, expected, maxProblems: options.maxProblems ?? 100, progress, label, mapping: options.columns, scored: scoredRowsOf(options), proven });
-  return { path: file, format: "parquet", layout: pq.layout, columns: pq.columns, scalars: new Set(), report: pq.report, source: pq.source, rawFields: pq.rawFields, proof: pq.proof };
+  return { path: file, format: "parquet", layout: pq.layout, columns: pq.columns, scalars: new Set(), report: pq.report, source: pq.source, rawFields: pq.rawFields, proof: pq.proof, readsWith: pq.readsWith };
 }
 

@@ -2,7 +2,7 @@
  * Parquet token logs, validated by SQL inside DuckDB (rows are named by their 1-based row number
  * in the file). Long layout: one row per token; wide layout: list columns, one row per record.
  */
-import type { FileReport } from "./tokens";
+import type { FileReport, ReadsWith } from "./tokens";
 import { Engine, sqlIdent, sqlString } from "./engine";
 import { Problem } from "../errors";
 import { InvalidFileError } from "./lines";
@@ -23,6 +23,8 @@ export interface ParquetFile {
   source: (all: Column[]) => string;
   /** What the scans proved (for the validation cache). */
   proof: ParquetProof;
+  /** See PreparedFile.readsWith. */
+  readsWith?: ReadsWith;
 }
 
 /** What validating a Parquet file proved, given its schema and the options: all the loader needs besides the schema. */
@@ -67,7 +69,7 @@ export async function validateParquet(
   const renames = rawFields.filter((c) => fieldOf(o.mapping, c) !== c).map((c) => `${sqlIdent(c)} AS ${sqlIdent(fieldOf(o.mapping, c))}`);
   const clash = rawFields.find((c) => fieldOf(o.mapping, c) !== c && rawFields.includes(fieldOf(o.mapping, c)));
   if (clash) throw new InvalidFileError({ file, line: null, field: fieldOf(o.mapping, clash), reason: "mapping-conflict", message: `the file has both "${fieldOf(o.mapping, clash)}" and the column mapped to it, "${clash}" (which one is meant?)` });
-  const renamed = (withRow: boolean) => `(SELECT *${renames.length ? ` RENAME (${renames.join(", ")})` : ""} FROM read_parquet(${sqlString(file)}${withRow ? ", file_row_number = true" : ""}))`;
+  const renamed = (withRow: boolean, files = [file]) => `(SELECT *${renames.length ? ` RENAME (${renames.join(", ")})` : ""} FROM read_parquet(${files.length === 1 ? sqlString(files[0]) : `[${files.map(sqlString).join(", ")}]`}${withRow ? ", file_row_number = true" : ""}))`;
   const read = renamed(true);
   const types = new Map(described.map((d) => [fieldOf(o.mapping, d.column_name), d.column_type]));
   const roles = new Set(scoredColumns(o.scored));
@@ -278,19 +280,22 @@ export async function validateParquet(
   const { report, bad, dupRows } = o.proven ?? (await scan());
   const keys = `CAST(run AS VARCHAR) AS run, CAST(step AS INTEGER) AS step, CAST(example AS VARCHAR) AS example`;
   const filter = bad ? `WHERE (${caseExpr}) IS NULL` : "";
-  const source = (all: Column[]): string => {
+  const source = (all: Column[], files = [file]): string => {
     const value = (c: Column) => (dropValues && c.kind === "metric" ? `CASE WHEN isfinite(${sqlIdent(c.name)}) THEN ${sqlIdent(c.name)} END` : sqlIdent(c.name));
     const proj = (c: Column) => (columns.some((o2) => o2.name === c.name) ? `CAST(${value(c)} AS ${sqlTypeOf(c.kind)}) AS ${sqlIdent(c.name)}` : `CAST(NULL AS ${sqlTypeOf(c.kind)}) AS ${sqlIdent(c.name)}`);
     const dedupe = bad && dupRows > 0 ? `QUALIFY row_number() OVER (PARTITION BY run, step, example, "position" ORDER BY file_row_number) = 1` : "";
     if (layout === "long") {
-      return `SELECT ${keys}, CAST("position" AS INTEGER) AS "position", ${all.map(proj).join(", ")} FROM ${bad ? read : renamed(false)} ${filter} ${dedupe}`;
+      return `SELECT ${keys}, CAST("position" AS INTEGER) AS "position", ${all.map(proj).join(", ")} FROM ${bad ? read : renamed(false, files)} ${filter} ${dedupe}`;
     }
     const inner = columns.map((c) => (c.scalar ? sqlIdent(c.name) : `unnest(${sqlIdent(c.name)}) AS ${sqlIdent(c.name)}`)).join(", ");
     const off = types.has("offset") ? `COALESCE("offset", 0)` : "0";
     return `SELECT ${keys}, CAST("position" AS INTEGER) AS "position", ${all.map(proj).join(", ")} FROM (
       SELECT run, step, example, file_row_number, ${off} + generate_subscripts(${lead}, 1) - 1 AS "position", ${inner} FROM ${read} ${filter}) ${dedupe}`;
   };
-  return { layout, columns, report, source, rawFields, proof: { report, bad, dupRows } };
+  // A clean long file is read with no per-file filter: files of the same schema read the same way
+  // can be one read_parquet over their list (see PreparedFile.readsWith).
+  const readsWith = !bad && layout === "long" ? { key: JSON.stringify([described, renames, dropValues]), source } : undefined;
+  return { layout, columns, report, source: (all: Column[]) => source(all), rawFields, proof: { report, bad, dupRows }, readsWith };
 }
 
 /** Positions per BIGINT word of the duplicate test (the sign bit is not used). */

@@ -117,3 +117,28 @@ describe("Parquet loads with the fast duplicate checks", () => {
     logs.close();
   });
 });
+
+describe("files of one schema read together", () => {
+  it("are one read_parquet over their list in the relation, with the same rows as a read per file", async () => {
+    const write = async (name: string, cols: string, rows: string) => {
+      const f = join(dir, name);
+      await engine.run(`COPY (SELECT * FROM (VALUES ${rows}) t(${cols})) TO '${f}' (FORMAT parquet)`);
+      return f;
+    };
+    const a = await write("m-a.parquet", `run, step, example, "position", loss`, `('r', 0, 'e1', 0, 1.0), ('r', 0, 'e1', 1, 2.0)`);
+    const b = await write("m-b.parquet", `run, step, example, "position", loss`, `('r', 5, 'e1', 0, 0.5), ('r', 5, 'e1', 1, 1.5)`);
+    // another schema (a kl column): read on its own
+    const c = await write("m-c.parquet", `run, step, example, "position", loss, kl`, `('s', 0, 'e1', 0, 3.0, 0.1)`);
+    const logs = await loadTokenLogs([a, b, c], { progress: false, cache: false });
+    const [{ sql }] = await logs.engine.rows<{ sql: string }>(`SELECT sql FROM duckdb_views() WHERE NOT internal AND view_name = 'tokens'`);
+    // DuckDB stores the list literal as main.list_value(...)
+    expect(sql.replace(/main\.list_value\(([^)]*)\)/, "[$1]")).toContain(`read_parquet(['${a}', '${b}'])`);
+    expect(sql).toContain(`read_parquet('${c}')`);
+    expect(sql.match(/UNION ALL/g)).toHaveLength(1);
+    const rows = await logs.engine.rows<{ run: string; step: number; position: number; loss: number; kl: number | null }>(`SELECT run, step, "position", loss, kl FROM tokens ORDER BY ALL`);
+    expect(rows.map((r) => [r.run, r.step, r.position, r.loss, r.kl])).toEqual([
+      ["r", 0, 0, 1, null], ["r", 0, 1, 2, null], ["r", 5, 0, 0.5, null], ["r", 5, 1, 1.5, null], ["s", 0, 0, 3, 0.1],
+    ]);
+    await logs.close();
+  });
+});
