@@ -112,7 +112,7 @@ async function gate(engine: Engine, file: string, opts: ScanOptions, watch?: { p
   // The one pass over the file: DuckDB's own progress feeds the bar.
   const decompressed = gz ? gunzippedSize(file) : null;
   await engine.rows(
-    `CREATE TEMP TABLE __aligndepth_gate AS SELECT ok, ex_text, k[1] AS run, CAST(k[2] AS INTEGER) AS step, k[3] AS example, ${layout === "long" ? "CAST(k[4] AS INTEGER)" : "0"} AS "position",
+    `CREATE OR REPLACE TEMP TABLE __aligndepth_gate AS SELECT ok, ex_text, k[1] AS run, CAST(k[2] AS INTEGER) AS step, k[3] AS example, ${layout === "long" ? "CAST(k[4] AS INTEGER)" : "0"} AS "position",
        ${layout === "wide" ? "l[1]" : "1"} AS n, ${layout === "wide" ? ordered.map((_, i) => `l[${i + 1}] = l[1]`).join(" AND ") : "true"} AS same_length, bytes
      FROM (SELECT ok, bytes, ex_text,
                   CASE WHEN ok THEN json_extract_string(line, [${keyPaths.map(path).join(", ")}]) END AS k,
