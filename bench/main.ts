@@ -149,7 +149,7 @@ async function machine(): Promise<Record<string, string>> {
     python: py,
     danfo: `danfojs ${danfo}`,
     date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC",
-    load: `load average ${loadavg().map((x) => x.toFixed(1)).join(", ")} at the start (other work shares the machine; children run under nice -n 10)`,
+    load: `load average ${loadavg().map((x) => x.toFixed(1)).join(", ")} at the start (children run under nice -n 10)`,
   };
 }
 
