@@ -12,11 +12,11 @@
  */
 import { spawn } from "node:child_process";
 import { cpus, loadavg, totalmem } from "node:os";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { ChildResult } from "./contenders/common";
-import { BENCH_DIR, BILLION_ONE, BILLION_PARTS, LONG_PARQUET, LONG_SUBSET_CSV, LONG_SUBSET_PARQUET, Manifest, WIDE_JSONL, WIDE_JSONL_GZ, ensureWorkload, scaled } from "./workloads";
+import { BENCH_DIR, BILLION_ONE, BILLION_PARTS, LONG_HALF_PARQUET, LONG_PARQUET, LONG_SUBSET_CSV, LONG_SUBSET_PARQUET, Manifest, WIDE_JSONL, WIDE_JSONL_GZ, ensureWorkload, scaled } from "./workloads";
 import { agreement, Agreement } from "./agree";
 import { writeReport } from "./report";
 
@@ -43,6 +43,11 @@ interface Contender {
   reps: number;
   timeLimit: number;
   memCap: number;
+  /** A whole process timed from spawn to exit (`process`), its stdout the profile as JSON; no @@RESULT line. */
+  wholeProcess?: boolean;
+  env?: (manifest: string) => Record<string, string>;
+  /** Run before each child (not timed). */
+  before?: (manifest: string) => void;
 }
 
 const GB = 1024 ** 3;
@@ -56,6 +61,22 @@ const CONTENDERS: Record<string, Contender> = {
   "danfo.js": { name: "danfo.js", command: (m) => [node, ["--max-old-space-size=7168", join(BUILD, "contenders", "danfo.js"), m]], reps: 1, timeLimit: 300, memCap: 8 * GB },
 };
 
+/** The validation cache of the CLI children (ALIGNDEPTH_CACHE_DIR), emptied before each cold one. */
+const cliCache = (m: string) => join(BENCH_DIR, "cache-cli", basename(dirname(m)));
+/**
+ * Whole processes on (b50): `aligndepth profile FILES --json` (cold: cache emptied first; warm: cache
+ * filled by the cold run before it) and the hand-written DuckDB profile in its own process.
+ */
+const PROCESS_CONTENDERS: Record<string, Contender> = {
+  aligndepth: { name: "aligndepth", command: (m) => [node, [join(BUILD, "contenders", "cli.js"), "profile", ...readManifestFiles(m), "--json", "--no-progress"]], reps: 3, timeLimit: 900, memCap: 8 * GB, wholeProcess: true, env: (m) => ({ ALIGNDEPTH_CACHE_DIR: cliCache(m) }), before: (m) => rmSync(cliCache(m), { recursive: true, force: true }) },
+  "aligndepth-warm": { name: "aligndepth-warm", command: (m) => [node, [join(BUILD, "contenders", "cli.js"), "profile", ...readManifestFiles(m), "--json", "--no-progress"]], reps: 3, timeLimit: 900, memCap: 8 * GB, wholeProcess: true, env: (m) => ({ ALIGNDEPTH_CACHE_DIR: cliCache(m) }) },
+  "duckdb-sql": { name: "duckdb-sql", command: (m) => [node, [join(BUILD, "contenders", "sqlProfile.js"), m]], reps: 3, timeLimit: 900, memCap: 8 * GB, wholeProcess: true },
+};
+
+function readManifestFiles(path: string): string[] {
+  return (JSON.parse(readFileSync(path, "utf8")) as Manifest).files;
+}
+
 /** The validation cache of a workload's aligndepth children (never the user's). */
 function cacheFor(manifestPath: string): string {
   return join(BENCH_DIR, "cache", basename(dirname(manifestPath)));
@@ -64,9 +85,10 @@ function cacheFor(manifestPath: string): string {
 /** Runs one child with nice, a time limit and a memory cap (VmRSS polled); its last line is the result. */
 function runChild(c: Contender, manifest: Manifest, manifestPath: string, rep: number, flags: string[] = []): Promise<Outcome> {
   const [cmd, args] = c.command(manifestPath, flags);
+  c.before?.(manifestPath);
   return new Promise((resolve) => {
     const t0 = Date.now();
-    const child = spawn("nice", ["-n", "10", cmd, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("nice", ["-n", "10", cmd, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...(c.env?.(manifestPath) ?? {}) } });
     let out = "";
     let err = "";
     let stopped: string | undefined;
@@ -89,7 +111,13 @@ function runChild(c: Contender, manifest: Manifest, manifestPath: string, rep: n
       clearInterval(poll);
       const wallSeconds = (Date.now() - t0) / 1000;
       const line = out.split("\n").find((l) => l.startsWith("@@RESULT "));
-      if (line && code === 0) {
+      if (c.wholeProcess && code === 0 && !stopped) {
+        // The profile as printed: its rows are the answers checked for agreement.
+        const printed = JSON.parse(out) as { rows: Array<{ run: string; step: number; position: number; n: number; mean: number | null; sd: number | null }> };
+        const profile = Object.fromEntries(printed.rows.map((r) => [`${r.run}|${r.step}|${r.position}`, [Number(r.n), r.mean, r.sd] as [number, number | null, number | null]]));
+        const result: ChildResult = { contender: c.name, workload: manifest.spec.name, times: { process: wallSeconds }, answers: { profile }, peakRss: peak };
+        resolve({ contender: c.name, workload: manifest.spec.name, rep, ok: true, wallSeconds, peakRss: peak, result });
+      } else if (line && code === 0) {
         const result = JSON.parse(line.slice(9)) as ChildResult;
         resolve({ contender: c.name, workload: manifest.spec.name, rep, ok: true, wallSeconds, peakRss: Math.max(peak, result.peakRss), result });
       } else {
@@ -126,6 +154,8 @@ export interface Plan {
   inputs: Record<string, Manifest | string>;
   /** Contender -> extra arguments (e.g. `--tasks profile,summary` on the 10^9-row workload). */
   flags?: Record<string, string[]>;
+  /** The contenders' commands, when not the task contenders (the whole-process plan). */
+  contenders?: Record<string, Contender>;
 }
 
 async function machine(): Promise<Record<string, string>> {
@@ -178,6 +208,7 @@ async function main(): Promise<void> {
   const bsubPq = await ensureWorkload(scaled(LONG_SUBSET_PARQUET, scale), log);
   const bsubCsv = await ensureWorkload(scaled(LONG_SUBSET_CSV, scale), log);
   const agz = await ensureWorkload(scaled(WIDE_JSONL_GZ, scale), log);
+  const b50 = await ensureWorkload(scaled(LONG_HALF_PARQUET, scale), log);
   // 10^9 token rows (about 6.5 GB per form): skipped with --no-billion.
   const billion = !argv.includes("--no-billion");
   const c1 = billion ? await ensureWorkload(scaled(BILLION_ONE, scale), log) : null;
@@ -196,6 +227,7 @@ async function main(): Promise<void> {
     { label: "a", inputs: { aligndepth: a, "aligndepth-warm": a, "duckdb-sql": a, pandas: a, "danfo.js": a } },
     { label: "a-gz", inputs: { aligndepth: agz, "aligndepth-warm": agz, "duckdb-sql": agz } },
     { label: "b-subset", inputs: { aligndepth: bsubPq, "aligndepth-warm": bsubPq, "duckdb-sql": bsubPq, pandas: bsubCsv, "danfo.js": bsubCsv } },
+    { label: "b50", inputs: { aligndepth: b50, "aligndepth-warm": b50, "duckdb-sql": b50 }, contenders: PROCESS_CONTENDERS },
   );
   const outcomes: Outcome[] = [];
   const done: Plan[] = [];
@@ -207,7 +239,7 @@ async function main(): Promise<void> {
     const results = {
       scale,
       machine: { ...info, ...(final ? {} : { finished: `partial: written ${new Date().toISOString().slice(11, 16)} UTC, after ${done.map((p) => p.label).join(", ") || "no workload"}` }) },
-      workloads: { a, agz, b, bsubPq, bsubCsv, ...(c1 && c50 ? { c1, c50 } : {}) },
+      workloads: { a, agz, b, bsubPq, bsubCsv, b50, ...(c1 && c50 ? { c1, c50 } : {}) },
       plans: done.map((p) => ({ label: p.label, inputs: Object.fromEntries(Object.entries(p.inputs).map(([k, v]) => [k, typeof v === "string" ? v : v.spec.name])) })),
       pending,
       billionSkipped: !billion,
@@ -222,11 +254,11 @@ async function main(): Promise<void> {
   for (const plan of plans) {
     log(`workload ${plan.label}`);
     const reps: Record<string, number> = {};
-    for (const name of Object.keys(plan.inputs)) reps[name] = Math.min(CONTENDERS[name].reps, maxReps);
+    for (const name of Object.keys(plan.inputs)) reps[name] = Math.min((plan.contenders ?? CONTENDERS)[name].reps, maxReps);
     for (let rep = 0; rep < maxReps; rep++) {
       for (const [name, input] of Object.entries(plan.inputs)) {
         if (typeof input === "string" || rep >= reps[name]) continue;
-        const o = await runChild(CONTENDERS[name], input, mpath(input), rep, plan.flags?.[name] ?? []);
+        const o = await runChild((plan.contenders ?? CONTENDERS)[name], input, mpath(input), rep, plan.flags?.[name] ?? []);
         outcomes.push(o);
         const t = o.result?.times;
         const shown = t ? Object.entries(t).filter(([k]) => !k.startsWith("stage_")).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ") : "";

@@ -105,8 +105,37 @@ function billionSection(r: Results, cell: (p: Results["plans"][number], c: strin
   return L.join("\n");
 }
 
+/** Plans of whole processes (`aligndepth profile` against a hand-written query's process), not of tasks. */
+const PROCESS = ["b50"];
+
+/** `aligndepth profile` as a whole process, cold and warm, beside the hand-written query's process. */
+function processSection(plans: Results["plans"], cell: (p: Results["plans"][number], c: string) => Cell, targets: string[]): string {
+  const L: string[] = ["### `aligndepth profile` as a whole process", ""];
+  const plan = plans[0];
+  if (!plan) {
+    L.push("Not run.", "");
+    return L.join("\n");
+  }
+  L.push("(b50): about 50M token rows as long Parquet (one file per run). Each child is one whole process, timed from spawn to exit: `aligndepth profile FILE --json --no-progress` (the CLI, from the bench's build of src/; cold: validation cache emptied first, warm: filled by the cold run before it) and a script that opens DuckDB, runs the hand-written profile query and prints its rows as JSON (bench/contenders/sqlProfile.ts). Median seconds and peak memory.");
+  L.push("");
+  L.push("| workload | aligndepth profile, cold | aligndepth profile, warm | hand-written DuckDB query | cold / SQL | warm / SQL |");
+  L.push("| --- | ---: | ---: | ---: | ---: | ---: |");
+  const cold = cell(plan, "aligndepth");
+  const warm = cell(plan, "aligndepth-warm");
+  const sql = cell(plan, "duckdb-sql");
+  const show = (x: Cell) => (x.ok.length ? `${sec(x.med("process"))} (${mb(x.peak)})` : `stopped: ${x.failed?.stopped ?? "no run"}`);
+  const w = warm.med("process") / sql.med("process");
+  L.push(`| (b50) 50M long Parquet | ${show(cold)} | ${show(warm)} | ${show(sql)} | ${ratio(cold.med("process") / sql.med("process"))} | ${ratio(w)} |`);
+  L.push("");
+  targets.push(`| warm \`aligndepth profile\` on 50M Parquet rows within 1.25x of the hand-written query (whole processes) | ${ratio(w)} | ${w <= 1.25 ? "yes" : "**no**"} |`);
+  return L.join("\n");
+}
+
 export function writeReport(r: Results): string {
   r = { ...r, plans: [...r.plans].sort((x, y) => ORDER.indexOf(x.label) - ORDER.indexOf(y.label)) };
+  const processPlans = r.plans.filter((p) => PROCESS.includes(p.label));
+  r = { ...r, plans: r.plans.filter((p) => !PROCESS.includes(p.label)) };
+  const processTargets: string[] = [];
   const cell = (plan: Results["plans"][number], c: string) => {
     const input = plan.inputs[c];
     const mine = r.outcomes.filter((o) => o.contender === c && o.workload === input);
@@ -132,7 +161,7 @@ export function writeReport(r: Results): string {
   L.push("");
   L.push("| workload | layout, format | token rows | runs x checkpoints x examples | files | size |");
   L.push("| --- | --- | ---: | --- | ---: | ---: |");
-  const desc: Record<string, string> = { a: "(a) wide JSON Lines", agz: "(a-gz) the rows of (a) as gzip JSON Lines (the lab's format)", b: "(b) long Parquet", bsubPq: "(b') subset of (b): first 10% of examples, Parquet", bsubCsv: "(b') same rows as CSV (for pandas, danfo.js)", c1: "(c) 10^9 rows, 64-320 positions per example, one Parquet file", c50: "(c50) the rows of (c) as 50 Parquet files, one per checkpoint" };
+  const desc: Record<string, string> = { a: "(a) wide JSON Lines", agz: "(a-gz) the rows of (a) as gzip JSON Lines (the lab's format)", b: "(b) long Parquet", bsubPq: "(b') subset of (b): first 10% of examples, Parquet", bsubCsv: "(b') same rows as CSV (for pandas, danfo.js)", c1: "(c) 10^9 rows, 64-320 positions per example, one Parquet file", c50: "(c50) the rows of (c) as 50 Parquet files, one per checkpoint", b50: "(b50) the first 5,000 of (b)'s examples, one Parquet file per run (`aligndepth profile` as a whole process)" };
   for (const [k, m] of Object.entries(r.workloads)) {
     const s = m.spec;
     L.push(`| ${desc[k] ?? k} | ${s.layout}, ${s.format} | ${m.tokens.toLocaleString("en-US")} | ${s.runs} x ${s.checkpoints} x ${(s.exampleLimit ?? s.examples).toLocaleString("en-US")} | ${m.files.length} | ${mb(m.bytes)} |`);
@@ -144,7 +173,7 @@ export function writeReport(r: Results): string {
   L.push("");
   L.push("| workload | task | aligndepth | DuckDB SQL | ratio | pandas | pandas / aligndepth | danfo.js | danfo.js / aligndepth |");
   L.push("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-  const labels: Record<string, string> = { a: "(a) 10M wide JSONL", "a-gz": "(a-gz) 10M wide JSONL, gzip", b: "(b) 100M long Parquet", "b-subset": "(b') 10M subset of (b)", c: "(c) 10^9 long Parquet, 1 file", c50: "(c50) 10^9 long Parquet, 50 files" };
+  const labels: Record<string, string> = { a: "(a) 10M wide JSONL", "a-gz": "(a-gz) 10M wide JSONL, gzip", b: "(b) 100M long Parquet", "b-subset": "(b') 10M subset of (b)", c: "(c) 10^9 long Parquet, 1 file", c50: "(c50) 10^9 long Parquet, 50 files", b50: "(b50) 50M long Parquet" };
   if (r.scale !== 1) for (const k of Object.keys(labels)) labels[k] += ` (scale ${r.scale})`;
   for (const plan of r.plans.filter((p) => !BILLION.includes(p.label))) {
     const cs = Object.fromEntries(CONTENDERS.map((c) => [c, cell(plan, c)]));
@@ -180,6 +209,7 @@ export function writeReport(r: Results): string {
   L.push("");
   L.push(coldWarm(r, cell, labels));
   L.push(billionSection(r, cell, labels));
+  L.push(processSection(processPlans, cell, processTargets));
   L.push("### Peak resident memory (VmHWM of each child, median over its runs)");
   L.push("");
   L.push(`| workload | ${CONTENDERS.join(" | ")} |`);
@@ -215,12 +245,12 @@ export function writeReport(r: Results): string {
     L.push(`- Peak memory of this child: ${mb(r.extras!.peakRss)}.`);
   } else L.push(r.extras ? `- stopped: ${r.extras.stopped}` : `- ${NOT_REACHED}`);
   L.push("");
-  L.push(targets(r, cell));
+  L.push(targets(r, cell, processTargets));
   L.push(gaps(r, cell));
   return L.join("\n") + "\n";
 }
 
-function targets(r: Results, cell: (p: Results["plans"][number], c: string) => { ok: Array<{ times?: Times }>; failed?: { stopped?: string }; partial: (t: string) => number | undefined; med: (t: string) => number; peak: number; input: string; runs: number }): string {
+function targets(r: Results, cell: (p: Results["plans"][number], c: string) => Cell, extra: string[] = []): string {
   const L: string[] = ["## Targets", "", "| target | measured | met |", "| --- | --- | --- |"];
   const labels: Record<string, string> = { a: "(a)", b: "(b)", "b-subset": "(b')", "a-gz": "(a-gz)", c: "(c)", c50: "(c50)" };
   for (const label of r.pending ?? []) L.push(`| every target on ${labels[label] ?? label} | ${NOT_REACHED} | - |`);
@@ -293,6 +323,7 @@ function targets(r: Results, cell: (p: Results["plans"][number], c: string) => {
     const pb = Number(x.plotlyBytes);
     L.push(`| notebook-like output under 5 MB on (b) | ${mb(fb)} without plotly.js; ${mb(fb + pb)} with it | ${fb < 5 * 1024 ** 2 ? "yes, without plotly.js" : "**no**"}${fb + pb < 5 * 1024 ** 2 ? " and with it" : " (not with plotly.js inlined: the library alone is " + mb(pb) + ")"} |`);
   }
+  L.push(...extra);
   const agreeOk = r.agreement.every((a) => a.ok);
   L.push(`| every contender that finishes agrees with aligndepth to ${TOLERANCE} | ${r.agreement.length} comparisons | ${agreeOk ? "yes" : "**no**"} |`);
   return L.join("\n") + "\n";

@@ -48,6 +48,8 @@ export const LONG_PARQUET: WorkloadSpec = { name: "b-long-parquet", layout: "lon
 /** (b') the first 1,000 of (b)'s 10,000 examples (10M rows): the CSV pandas and danfo.js can read, and the same rows as Parquet. */
 export const LONG_SUBSET_CSV: WorkloadSpec = { ...LONG_PARQUET, name: "b-subset-csv", format: "csv", files: 1, exampleLimit: 1000 };
 export const LONG_SUBSET_PARQUET: WorkloadSpec = { ...LONG_PARQUET, name: "b-subset-parquet", files: 1, exampleLimit: 1000 };
+/** (b50) the first 5,000 of (b)'s examples (about 50M rows), one Parquet file per run: `aligndepth profile` as a whole process. */
+export const LONG_HALF_PARQUET: WorkloadSpec = { ...LONG_PARQUET, name: "b50-long-parquet", files: 1, exampleLimit: 5000 };
 /** (a-gz) the rows of (a) as gzip JSON Lines, the lab's format. */
 export const WIDE_JSONL_GZ: WorkloadSpec = { ...WIDE_JSONL, name: "a-wide-jsonl-gz", gzip: true };
 /**
