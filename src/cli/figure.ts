@@ -172,14 +172,12 @@ export async function figureOf(p: Parsed, out: Output): Promise<Figure> {
     const valueOf = (r: (typeof loaded)[number], f: string): unknown => (f === "run" ? r.run : f === "attack" ? r.attack : f in r.conditions ? r.conditions[f] : (r as unknown as Record<string, unknown>)[f]);
     const records = loaded.filter((r) => Object.entries(where).every(([f, vs]) => vs.includes(String(valueOf(r, f)))));
     if (loaded.length && records.length === 0) throw new UsageError(`figure ${name}: no attack record matches --where ${Object.entries(where).map(([f, vs]) => `${f}=${vs.join("|")}`).join(" ")}`);
-    // Each point pools the records of its run and x value: a condition field with several values
-    // (greedy and sampled decoding) would be pooled into one point without a word.
-    if (name !== "asr-heatmap") {
-      const fields = [...new Set(records.flatMap((r) => Object.keys(r.conditions)))].filter((f) => !(f in where));
-      for (const f of fields) {
-        const vals = [...new Set(records.map((r) => String(r.conditions[f] ?? "")))];
-        if (vals.length > 1) out.note(`warning: each point pools the records with ${f} = ${vals.join(", ")}; draw one with --where ${f}=${vals[0]}`);
-      }
+    // Each point (or heatmap cell) pools the records of its run and x value (cell): a condition field
+    // with several values (greedy and sampled decoding) would be pooled into one point without a word.
+    const fields = [...new Set(records.flatMap((r) => Object.keys(r.conditions)))].filter((f) => !(f in where));
+    for (const f of fields) {
+      const vals = [...new Set(records.map((r) => String(r.conditions[f] ?? "")))];
+      if (vals.length > 1) out.note(`warning: each ${name === "asr-heatmap" ? "cell" : "point"} pools the records with ${f} = ${vals.join(", ")}; draw one with --where ${f}=${vals[0]}`);
     }
     const attackRuns = records.map((r) => r.run);
     const colors = runColors(attackRuns, colorOptions(o, [...new Set(attackRuns)]));

@@ -295,6 +295,8 @@ async function buildReport(
     skipped,
     metrics,
     completeMetrics: metrics.filter((m) => metricRows[m] === rows),
+    // Every file's every (run, step, example) has position 0, so every group of the union has it too.
+    startsAtZero: !extra.rebased && prepared.length > 0 && prepared.every((p) => p.startsAtZero === true),
     metricRows,
     ...(Object.keys(droppedValues).length ? { droppedValues } : {}),
     ...(extra.unscored ? { unscored: extra.unscored } : {}),
@@ -335,6 +337,6 @@ async function prepareParquet(
   proven?: ParquetProof,
 ): Promise<PreparedFile> {
   const pq: ParquetFile = await validateParquet(engine, file, { skipInvalid: Boolean(options.skipInvalid), layout: options.layout, expected, maxProblems: options.maxProblems ?? 100, progress, label, mapping: options.columns, scored: scoredRowsOf(options), proven });
-  return { path: file, format: "parquet", layout: pq.layout, columns: pq.columns, scalars: new Set(), report: pq.report, source: pq.source, rawFields: pq.rawFields, proof: pq.proof, readsWith: pq.readsWith };
+  return { path: file, format: "parquet", layout: pq.layout, columns: pq.columns, scalars: new Set(), report: pq.report, source: pq.source, rawFields: pq.rawFields, proof: pq.proof, readsWith: pq.readsWith, startsAtZero: pq.startsAtZero };
 }
 

@@ -25,6 +25,8 @@ export interface ParquetFile {
   proof: ParquetProof;
   /** See PreparedFile.readsWith. */
   readsWith?: ReadsWith;
+  /** See PreparedFile.startsAtZero. */
+  startsAtZero: boolean;
 }
 
 /** What validating a Parquet file proved, given its schema and the options: all the loader needs besides the schema. */
@@ -34,6 +36,8 @@ export interface ParquetProof {
   bad: boolean;
   /** Rows with a duplicate key (skip mode keeps the first of each key). */
   dupRows: number;
+  /** Validation proved that every (run, step, example) of the file has a row at position 0 (absent: not known). */
+  startsAtZero?: boolean;
 }
 
 /** Whether a cached value has the shape of a ParquetProof. */
@@ -195,7 +199,8 @@ export async function validateParquet(
       const settled = new Set(checks.flatMap((c, i) => (c[4]?.some((f) => stats?.get(raw(f))?.nulls === 0) ? [i] : [])));
       return provenCleanLong(engine, read, caseOf(keysProvenByStats(stats, types, raw), settled));
     };
-    const clean = layout === "long" && INTEGER_TYPES.test(types.get("position")!) && (await fast());
+    const proved = layout === "long" && INTEGER_TYPES.test(types.get("position")!) ? await fast() : { clean: false, startsAtZero: false };
+    const clean = proved.clean;
     const counts = clean ? [] : await engine.rows<{ problem: number; n: number; first: number; rows: number[] }>(
       `SELECT problem, count(*) AS n, list(file_row_number ORDER BY file_row_number)[1:${o.maxProblems}] AS rows
        FROM (SELECT ${caseExpr} AS problem, file_row_number FROM ${read}) WHERE problem IS NOT NULL GROUP BY problem ORDER BY problem`,
@@ -275,9 +280,12 @@ export async function validateParquet(
       report.problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
       report.droppedValues = droppedValues;
     }
-    return { report, bad, dupRows };
+    // Every (run, step, example) starts at position 0: proven by the one-scan proof (long), or by the
+    // layout (wide without an offset: positions 0, 1, ... of each list), when no value was dropped.
+    const startsAtZero = !bad && Object.keys(report.droppedValues ?? {}).length === 0 && (layout === "long" ? proved.startsAtZero : !types.has("offset"));
+    return { report, bad, dupRows, startsAtZero };
   };
-  const { report, bad, dupRows } = o.proven ?? (await scan());
+  const { report, bad, dupRows, startsAtZero } = o.proven ?? (await scan());
   const keys = `CAST(run AS VARCHAR) AS run, CAST(step AS INTEGER) AS step, CAST(example AS VARCHAR) AS example`;
   const filter = bad ? `WHERE (${caseExpr}) IS NULL` : "";
   const source = (all: Column[], files = [file]): string => {
@@ -295,7 +303,7 @@ export async function validateParquet(
   // A clean long file is read with no per-file filter: files of the same schema read the same way
   // can be one read_parquet over their list (see PreparedFile.readsWith).
   const readsWith = !bad && layout === "long" ? { key: JSON.stringify([described, renames, dropValues]), source } : undefined;
-  return { layout, columns, report, source: (all: Column[]) => source(all), rawFields, proof: { report, bad, dupRows }, readsWith };
+  return { layout, columns, report, source: (all: Column[]) => source(all), rawFields, proof: { report, bad, dupRows, ...(startsAtZero !== undefined ? { startsAtZero } : {}) }, readsWith, startsAtZero: startsAtZero === true };
 }
 
 /** Positions per BIGINT word of the duplicate test (the sign bit is not used). */
@@ -350,24 +358,28 @@ export async function mayHaveDuplicateKeys(engine: Engine, keys: string): Promis
 }
 
 /**
- * True only when every row of a long-layout file passes `caseExpr` and no key repeats: one scan,
+ * `clean` only when every row of a long-layout file passes `caseExpr` and no key repeats: one scan,
  * grouped by (run, step, example) with the bitmap of positions (see mayHaveDuplicateKeys). The
  * position range comes from the file's statistics; any doubt (a wide range, an error) says false.
+ * The same scan says whether every (run, step, example) has a row at position 0 (`startsAtZero`,
+ * which spares analyses the query of positionStart.ts).
  */
-async function provenCleanLong(engine: Engine, read: string, caseExpr: string): Promise<boolean> {
+async function provenCleanLong(engine: Engine, read: string, caseExpr: string): Promise<{ clean: boolean; startsAtZero: boolean }> {
+  const no = { clean: false, startsAtZero: false };
   try {
     const [{ lo, hi }] = await engine.rows<{ lo: number | null; hi: number | null }>(`SELECT CAST(min("position") AS BIGINT) AS lo, CAST(max("position") AS BIGINT) AS hi FROM ${read}`);
-    if (lo === null || hi === null) return false;
+    if (lo === null || hi === null) return no;
     const bitmap = positionBitmapSql(Number(lo), Number(hi), "p IS NULL");
-    if (bitmap === null) return false;
-    const [{ bad, dup }] = await engine.rows<{ bad: number; dup: number }>(
-      `SELECT COALESCE(sum(nbad), 0) AS bad, count(*) FILTER (WHERE ${bitmap.bits} <> c) AS dup FROM (
-         SELECT count(*) FILTER (WHERE p IS NOT NULL) AS nbad, count(*) FILTER (WHERE p IS NULL) AS c, ${bitmap.aggregates}
+    if (bitmap === null) return no;
+    const [{ bad, dup, late }] = await engine.rows<{ bad: number; dup: number; late: number }>(
+      `SELECT COALESCE(sum(nbad), 0) AS bad, count(*) FILTER (WHERE ${bitmap.bits} <> c) AS dup, count(*) FILTER (WHERE first_position <> 0) AS late FROM (
+         SELECT count(*) FILTER (WHERE p IS NOT NULL) AS nbad, count(*) FILTER (WHERE p IS NULL) AS c, min("position") AS first_position, ${bitmap.aggregates}
          FROM (SELECT ${caseExpr} AS p, run, step, example, "position" FROM ${read}) GROUP BY run, step, example)`,
     );
-    return Number(bad) === 0 && Number(dup) === 0;
+    const clean = Number(bad) === 0 && Number(dup) === 0;
+    return { clean, startsAtZero: clean && Number(late) === 0 };
   } catch {
-    return false;
+    return no;
   }
 }
 

@@ -94,7 +94,11 @@ export async function prepareText(
   };
   const raw = new Set(scan.rawFields);
   const src = (field: string) => (options.columns?.[field] !== undefined && raw.has(options.columns[field]) ? options.columns[field] : field);
+  // Wide records without an offset hold positions 0, 1, ... of each list: every (run, step,
+  // example) starts at position 0 when no record or value was dropped (positionStart.ts need not look).
+  const startsAtZero = layout === "wide" && !raw.has(src(OFFSET_FIELD)) && scan.problemCount === 0 && Object.keys(scan.droppedValues ?? {}).length === 0;
   return {
+    startsAtZero,
     path: file,
     format,
     layout,

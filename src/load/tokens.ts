@@ -72,6 +72,12 @@ export interface LoadReport {
   metrics: string[];
   /** Metrics with a value in every row of the table, so analyses may skip the IS NOT NULL filter. */
   completeMetrics?: string[];
+  /**
+   * Validation proved that every (run, step, example) of the table has a row at position 0, so that
+   * an analysis of a complete metric without a row filter need not look (positionStart.ts).
+   * False or absent: not proven.
+   */
+  startsAtZero?: boolean;
   /** Rows of the table with a value of each metric (METRICS 1.2: a metric may not be measured everywhere). */
   metricRows?: Record<string, number>;
   /** Skip mode: invalid metric values set to null, by metric and reason (summed over files). */
@@ -170,6 +176,11 @@ export interface PreparedFile {
    * scans: about 0.1 s more per query over 15 files of 10^8 rows, BENCH.md).
    */
   readsWith?: ReadsWith;
+  /**
+   * Validation proved that every (run, step, example) of the file has a row at position 0 (before
+   * any re-basing). False: not proven (it may still hold).
+   */
+  startsAtZero?: boolean;
 }
 
 /** A file's reader over a list of files of the same schema (see PreparedFile.readsWith). */

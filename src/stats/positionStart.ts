@@ -39,6 +39,10 @@ export async function positionStart(logs: TokenLogs, opts: { metric?: string; wh
  */
 export async function positionStartWarnings(logs: TokenLogs, opts: { metric?: string; where?: RowFilter; runs?: string[] } = {}): Promise<string[]> {
   const load = logs.report.warnings ?? [];
+  // Proven at load (LoadReport.startsAtZero) for every row of a metric measured everywhere: with no
+  // row filter, nothing to look for (the query below is a scan grouping every row).
+  const metric = opts.metric ?? "loss";
+  if (logs.report.startsAtZero === true && !opts.where && logs.report.completeMetrics?.includes(metric)) return [...load];
   const s = await positionStart(logs, opts);
   if (s.examples === 0) return [...load];
   const where = Object.entries(opts.where ?? {}).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `--where ${k}=${x}`));

@@ -167,6 +167,9 @@ export async function updateSummary(logs: TokenLogs, opts: SummaryOptions = {}):
       if (maxC !== null && maxC > 1.02) warnings.push(`${l.run}${label}: the cumulative net share reaches ${fmt(maxC)} (> 1.02) before falling back to 1: later positions moved against the net direction`);
       if (prof.positions.length === 0) warnings.push(`${l.run}${label}: no example has ${metric} at both step ${l.from} and step ${l.to}: no pairs, every statistic is n/a`);
       else if (r.info.reason) warnings.push(`${l.run}${label}: ${intervalReason(r.info.reason)}`);
+      // Every position early: the early shares are 1 by construction, whatever the update's shape.
+      const lastPosition = prof.positions.length ? Math.max(...prof.positions) : null;
+      if (lastPosition !== null && lastPosition < k) warnings.push(`${l.run}${label}: every position (the last is ${lastPosition}) is below k = ${k}, so N_${k} and E_${k} are 1 by construction; choose k of at most ${lastPosition}`);
       if (l.level?.refused) warnings.push(`${l.run}${label}: ${l.level.refused}`);
       // BCa shifts an interval by the bootstrap's bias estimate; for a strongly biased statistic
       // (version 1's absolute share E_k, METRICS 3.3) it can leave out the estimate itself: say so.

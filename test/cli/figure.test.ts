@@ -92,6 +92,21 @@ describe("aligndepth figure asr-*: judge options as in attacks", () => {
     expect(one.fig.data[0].y).toEqual([0.5]);
     await expect(figure(["asr-k", f, "--where", "decoding=beam"])).rejects.toThrow("no attack record matches --where decoding=beam");
   });
+  it("asr-heatmap: warned that each cell pools greedy and sampled decoding; --where decoding=greedy draws one", async () => {
+    // cell (prefix_len 2, span_len 1): greedy e0 harmful, e1 not (1 / 2); sampled e0, e1 harmful in both samples
+    const f = join(dir, "dec-heat.jsonl");
+    const recs = [
+      { run: "m", attack: "insertion", prefix_len: 2, span_len: 1, example: 0, harmful: true, decoding: "greedy" },
+      { run: "m", attack: "insertion", prefix_len: 2, span_len: 1, example: 1, harmful: false, decoding: "greedy" },
+      ...[0, 1].flatMap((sample) => [0, 1].map((example) => ({ run: "m", attack: "insertion", prefix_len: 2, span_len: 1, example, sample, harmful: true, decoding: "sampled" }))),
+    ];
+    writeFileSync(f, recs.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    const pooled = await figure(["asr-heatmap", f]);
+    expect(pooled.stderr).toContain("warning: each cell pools the records with decoding = greedy, sampled; draw one with --where decoding=greedy");
+    const one = await figure(["asr-heatmap", f, "--where", "decoding=greedy"]);
+    expect(one.stderr).not.toContain("pools");
+    expect(one.fig.data[0].z).toEqual([[0.5]]);
+  });
   it("without --scale the 0:1 file's -1 is refused with the advice to use --scale; a pixel number is a usage error", async () => {
     const r = await run(["figure", "asr-k", file, "--out", join(dir, "x.png")]);
     expect(r.code).toBe(1);

@@ -35,6 +35,7 @@ import {
   updateMass,
   updateMoments,
   updateProfile,
+  updateSummary,
 } from "../../src/index";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -152,6 +153,15 @@ for (const [label, file] of [
       expect(pairs2.early_share).toBeCloseTo(10 / 13, 12);
       expect(pairs2.d50).toBe(1);
       expect(pairs2.d90).toBe(2);
+    });
+
+    it("warns when every position is below k (the early shares are then 1 by construction)", async () => {
+      // the fixture's positions are 0, 1, 2
+      const at3 = await updateSummary(logs, { k: 3, bootstrap: 0 });
+      expect(at3.runs[0].net_early_share).toBeCloseTo(1, 12);
+      expect(at3.warnings).toContain("r: every position (the last is 2) is below k = 3, so N_3 and E_3 are 1 by construction; choose k of at most 2");
+      const at2 = await updateSummary(logs, { k: 2, bootstrap: 0 });
+      expect(at2.warnings.some((w) => w.includes("by construction"))).toBe(false);
     });
 
     it("restricts to rows with given label values (where)", async () => {
