@@ -98,6 +98,8 @@ export const ATTACK_FIGURES: Record<string, string> = {
   "asr-heatmap": "attack success rate over prefix_len x span_len of one run (--run, default the most varied)",
 };
 
+/** The fields each attack figure draws on its axes (records without them are not drawn). */
+const ATTACK_AXES: Record<string, ReadonlyArray<"k" | "prefix_len" | "span_len">> = { "asr-k": ["k"], "asr-prefix-len": ["prefix_len"], "asr-span-len": ["span_len"], "asr-heatmap": ["prefix_len", "span_len"] };
 const NAMES = [...Object.keys(TOKEN_FIGURES), ...Object.keys(ATTACK_FIGURES)];
 
 export const figureSpec: CommandSpec = {
@@ -172,12 +174,24 @@ export async function figureOf(p: Parsed, out: Output): Promise<Figure> {
     const valueOf = (r: (typeof loaded)[number], f: string): unknown => (f === "run" ? r.run : f === "attack" ? r.attack : f in r.conditions ? r.conditions[f] : (r as unknown as Record<string, unknown>)[f]);
     const records = loaded.filter((r) => Object.entries(where).every(([f, vs]) => vs.includes(String(valueOf(r, f)))));
     if (loaded.length && records.length === 0) throw new UsageError(`figure ${name}: no attack record matches --where ${Object.entries(where).map(([f, vs]) => `${f}=${vs.join("|")}`).join(" ")}`);
-    // Each point (or heatmap cell) pools the records of its run and x value (cell): a condition field
-    // with several values (greedy and sampled decoding) would be pooled into one point without a word.
-    const fields = [...new Set(records.flatMap((r) => Object.keys(r.conditions)))].filter((f) => !(f in where));
+    // Each point (or heatmap cell) pools the records of its run, attack and axis values: a condition
+    // (greedy and sampled decoding, or k on a heatmap of prefix_len x span_len) with several values
+    // inside one point would be pooled without a word. Only the points drawn are checked.
+    const axes = ATTACK_AXES[name];
+    const drawn = records.filter((r) => axes.every((a) => r[a] !== null) && (name !== "asr-heatmap" || o.run === undefined || r.run === o.run));
+    const fields = [...(["k", "prefix_len", "span_len"] as const).filter((f) => !axes.includes(f)), ...new Set(drawn.flatMap((r) => Object.keys(r.conditions)))].filter((f) => !(f in where));
     for (const f of fields) {
-      const vals = [...new Set(records.map((r) => String(r.conditions[f] ?? "")))];
-      if (vals.length > 1) out.note(`warning: each ${name === "asr-heatmap" ? "cell" : "point"} pools the records with ${f} = ${vals.join(", ")}; draw one with --where ${f}=${vals[0]}`);
+      const groups = new Map<string, Set<string>>();
+      for (const r of drawn) {
+        const key = JSON.stringify([r.run, r.attack, ...axes.map((a) => r[a])]);
+        const v = valueOf(r, f);
+        (groups.get(key) ?? groups.set(key, new Set()).get(key)!).add(v === null || v === undefined ? "(none)" : String(v));
+      }
+      const pooled = [...groups.values()].filter((vs) => vs.size > 1);
+      if (pooled.length === 0) continue;
+      const vals = [...new Set(pooled.flatMap((vs) => [...vs]))];
+      const first = vals.find((v) => v !== "(none)") ?? vals[0];
+      out.note(`warning: each ${name === "asr-heatmap" ? "cell" : "point"} pools the records with ${f} = ${vals.join(", ")}; draw one with --where ${f}=${first}`);
     }
     const attackRuns = records.map((r) => r.run);
     const colors = runColors(attackRuns, colorOptions(o, [...new Set(attackRuns)]));

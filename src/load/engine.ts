@@ -30,7 +30,31 @@ export function sqlIdent(s: string): string {
 
 /** A list of file names as a SQL list literal. */
 export function sqlFileList(files: string[]): string {
-  return `[${files.map(sqlString).join(", ")}]`;
+  return `[${files.map(sqlPath).join(", ")}]`;
+}
+
+/**
+ * A file's path as a SQL literal for DuckDB's readers, which take paths as glob patterns: `*`, `?`
+ * and `[` are bracketed (`x[1].parquet` would otherwise read `x1.parquet`, and `b?.parquet` every
+ * `b` + one character), so that exactly the named file is read.
+ */
+export function sqlPath(path: string): string {
+  return sqlString(path.replace(/[[*?]/g, (c) => `[${c}]`));
+}
+
+/**
+ * Options every reader of a log file gets: no hive partitioning, so that a folder named like
+ * `run=sft/` never replaces the file's own `run` values (DuckDB detects such folders by default).
+ */
+export const READ_OPTIONS = "hive_partitioning = false";
+
+/**
+ * The compression option of a text reader for this file, from its name (`.gz`: gzip). Given
+ * explicitly: DuckDB guesses it from the path pattern, and a `?` in the name (bracketed by sqlPath)
+ * hides the extension from that guess.
+ */
+export function compressionOf(path: string): string {
+  return `compression = '${path.endsWith(".gz") ? "gzip" : "uncompressed"}'`;
 }
 
 export type Params = Record<string, DuckDBValue> | DuckDBValue[];

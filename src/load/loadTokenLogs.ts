@@ -6,7 +6,7 @@
  */
 import { basename } from "node:path";
 import { InvalidInputError, Problem, UsageError, formatProblem } from "../errors";
-import { Engine, sqlIdent, sqlString } from "./engine";
+import { Engine, READ_OPTIONS, sqlIdent, sqlPath, sqlString } from "./engine";
 import { detectFormat, otherRecordKind, peekFields, resolveInputs } from "./inputs";
 import { checkColumnMapping, fieldOf } from "./mapping";
 import { ScoredRows, applyScoredRows, scoredRowsOf } from "./scored";
@@ -71,7 +71,7 @@ export async function loadTokenLogs(inputs: string | string[], given: LoadOption
     const leftOut: Array<{ path: string; kind: string }> = [];
     const tokenFiles: string[] = [];
     const fieldsOf = new Map<string, string[] | null>();
-    const describe = async (file: string) => (await engine.rows<{ column_name: string }>(`DESCRIBE SELECT * FROM read_parquet(${sqlString(file)})`)).map((r) => r.column_name);
+    const describe = async (file: string) => (await engine.rows<{ column_name: string }>(`DESCRIBE SELECT * FROM read_parquet(${sqlPath(file)}, ${READ_OPTIONS})`)).map((r) => r.column_name);
     for (const file of files) {
       const format = options.format ?? detectFormat(file);
       const fields = format === null ? null : await peekFields(file, format, describe);
@@ -240,6 +240,13 @@ function noRows(prepared: PreparedFile[], _options: LoadOptions): InvalidInputEr
  */
 function engineRejected(e: unknown, prepared: PreparedFile[]): unknown {
   const msg = e instanceof Error ? e.message : String(e);
+  // DuckDB's gzip reader refuses data after the end of the stream (zero padding, which gzip -t
+  // accepts and the checker reads past); its message names no file, so name the gzip inputs.
+  if (/^IO Error: Input is not a GZIP stream/.test(msg)) {
+    const gz = prepared.filter((p) => (p.readPath ?? p.path).endsWith(".gz"));
+    const file = (gz.length ? gz : prepared).map((p) => p.path).join(", ");
+    return new InvalidInputError([{ file, line: null, field: null, reason: "rejected", message: "DuckDB cannot read this gzip file: it has data after the end of its gzip stream (such as zero padding); decompress it (gunzip drops the padding) and load the result" }]);
+  }
   if (!/^(Invalid Input|Conversion|Out of Range|Binder|Parser) Error/.test(msg)) return e;
   const m = /in file "(.*?)", (?:in|at) (?:line|byte \d+ in line) (\d+)/.exec(msg);
   const hit = m ? prepared.find((p) => p.readPath === m[1] || p.path === m[1]) : undefined;

@@ -3,7 +3,7 @@
  * in the file). Long layout: one row per token; wide layout: list columns, one row per record.
  */
 import type { FileReport, ReadsWith } from "./tokens";
-import { Engine, sqlIdent, sqlString } from "./engine";
+import { Engine, READ_OPTIONS, sqlFileList, sqlIdent, sqlPath, sqlString } from "./engine";
 import { Problem } from "../errors";
 import { InvalidFileError } from "./lines";
 import { problemGroup } from "./problems";
@@ -63,7 +63,7 @@ export async function validateParquet(
 ): Promise<ParquetFile> {
   let described: Array<{ column_name: string; column_type: string }>;
   try {
-    described = await engine.rows(`DESCRIBE SELECT * FROM read_parquet(${sqlString(file)})`);
+    described = await engine.rows(`DESCRIBE SELECT * FROM read_parquet(${sqlPath(file)}, ${READ_OPTIONS})`);
   } catch (e) {
     const msg = (e as Error).message.split("\n")[0].replace(/^[A-Za-z ]*Error: /, "");
     throw new InvalidFileError({ file, line: null, field: null, reason: "invalid-parquet", message: `not a valid Parquet file (${msg})` });
@@ -73,7 +73,7 @@ export async function validateParquet(
   const renames = rawFields.filter((c) => fieldOf(o.mapping, c) !== c).map((c) => `${sqlIdent(c)} AS ${sqlIdent(fieldOf(o.mapping, c))}`);
   const clash = rawFields.find((c) => fieldOf(o.mapping, c) !== c && rawFields.includes(fieldOf(o.mapping, c)));
   if (clash) throw new InvalidFileError({ file, line: null, field: fieldOf(o.mapping, clash), reason: "mapping-conflict", message: `the file has both "${fieldOf(o.mapping, clash)}" and the column mapped to it, "${clash}" (which one is meant?)` });
-  const renamed = (withRow: boolean, files = [file]) => `(SELECT *${renames.length ? ` RENAME (${renames.join(", ")})` : ""} FROM read_parquet(${files.length === 1 ? sqlString(files[0]) : `[${files.map(sqlString).join(", ")}]`}${withRow ? ", file_row_number = true" : ""}))`;
+  const renamed = (withRow: boolean, files = [file]) => `(SELECT *${renames.length ? ` RENAME (${renames.join(", ")})` : ""} FROM read_parquet(${files.length === 1 ? sqlPath(files[0]) : sqlFileList(files)}, ${READ_OPTIONS}${withRow ? ", file_row_number = true" : ""}))`;
   const read = renamed(true);
   const types = new Map(described.map((d) => [fieldOf(o.mapping, d.column_name), d.column_type]));
   const roles = new Set(scoredColumns(o.scored));

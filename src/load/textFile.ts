@@ -5,7 +5,7 @@
  */
 import { createWriteStream, WriteStream } from "node:fs";
 import { join } from "node:path";
-import { Engine, sqlIdent, sqlString } from "./engine";
+import { Engine, READ_OPTIONS, compressionOf, sqlIdent, sqlPath, sqlString } from "./engine";
 import { ProgressSink } from "../progress";
 import { InvalidFileError, ScanResult } from "./lines";
 import { scanJsonLines } from "./readJsonLines";
@@ -95,8 +95,10 @@ export async function prepareText(
   const raw = new Set(scan.rawFields);
   const src = (field: string) => (options.columns?.[field] !== undefined && raw.has(options.columns[field]) ? options.columns[field] : field);
   // Wide records without an offset hold positions 0, 1, ... of each list: every (run, step,
-  // example) starts at position 0 when no record or value was dropped (positionStart.ts need not look).
-  const startsAtZero = layout === "wide" && !raw.has(src(OFFSET_FIELD)) && scan.problemCount === 0 && Object.keys(scan.droppedValues ?? {}).length === 0;
+  // example) starts at position 0 (positionStart.ts need not look). Proven only by the gate, whose
+  // pattern gives every line the first line's keys (the validator's fields are the first record's,
+  // and a later record may carry an offset); kept with the proof for a warm load.
+  const startsAtZero = proven ? proven.startsAtZero === true : gated !== null && layout === "wide" && !raw.has(src(OFFSET_FIELD)) && scan.problemCount === 0 && Object.keys(scan.droppedValues ?? {}).length === 0;
   return {
     startsAtZero,
     path: file,
@@ -108,7 +110,7 @@ export async function prepareText(
     readPath,
     rawFields: scan.rawFields,
     // Only a file read as it is can be cached (a clean copy lives as long as the engine).
-    proof: readPath === file && scan.problemCount === 0 ? textProof(scan) : undefined,
+    proof: readPath === file && scan.problemCount === 0 ? textProof(scan, startsAtZero) : undefined,
     source: (all) => textSource(readPath, format, layout ?? "long", columns, all, src, scan.rawFields, scan.longestLine ?? 0, scan.exampleText === true),
   };
 }
@@ -133,11 +135,13 @@ export interface TextProof {
   header?: string;
   /** Every example id is a JSON string (see ScanResult.exampleText). */
   exampleText?: boolean;
+  /** Every (run, step, example) starts at position 0, proven by the gate (see PreparedFile.startsAtZero). */
+  startsAtZero?: boolean;
 }
 
-function textProof(scan: ScanResult): TextProof | undefined {
+function textProof(scan: ScanResult, startsAtZero: boolean): TextProof | undefined {
   if (scan.layout === null) return undefined;
-  return { layout: scan.layout, columns: scan.columns, records: scan.records, validRecords: scan.validRecords, tokens: scan.tokens, problemCount: 0, skippedByReason: scan.skippedByReason, droppedValues: scan.droppedValues, problemGroups: scan.problemGroups, rawFields: scan.rawFields, longestLine: scan.longestLine ?? 0, ...(scan.exampleText ? { exampleText: true } : {}), ...(scan.header !== undefined ? { header: scan.header } : {}) };
+  return { ...(startsAtZero ? { startsAtZero } : {}), layout: scan.layout, columns: scan.columns, records: scan.records, validRecords: scan.validRecords, tokens: scan.tokens, problemCount: 0, skippedByReason: scan.skippedByReason, droppedValues: scan.droppedValues, problemGroups: scan.problemGroups, rawFields: scan.rawFields, longestLine: scan.longestLine ?? 0, ...(scan.exampleText ? { exampleText: true } : {}), ...(scan.header !== undefined ? { header: scan.header } : {}) };
 }
 
 /** Whether a cached value has the shape of a TextProof. */
@@ -179,7 +183,7 @@ function textSource(path: string, format: Format, layout: Layout, own: Column[],
     });
     const notNull = own.filter((c) => c.kind === "label-string").map((c) => sqlString(src(c.name)));
     return `SELECT ${keys}, CAST(${q("position")} AS INTEGER) AS "position", ${projectColumns(own, all, value)}
-FROM read_csv(${sqlString(path)}, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', columns = {${types.join(", ")}}, nullstr = ''${notNull.length ? `, force_not_null = [${notNull.join(", ")}]` : ""}, strict_mode = true)`;
+FROM read_csv(${sqlPath(path)}, ${READ_OPTIONS}, ${compressionOf(path)}, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', columns = {${types.join(", ")}}, nullstr = ''${notNull.length ? `, force_not_null = [${notNull.join(", ")}]` : ""}, strict_mode = true)`;
   }
   // Example ids: JSON numbers read as VARCHAR keep their spelling (1.0, 1e0); the checker and the
   // table must agree that they are the integer 1, so numbers go through BIGINT (the checker bounds them).
@@ -191,7 +195,7 @@ FROM read_csv(${sqlString(path)}, header = true, auto_detect = false, delim = ',
   if (layout === "long") {
     const types = [...baseTypes, `${q("position")}: 'BIGINT'`, ...own.map((c) => `${q(c.name)}: '${declared(c.kind)}'`)];
     return `SELECT ${jsonKeys}, CAST(${q("position")} AS INTEGER) AS "position", ${projectColumns(own, all, value)}
-FROM read_json(${sqlString(path)}, format = 'newline_delimited'${objectSize(longest)}, columns = {${types.join(", ")}})`;
+FROM read_json(${sqlPath(path)}, ${READ_OPTIONS}, ${compressionOf(path)}, format = 'newline_delimited'${objectSize(longest)}, columns = {${types.join(", ")}})`;
   }
   // Wide: scalars broadcast, arrays unnested in step (DuckDB zips the unnests of one SELECT). The
   // positions come from the first metric array the record has (a metric not measured is null).
@@ -203,7 +207,7 @@ FROM read_json(${sqlString(path)}, format = 'newline_delimited'${objectSize(long
   const wideTypes = [...baseTypes, `${off}: 'BIGINT'`, ...own.map((c) => `${q(c.name)}: '${declared(c.kind)}${c.scalar ? "" : "[]"}'`)].join(", ");
   return `SELECT ${jsonKeys}, CAST(COALESCE(${off}, 0) + __aligndepth_i - 1 AS INTEGER) AS "position", ${projectColumns(own, all, value)}
 FROM (SELECT ${q("run")}, ${q("step")}, ${ex}, ${off}, generate_subscripts(${lead.length > 1 ? `COALESCE(${lead.join(", ")})` : lead[0]}, 1) AS __aligndepth_i, ${inner}
-      FROM read_json(${sqlString(path)}, format = 'newline_delimited'${objectSize(longest)}, columns = {${wideTypes}}))`;
+      FROM read_json(${sqlPath(path)}, ${READ_OPTIONS}, ${compressionOf(path)}, format = 'newline_delimited'${objectSize(longest)}, columns = {${wideTypes}}))`;
 }
 
 /** read_json's object size limit (default 16 MB) raised only for files with longer lines (it sizes buffers). */

@@ -169,7 +169,8 @@ export async function updateSummary(logs: TokenLogs, opts: SummaryOptions = {}):
       else if (r.info.reason) warnings.push(`${l.run}${label}: ${intervalReason(r.info.reason)}`);
       // Every position early: the early shares are 1 by construction, whatever the update's shape.
       const lastPosition = prof.positions.length ? Math.max(...prof.positions) : null;
-      if (lastPosition !== null && lastPosition < k) warnings.push(`${l.run}${label}: every position (the last is ${lastPosition}) is below k = ${k}, so N_${k} and E_${k} are 1 by construction; choose k of at most ${lastPosition}`);
+      const trivial = [est.net_early_share !== null ? `N_${k}` : null, est.early_share !== null ? `E_${k}` : null].filter((x) => x !== null);
+      if (lastPosition !== null && lastPosition < k && trivial.length) warnings.push(`${l.run}${label}: every position (the last is ${lastPosition}) is below k = ${k}, so ${trivial.join(" and ")} ${trivial.length > 1 ? "are" : "is"} 1 by construction; choose k of at most ${lastPosition}`);
       if (l.level?.refused) warnings.push(`${l.run}${label}: ${l.level.refused}`);
       // BCa shifts an interval by the bootstrap's bias estimate; for a strongly biased statistic
       // (version 1's absolute share E_k, METRICS 3.3) it can leave out the estimate itself: say so.

@@ -107,6 +107,25 @@ describe("aligndepth figure asr-*: judge options as in attacks", () => {
     expect(one.stderr).not.toContain("pools");
     expect(one.fig.data[0].z).toEqual([[0.5]]);
   });
+  it("the pooling warning looks only at the points drawn: other runs, other attacks; and k pooled in a heatmap cell is named", async () => {
+    const write = (name: string, recs: object[]) => {
+      const f = join(dir, name);
+      writeFileSync(f, recs.map((r) => JSON.stringify(r)).join("\n") + "\n");
+      return f;
+    };
+    const cell = (run: string, example: number, extra: object) => ({ run, attack: "insertion", prefix_len: 2, span_len: 1, example, harmful: example === 0, ...extra });
+    // run m greedy only, run m2 sampled only: the heatmap of m pools nothing
+    const runs = write("pool-runs.jsonl", [cell("m", 0, { decoding: "greedy" }), cell("m", 1, { decoding: "greedy" }), cell("m2", 0, { decoding: "sampled" }), cell("m2", 1, { decoding: "sampled" })]);
+    expect((await figure(["asr-heatmap", runs, "--run", "m"])).stderr).not.toContain("pools");
+    // prefill records (sampled) are not in the heatmap of the insertion records (greedy)
+    const attacks = write("pool-attacks.jsonl", [cell("m", 0, { decoding: "greedy" }), cell("m", 1, { decoding: "greedy" }), { run: "m", attack: "prefill", k: 5, example: 0, harmful: true, decoding: "sampled" }]);
+    expect((await figure(["asr-heatmap", attacks])).stderr).not.toContain("pools");
+    // one cell holding k 5 and k 10: named, with the --where that draws one
+    const ks = write("pool-k.jsonl", [cell("m", 0, { k: 5 }), cell("m", 1, { k: 5 }), cell("m", 0, { k: 10 }), cell("m", 1, { k: 10 })]);
+    const pooled = await figure(["asr-heatmap", ks]);
+    expect(pooled.stderr).toContain("warning: each cell pools the records with k = 5, 10; draw one with --where k=5");
+    expect((await figure(["asr-heatmap", ks, "--where", "k=5"])).stderr).not.toContain("pools");
+  });
   it("without --scale the 0:1 file's -1 is refused with the advice to use --scale; a pixel number is a usage error", async () => {
     const r = await run(["figure", "asr-k", file, "--out", join(dir, "x.png")]);
     expect(r.code).toBe(1);

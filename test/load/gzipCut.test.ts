@@ -47,6 +47,17 @@ describe.each(cases)("a gzip $name log cut off by a crash", ({ name, file, ext, 
     expect((t as InvalidInputError).problems.map((p) => p.message)).toEqual([`gzip stream is cut off (unexpected end of file): ${total} records read before the cut`]);
   });
 
+  it("zero padding after the stream (gzip -t accepts it, DuckDB does not): one line naming the file, exit 1, never an internal error", async () => {
+    const padded = join(dir, `${name}-padded.${ext}.gz`);
+    writeFileSync(padded, Buffer.concat([whole, Buffer.alloc(16)]));
+    const e = await loadTokenLogs(padded, { progress: false, cache: false }).catch((x) => x);
+    expect(e).toBeInstanceOf(InvalidInputError);
+    expect((e as InvalidInputError).problems.map((p) => `${p.file}: ${p.message}`)).toEqual([`${padded}: DuckDB cannot read this gzip file: it has data after the end of its gzip stream (such as zero padding); decompress it (gunzip drops the padding) and load the result`]);
+    const s = await run(["profile", padded, "--no-progress", "--no-cache"]);
+    expect(s.code).toBe(1);
+    expect(s.stderr).toContain("data after the end of its gzip stream");
+  });
+
   it("cut inside a line: that line is lost with the rest, the same one line", async () => {
     const lines = text.split("\n");
     const partial = `${lines.slice(0, header + records).map((l) => `${l}\n`).join("")}${lines[header + records].slice(0, 10)}`;

@@ -132,8 +132,8 @@ describe("files of one schema read together", () => {
     const logs = await loadTokenLogs([a, b, c], { progress: false, cache: false });
     const [{ sql }] = await logs.engine.rows<{ sql: string }>(`SELECT sql FROM duckdb_views() WHERE NOT internal AND view_name = 'tokens'`);
     // DuckDB stores the list literal as main.list_value(...)
-    expect(sql.replace(/main\.list_value\(([^)]*)\)/, "[$1]")).toContain(`read_parquet(['${a}', '${b}'])`);
-    expect(sql).toContain(`read_parquet('${c}')`);
+    expect(sql.replace(/main\.list_value\(([^)]*)\)/, "[$1]")).toContain(`read_parquet(['${a}', '${b}'],`);
+    expect(sql).toContain(`read_parquet('${c}',`);
     expect(sql.match(/UNION ALL/g)).toHaveLength(1);
     const rows = await logs.engine.rows<{ run: string; step: number; position: number; loss: number; kl: number | null }>(`SELECT run, step, "position", loss, kl FROM tokens ORDER BY ALL`);
     expect(rows.map((r) => [r.run, r.step, r.position, r.loss, r.kl])).toEqual([

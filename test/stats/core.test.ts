@@ -37,7 +37,7 @@ import {
   updateProfile,
   updateSummary,
 } from "../../src/index";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 
 const fx = (name: string) => join(__dirname, "..", "fixtures", "core", name);
@@ -162,6 +162,17 @@ for (const [label, file] of [
       expect(at3.warnings).toContain("r: every position (the last is 2) is below k = 3, so N_3 and E_3 are 1 by construction; choose k of at most 2");
       const at2 = await updateSummary(logs, { k: 2, bootstrap: 0 });
       expect(at2.warnings.some((w) => w.includes("by construction"))).toBe(false);
+      // no update at all (D = 0, every share null): nothing is "1 by construction"
+      const flat = join(mkdtempSync(join(tmpdir(), "ad-flat-")), "flat.jsonl");
+      writeFileSync(flat, [0, 5].flatMap((step) => [0, 1].map((position) => JSON.stringify({ run: "f", step, example: "a", position, loss: 1 }))).join("\n") + "\n");
+      const flatLogs = await loadTokenLogs(flat, { progress: false, cache: false });
+      try {
+        const f = await updateSummary(flatLogs, { k: 5, bootstrap: 0 });
+        expect([f.runs[0].net_early_share, f.runs[0].early_share]).toEqual([null, null]);
+        expect(f.warnings.some((w) => w.includes("by construction"))).toBe(false);
+      } finally {
+        flatLogs.close();
+      }
     });
 
     it("restricts to rows with given label values (where)", async () => {

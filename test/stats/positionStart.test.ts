@@ -6,6 +6,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Engine } from "../../src/load/engine";
 import { loadTokenLogs } from "../../src/index";
@@ -71,11 +72,37 @@ describe("startsAtZero: proven at load, used by positionStartWarnings", () => {
     const wide = join(dir, "wide.jsonl");
     writeFileSync(wide, [{ run: "r", step: 0, example: "a", loss: [1, 2] }, { run: "r", step: 5, example: "a", loss: [0.5, 2] }].map((r) => JSON.stringify(r)).join("\n") + "\n");
     expect(await facts([wide])).toEqual({ startsAtZero: true, warnings: [], late: 0 });
+    // and from the validation cache (the gate's proof kept)
+    process.env.ALIGNDEPTH_CACHE_DIR = mkdtempSync(join(tmpdir(), "ad-start-wide-"));
+    try {
+      for (let load = 0; load < 2; load++) expect(await facts([wide], { cache: true }), `load ${load}`).toEqual({ startsAtZero: true, warnings: [], late: 0 });
+    } finally {
+      delete process.env.ALIGNDEPTH_CACHE_DIR;
+    }
     const offset = join(dir, "offset.jsonl");
     writeFileSync(offset, [{ run: "r", step: 0, example: "a", offset: 3, loss: [1, 2] }, { run: "r", step: 5, example: "a", offset: 3, loss: [0.5, 2] }].map((r) => JSON.stringify(r)).join("\n") + "\n");
     const o = await facts([offset]);
     expect([o.startsAtZero, o.late]).toEqual([false, 1]);
     expect(o.warnings).toEqual([expect.stringMatching(/^1 of 1 examples do not start at position 0 \(first position 3\)/)]);
+    // an offset only in later records: the gate refuses the mixed keys, the validator reads the file,
+    // and nothing is claimed (the warning comes from the scan), on a first and on a warm load
+    const later = [{ run: "w", step: 0, example: "a", loss: [1, 1, 1] }, { run: "w", step: 0, example: "b", offset: 2, loss: [1, 1, 1] }, { run: "w", step: 100, example: "a", loss: [2, 1.5, 1.2] }, { run: "w", step: 100, example: "b", offset: 2, loss: [2, 1.4, 1.1] }];
+    const laterText = later.map((r) => JSON.stringify(r)).join("\n") + "\n";
+    const laterFile = join(dir, "later.jsonl");
+    const laterGz = join(dir, "later.jsonl.gz");
+    writeFileSync(laterFile, laterText);
+    writeFileSync(laterGz, gzipSync(laterText));
+    const cacheDir = mkdtempSync(join(tmpdir(), "ad-start-later-"));
+    for (const [f, opts] of [[laterFile, {}], [laterGz, {}], [laterFile, { cache: true }], [laterFile, { cache: true }]] as const) {
+      if ("cache" in opts) process.env.ALIGNDEPTH_CACHE_DIR = cacheDir;
+      try {
+        const l = await facts([f], opts);
+        expect([l.startsAtZero, l.late], f).toEqual([false, 1]);
+        expect(l.warnings, f).toEqual([expect.stringMatching(/^1 of 2 examples do not start at position 0 \(first position 2\)/)]);
+      } finally {
+        delete process.env.ALIGNDEPTH_CACHE_DIR;
+      }
+    }
     const long = join(dir, "long.jsonl");
     writeFileSync(long, [{ run: "r", step: 0, example: "a", position: 0, loss: 1 }, { run: "r", step: 5, example: "a", position: 0, loss: 0.5 }].map((r) => JSON.stringify(r)).join("\n") + "\n");
     expect(await facts([long])).toEqual({ startsAtZero: false, warnings: [], late: 0 });
