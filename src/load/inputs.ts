@@ -2,7 +2,7 @@
  * Input files: globs expanded, each file checked to exist and be readable, its format found from
  * its name (or its first bytes) unless the caller says.
  */
-import { accessSync, constants, openSync, readSync, closeSync, readdirSync, statSync } from "node:fs";
+import { accessSync, constants, openSync, readSync, closeSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { join, resolve, sep } from "node:path";
 import { Problem, fileProblem } from "../errors";
 import { Format } from "./schema";
@@ -72,12 +72,17 @@ export function expandGlob(pattern: string): string[] {
 export interface ResolvedFiles {
   files: string[];
   problems: Problem[];
+  /** Inputs naming a file already listed (the same path, another spelling, a link): read once; one note each. */
+  repeated: string[];
 }
 
 /** Expands globs and checks every file; problems name the input that failed. */
 export function resolveInputs(inputs: string[]): ResolvedFiles {
   const files: string[] = [];
   const problems: Problem[] = [];
+  const repeated: string[] = [];
+  /** Real path -> the spelling kept: `f`, `./f` and a link to it are one file, read once. */
+  const seen = new Map<string, string>();
   if (inputs.length === 0) problems.push(fileProblem("(no input)", "no-input", "no input files given"));
   for (const input of inputs) {
     const candidates = GLOB_CHARS.test(input) && !exists(input) ? expandGlob(input) : [input];
@@ -87,11 +92,27 @@ export function resolveInputs(inputs: string[]): ResolvedFiles {
     }
     for (const f of candidates) {
       const p = checkFile(f);
-      if (p) problems.push(p);
-      else if (!files.includes(f)) files.push(f);
+      if (p) {
+        problems.push(p);
+        continue;
+      }
+      const real = realPath(f);
+      const first = seen.get(real);
+      if (first === undefined) {
+        seen.set(real, f);
+        files.push(f);
+      } else repeated.push(f === first ? `${f} is given more than once: read once` : `${f} is the same file as ${first}: read once`);
     }
   }
-  return { files, problems };
+  return { files, problems, repeated };
+}
+
+function realPath(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return resolve(p);
+  }
 }
 
 function exists(p: string): boolean {

@@ -51,7 +51,7 @@ export async function loadTokenLogs(inputs: string | string[], given: LoadOption
   const renameKeys = (r: Record<string, string | number> | undefined) => (r ? Object.fromEntries(Object.entries(r).map(([k, v]) => [asField(k), v])) : undefined);
   const options: LoadOptions = { ...given, mask: given.mask === undefined ? undefined : asField(given.mask), unscored: renameKeys(given.unscored), span: renameKeys(given.span) };
   const scored = scoredRowsOf(options);
-  const { files, problems } = resolveInputs(list);
+  const { files, problems, repeated } = resolveInputs(list);
   if (problems.length) throw new InvalidInputError(problems);
   const progress = progressSink(options.progress);
   const cache = ValidationCache.open(options.cache !== false);
@@ -175,7 +175,7 @@ export async function loadTokenLogs(inputs: string | string[], given: LoadOption
       const st = await footers();
       if (st) counted = metricRowsFromStats(prepared, columns.filter((c) => c.kind === "metric").map((c) => c.name), st, options.columns) ?? undefined;
     }
-    const report = await buildReport(engine, prepared, columns, options, { leftOut, unscored, rebased: Boolean(scored), counted });
+    const report = await buildReport(engine, prepared, columns, options, { leftOut, unscored, rebased: Boolean(scored), counted, repeated });
     if (countsKey && !cachedCounts) cache.put(countsKey, { rows: report.tokens, metricRows: report.metricRows });
     report.cache = cache.use;
     lap("counts");
@@ -260,7 +260,7 @@ async function buildReport(
   prepared: PreparedFile[],
   columns: Column[],
   options: LoadOptions,
-  extra: { leftOut: Array<{ path: string; kind: string }>; unscored?: LoadReport["unscored"]; rebased: boolean; counted?: MetricRows },
+  extra: { leftOut: Array<{ path: string; kind: string }>; unscored?: LoadReport["unscored"]; rebased: boolean; counted?: MetricRows; repeated?: string[] },
 ): Promise<LoadReport> {
   const skipped: Record<string, number> = {};
   for (const p of prepared) for (const [k, v] of Object.entries(p.report.skipped)) skipped[k] = (skipped[k] ?? 0) + v;
@@ -285,6 +285,7 @@ async function buildReport(
     metrics.forEach((m, i) => (metricRows[m] = Number(counts[`m${i}`])));
   }
   const notes: string[] = [];
+  for (const r of extra.repeated ?? []) notes.push(r);
   for (const l of extra.leftOut) notes.push(`left out ${l.path}: it holds ${l.kind}, not token logs`);
   if (extra.unscored && extra.unscored.rows > 0)
     notes.push(`${extra.unscored.rows} rows not scored, dropped (${Object.entries(extra.unscored.byOption).map(([o, n]) => `${o}: ${n}`).join(", ")}); positions re-based so that each example's first scored token is position 0`);

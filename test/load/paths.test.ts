@@ -4,7 +4,7 @@
  * (a folder `run=sft/` would replace the file's own run values). Each loader format reads exactly
  * the file named, with its own values.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -74,6 +74,19 @@ describe("file paths are read as they are", () => {
     try {
       expect((await logs.engine.rows<{ run: string }>(`SELECT DISTINCT run FROM tokens ORDER BY run`)).map((r) => r.run)).toEqual(["a", "b"]);
       expect(logs.report.tokens).toBe(8);
+    } finally {
+      logs.close();
+    }
+  });
+  it("one file named twice, in another spelling or through a link, is read once, with a note for each", async () => {
+    const f = await write("twice/one.parquet", "r");
+    const link = join(dir, "twice", "link.parquet");
+    symlinkSync(f, link);
+    const other = `${dir}/twice/./one.parquet`;
+    const logs = await loadTokenLogs([f, f, other, link], { progress: false, cache: false });
+    try {
+      expect(logs.report.tokens).toBe(4);
+      expect(logs.report.notes).toEqual([`${f} is given more than once: read once`, `${other} is the same file as ${f}: read once`, `${link} is the same file as ${f}: read once`]);
     } finally {
       logs.close();
     }
