@@ -15,7 +15,7 @@ import { cpus, loadavg, totalmem } from "node:os";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { ChildResult } from "./contenders/common";
+import { ChildResult, readManifest } from "./contenders/common";
 import { BENCH_DIR, BILLION_ONE, BILLION_PARTS, LONG_HALF_PARQUET, LONG_PARQUET, LONG_SUBSET_CSV, LONG_SUBSET_PARQUET, Manifest, WIDE_JSONL, WIDE_JSONL_GZ, ensureWorkload, scaled } from "./workloads";
 import { agreement, Agreement } from "./agree";
 import { writeReport } from "./report";
@@ -67,15 +67,21 @@ const cliCache = (m: string) => join(BENCH_DIR, "cache-cli", basename(dirname(m)
  * Whole processes on (b50): `aligndepth profile FILES --json` (cold: cache emptied first; warm: cache
  * filled by the cold run before it) and the hand-written DuckDB profile in its own process.
  */
+const cliProfile = (name: string, cold: boolean): Contender => ({
+  name,
+  command: (m) => [node, [join(BUILD, "contenders", "cli.js"), "profile", ...readManifest(m).files, "--json", "--no-progress"]],
+  reps: 3,
+  timeLimit: 900,
+  memCap: 8 * GB,
+  wholeProcess: true,
+  env: (m) => ({ ALIGNDEPTH_CACHE_DIR: cliCache(m) }),
+  ...(cold ? { before: (m: string) => rmSync(cliCache(m), { recursive: true, force: true }) } : {}),
+});
 const PROCESS_CONTENDERS: Record<string, Contender> = {
-  aligndepth: { name: "aligndepth", command: (m) => [node, [join(BUILD, "contenders", "cli.js"), "profile", ...readManifestFiles(m), "--json", "--no-progress"]], reps: 3, timeLimit: 900, memCap: 8 * GB, wholeProcess: true, env: (m) => ({ ALIGNDEPTH_CACHE_DIR: cliCache(m) }), before: (m) => rmSync(cliCache(m), { recursive: true, force: true }) },
-  "aligndepth-warm": { name: "aligndepth-warm", command: (m) => [node, [join(BUILD, "contenders", "cli.js"), "profile", ...readManifestFiles(m), "--json", "--no-progress"]], reps: 3, timeLimit: 900, memCap: 8 * GB, wholeProcess: true, env: (m) => ({ ALIGNDEPTH_CACHE_DIR: cliCache(m) }) },
+  aligndepth: cliProfile("aligndepth", true),
+  "aligndepth-warm": cliProfile("aligndepth-warm", false),
   "duckdb-sql": { name: "duckdb-sql", command: (m) => [node, [join(BUILD, "contenders", "sqlProfile.js"), m]], reps: 3, timeLimit: 900, memCap: 8 * GB, wholeProcess: true },
 };
-
-function readManifestFiles(path: string): string[] {
-  return (JSON.parse(readFileSync(path, "utf8")) as Manifest).files;
-}
 
 /** The validation cache of a workload's aligndepth children (never the user's). */
 function cacheFor(manifestPath: string): string {

@@ -20,7 +20,7 @@
  */
 import { createWriteStream, WriteStream } from "node:fs";
 import { InvalidInputError, UsageError } from "./errors";
-import { READ_OPTIONS, sqlIdent, sqlPath, sqlString } from "./load/engine";
+import { readerArgs, sqlIdent, sqlString } from "./load/engine";
 import { LoadOptions, LoadReport, TokenLogs, loadTokenLogs } from "./load";
 import { Format, Layout } from "./load/schema";
 
@@ -129,7 +129,7 @@ export async function writeTokenLogs(logs: TokenLogs, out: string, format: Forma
   let records = 0;
   if (format === "parquet") {
     await e.run(`COPY (${select}) TO ${sqlString(out)} (FORMAT parquet)`);
-    const [r] = await e.rows<{ n: number }>(`SELECT count(*) AS n FROM read_parquet(${sqlPath(out)}, ${READ_OPTIONS})`);
+    const [r] = await e.rows<{ n: number }>(`SELECT count(*) AS n FROM read_parquet(${readerArgs(out)})`);
     records = Number(r.n);
   } else {
     const stream = createWriteStream(out);

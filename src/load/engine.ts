@@ -43,18 +43,18 @@ export function sqlPath(path: string): string {
 }
 
 /**
- * Options every reader of a log file gets: no hive partitioning, so that a folder named like
- * `run=sft/` never replaces the file's own `run` values (DuckDB detects such folders by default).
+ * The first arguments of a DuckDB reader that reads exactly these files as they are: the paths
+ * (sqlPath; a list for several Parquet files), no hive partitioning (a folder named like `run=sft/`
+ * never replaces the file's own `run` values; DuckDB detects such folders by default), and for text
+ * readers the compression from the name (DuckDB guesses it from the path pattern, where a `?`
+ * bracketed by sqlPath hides the `.gz`).
+ * @example `read_parquet(${readerArgs(files)}, file_row_number = true)`
  */
-export const READ_OPTIONS = "hive_partitioning = false";
-
-/**
- * The compression option of a text reader for this file, from its name (`.gz`: gzip). Given
- * explicitly: DuckDB guesses it from the path pattern, and a `?` in the name (bracketed by sqlPath)
- * hides the extension from that guess.
- */
-export function compressionOf(path: string): string {
-  return `compression = '${path.endsWith(".gz") ? "gzip" : "uncompressed"}'`;
+export function readerArgs(paths: string | string[], reader: "parquet" | "text" = "parquet"): string {
+  const list = typeof paths === "string" ? [paths] : paths;
+  const files = list.length === 1 ? sqlPath(list[0]) : sqlFileList(list);
+  const compression = reader === "text" ? `, compression = '${list[0].endsWith(".gz") ? "gzip" : "uncompressed"}'` : "";
+  return `${files}, hive_partitioning = false${compression}`;
 }
 
 export type Params = Record<string, DuckDBValue> | DuckDBValue[];

@@ -15,7 +15,7 @@
  */
 import { createReadStream, statSync } from "node:fs";
 import { createGunzip } from "node:zlib";
-import { Engine, READ_OPTIONS, compressionOf, sqlPath, sqlString } from "./engine";
+import { Engine, readerArgs, sqlString } from "./engine";
 import type { ProgressSink } from "../progress";
 import { RecordChecker } from "./checkRecord";
 import { readLines, ScanOptions, ScanResult } from "./lines";
@@ -103,7 +103,7 @@ async function gate(engine: Engine, file: string, opts: ScanOptions, watch?: { p
   }
   if (layout === "wide" && arrays.length === 0) return null;
   const pattern = `${WS}\\{${WS}${parts.join(`${WS},${WS}`)}${WS}\\}${WS}`;
-  const lines = `read_csv(${sqlPath(file)}, ${READ_OPTIONS}, ${compressionOf(file)}, columns = {'line': 'VARCHAR'}, delim = '\\x01', quote = '', escape = '', header = false, auto_detect = false, new_line = '\\n', strict_mode = true)`;
+  const lines = `read_csv(${readerArgs(file, "text")}, columns = {'line': 'VARCHAR'}, delim = '\\x01', quote = '', escape = '', header = false, auto_detect = false, new_line = '\\n', strict_mode = true)`;
   // Lines that match are strict JSON: DuckDB's JSON functions read their keys and array lengths.
   const path = (name: string) => sqlString(`$.${JSON.stringify(name)}`);
   const keyPaths = ["run", "step", "example", ...(layout === "long" ? ["position"] : groupsHasOffset(rec) ? [OFFSET_FIELD] : [])];

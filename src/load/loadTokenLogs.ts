@@ -6,7 +6,7 @@
  */
 import { basename } from "node:path";
 import { InvalidInputError, Problem, UsageError, formatProblem } from "../errors";
-import { Engine, READ_OPTIONS, sqlIdent, sqlPath, sqlString } from "./engine";
+import { Engine, readerArgs, sqlIdent } from "./engine";
 import { detectFormat, otherRecordKind, peekFields, resolveInputs } from "./inputs";
 import { checkColumnMapping, fieldOf } from "./mapping";
 import { ScoredRows, applyScoredRows, scoredRowsOf } from "./scored";
@@ -71,7 +71,7 @@ export async function loadTokenLogs(inputs: string | string[], given: LoadOption
     const leftOut: Array<{ path: string; kind: string }> = [];
     const tokenFiles: string[] = [];
     const fieldsOf = new Map<string, string[] | null>();
-    const describe = async (file: string) => (await engine.rows<{ column_name: string }>(`DESCRIBE SELECT * FROM read_parquet(${sqlPath(file)}, ${READ_OPTIONS})`)).map((r) => r.column_name);
+    const describe = async (file: string) => (await engine.rows<{ column_name: string }>(`DESCRIBE SELECT * FROM read_parquet(${readerArgs(file)})`)).map((r) => r.column_name);
     for (const file of files) {
       const format = options.format ?? detectFormat(file);
       const fields = format === null ? null : await peekFields(file, format, describe);

@@ -4,7 +4,7 @@
  * inside a span, METRICS 1.4), so that they name their lines like every other problem (METRICS 1.5).
  * A second pass over the files, run only when such a problem is reported.
  */
-import { Engine, READ_OPTIONS, sqlIdent, sqlPath, sqlString } from "./engine";
+import { Engine, readerArgs, sqlIdent } from "./engine";
 import { parseJsonLenient } from "./checkRecord";
 import { decodeLine, newResult, readLines, readRaw } from "./lines";
 import { CsvRecords, canonicalExampleCell } from "./readCsv";
@@ -105,7 +105,7 @@ async function parquetRows(engine: Engine, f: PreparedFile, mapping: ColumnMappi
   const wide = f.layout === "wide";
   const where = `CAST(${col("run")} AS VARCHAR) = $r AND ${col("step")} = $s AND CAST(${col("example")} AS VARCHAR) = $e${wide ? "" : ` AND ${col("position")} IN (${want.positions.map(Number).join(", ")})`}`;
   const rows = await engine.rows<{ r: number }>(
-    `SELECT file_row_number + 1 AS r FROM read_parquet(${sqlPath(f.path)}, file_row_number = true, ${READ_OPTIONS}) WHERE ${where} ORDER BY r LIMIT ${max}`,
+    `SELECT file_row_number + 1 AS r FROM read_parquet(${readerArgs(f.path)}, file_row_number = true) WHERE ${where} ORDER BY r LIMIT ${max}`,
     { r: want.run, s: want.step, e: want.example },
   );
   return rows.map((x) => Number(x.r));

@@ -3,7 +3,7 @@
  * in the file). Long layout: one row per token; wide layout: list columns, one row per record.
  */
 import type { FileReport, ReadsWith } from "./tokens";
-import { Engine, READ_OPTIONS, sqlFileList, sqlIdent, sqlPath, sqlString } from "./engine";
+import { Engine, readerArgs, sqlIdent } from "./engine";
 import { Problem } from "../errors";
 import { InvalidFileError } from "./lines";
 import { problemGroup } from "./problems";
@@ -63,7 +63,7 @@ export async function validateParquet(
 ): Promise<ParquetFile> {
   let described: Array<{ column_name: string; column_type: string }>;
   try {
-    described = await engine.rows(`DESCRIBE SELECT * FROM read_parquet(${sqlPath(file)}, ${READ_OPTIONS})`);
+    described = await engine.rows(`DESCRIBE SELECT * FROM read_parquet(${readerArgs(file)})`);
   } catch (e) {
     const msg = (e as Error).message.split("\n")[0].replace(/^[A-Za-z ]*Error: /, "");
     throw new InvalidFileError({ file, line: null, field: null, reason: "invalid-parquet", message: `not a valid Parquet file (${msg})` });
@@ -73,7 +73,7 @@ export async function validateParquet(
   const renames = rawFields.filter((c) => fieldOf(o.mapping, c) !== c).map((c) => `${sqlIdent(c)} AS ${sqlIdent(fieldOf(o.mapping, c))}`);
   const clash = rawFields.find((c) => fieldOf(o.mapping, c) !== c && rawFields.includes(fieldOf(o.mapping, c)));
   if (clash) throw new InvalidFileError({ file, line: null, field: fieldOf(o.mapping, clash), reason: "mapping-conflict", message: `the file has both "${fieldOf(o.mapping, clash)}" and the column mapped to it, "${clash}" (which one is meant?)` });
-  const renamed = (withRow: boolean, files = [file]) => `(SELECT *${renames.length ? ` RENAME (${renames.join(", ")})` : ""} FROM read_parquet(${files.length === 1 ? sqlPath(files[0]) : sqlFileList(files)}, ${READ_OPTIONS}${withRow ? ", file_row_number = true" : ""}))`;
+  const renamed = (withRow: boolean, files = [file]) => `(SELECT *${renames.length ? ` RENAME (${renames.join(", ")})` : ""} FROM read_parquet(${readerArgs(files)}${withRow ? ", file_row_number = true" : ""}))`;
   const read = renamed(true);
   const types = new Map(described.map((d) => [fieldOf(o.mapping, d.column_name), d.column_type]));
   const roles = new Set(scoredColumns(o.scored));
@@ -285,7 +285,8 @@ export async function validateParquet(
     const startsAtZero = !bad && Object.keys(report.droppedValues ?? {}).length === 0 && (layout === "long" ? proved.startsAtZero : !types.has("offset"));
     return { report, bad, dupRows, startsAtZero };
   };
-  const { report, bad, dupRows, startsAtZero } = o.proven ?? (await scan());
+  const proof: ParquetProof = o.proven ?? (await scan());
+  const { report, bad, dupRows } = proof;
   const keys = `CAST(run AS VARCHAR) AS run, CAST(step AS INTEGER) AS step, CAST(example AS VARCHAR) AS example`;
   const filter = bad ? `WHERE (${caseExpr}) IS NULL` : "";
   const source = (all: Column[], files = [file]): string => {
@@ -303,7 +304,7 @@ export async function validateParquet(
   // A clean long file is read with no per-file filter: files of the same schema read the same way
   // can be one read_parquet over their list (see PreparedFile.readsWith).
   const readsWith = !bad && layout === "long" ? { key: JSON.stringify([described, renames, dropValues]), source } : undefined;
-  return { layout, columns, report, source: (all: Column[]) => source(all), rawFields, proof: { report, bad, dupRows, ...(startsAtZero !== undefined ? { startsAtZero } : {}) }, readsWith, startsAtZero: startsAtZero === true };
+  return { layout, columns, report, source: (all: Column[]) => source(all), rawFields, proof, readsWith, startsAtZero: proof.startsAtZero === true };
 }
 
 /** Positions per BIGINT word of the duplicate test (the sign bit is not used). */

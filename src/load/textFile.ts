@@ -5,7 +5,7 @@
  */
 import { createWriteStream, WriteStream } from "node:fs";
 import { join } from "node:path";
-import { Engine, READ_OPTIONS, compressionOf, sqlIdent, sqlPath, sqlString } from "./engine";
+import { Engine, readerArgs, sqlIdent, sqlString } from "./engine";
 import { ProgressSink } from "../progress";
 import { InvalidFileError, ScanResult } from "./lines";
 import { scanJsonLines } from "./readJsonLines";
@@ -183,7 +183,7 @@ function textSource(path: string, format: Format, layout: Layout, own: Column[],
     });
     const notNull = own.filter((c) => c.kind === "label-string").map((c) => sqlString(src(c.name)));
     return `SELECT ${keys}, CAST(${q("position")} AS INTEGER) AS "position", ${projectColumns(own, all, value)}
-FROM read_csv(${sqlPath(path)}, ${READ_OPTIONS}, ${compressionOf(path)}, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', columns = {${types.join(", ")}}, nullstr = ''${notNull.length ? `, force_not_null = [${notNull.join(", ")}]` : ""}, strict_mode = true)`;
+FROM read_csv(${readerArgs(path, "text")}, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', columns = {${types.join(", ")}}, nullstr = ''${notNull.length ? `, force_not_null = [${notNull.join(", ")}]` : ""}, strict_mode = true)`;
   }
   // Example ids: JSON numbers read as VARCHAR keep their spelling (1.0, 1e0); the checker and the
   // table must agree that they are the integer 1, so numbers go through BIGINT (the checker bounds them).
@@ -195,7 +195,7 @@ FROM read_csv(${sqlPath(path)}, ${READ_OPTIONS}, ${compressionOf(path)}, header 
   if (layout === "long") {
     const types = [...baseTypes, `${q("position")}: 'BIGINT'`, ...own.map((c) => `${q(c.name)}: '${declared(c.kind)}'`)];
     return `SELECT ${jsonKeys}, CAST(${q("position")} AS INTEGER) AS "position", ${projectColumns(own, all, value)}
-FROM read_json(${sqlPath(path)}, ${READ_OPTIONS}, ${compressionOf(path)}, format = 'newline_delimited'${objectSize(longest)}, columns = {${types.join(", ")}})`;
+FROM read_json(${readerArgs(path, "text")}, format = 'newline_delimited'${objectSize(longest)}, columns = {${types.join(", ")}})`;
   }
   // Wide: scalars broadcast, arrays unnested in step (DuckDB zips the unnests of one SELECT). The
   // positions come from the first metric array the record has (a metric not measured is null).
@@ -207,7 +207,7 @@ FROM read_json(${sqlPath(path)}, ${READ_OPTIONS}, ${compressionOf(path)}, format
   const wideTypes = [...baseTypes, `${off}: 'BIGINT'`, ...own.map((c) => `${q(c.name)}: '${declared(c.kind)}${c.scalar ? "" : "[]"}'`)].join(", ");
   return `SELECT ${jsonKeys}, CAST(COALESCE(${off}, 0) + __aligndepth_i - 1 AS INTEGER) AS "position", ${projectColumns(own, all, value)}
 FROM (SELECT ${q("run")}, ${q("step")}, ${ex}, ${off}, generate_subscripts(${lead.length > 1 ? `COALESCE(${lead.join(", ")})` : lead[0]}, 1) AS __aligndepth_i, ${inner}
-      FROM read_json(${sqlPath(path)}, ${READ_OPTIONS}, ${compressionOf(path)}, format = 'newline_delimited'${objectSize(longest)}, columns = {${wideTypes}}))`;
+      FROM read_json(${readerArgs(path, "text")}, format = 'newline_delimited'${objectSize(longest)}, columns = {${wideTypes}}))`;
 }
 
 /** read_json's object size limit (default 16 MB) raised only for files with longer lines (it sizes buffers). */
